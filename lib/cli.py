@@ -1,0 +1,84 @@
+"""What every entry point shares: argument basics, logging set-up and the one exit path.
+
+Scripts stay thin: build a parser with `make_parser`, then `run(main)` where `main(args)` returns
+an exit code. A known failure (`FundingError`) prints one line to stderr and exits with its code
+(2, or 75 for a held lock); anything else is a bug and keeps its traceback (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from logging.handlers import RotatingFileHandler
+
+from config.settings import get_settings
+from lib.errors import FundingError
+
+logger = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def make_parser(description: str) -> argparse.ArgumentParser:
+    """A parser with the flags every tool has."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    return parser
+
+
+def parse_exchanges(value: str) -> tuple[str, ...]:
+    """argparse type for `--exchanges a,b`: known exchange names only."""
+    from config.settings import SUPPORTED_EXCHANGES
+
+    names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
+    unknown = [n for n in names if n not in SUPPORTED_EXCHANGES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown exchange(s) {', '.join(unknown) or '(none)'}; "
+            f"supported: {', '.join(SUPPORTED_EXCHANGES)}"
+        )
+    return names
+
+
+def setup_logging(log_file: str | None = None, verbose: bool = False) -> None:
+    """Log to stderr (warnings and up unless verbose) and, if named, a size-rotated file."""
+    settings = get_settings()
+    root = logging.getLogger()
+    root.handlers.clear()
+    root.setLevel(logging.DEBUG if verbose else getattr(logging, settings.LOG_LEVEL))
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    console.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(console)
+    if log_file:
+        settings.LOG_DIR.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(
+            settings.LOG_DIR / log_file,
+            maxBytes=settings.LOG_MAX_BYTES,
+            backupCount=settings.LOG_BACKUP_COUNT,
+        )
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    for noisy in ("urllib3", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
+        argv: Sequence[str] | None = None, log_file: str | None = None) -> None:
+    """Parse arguments, run `main`, and exit through the one exit path."""
+    args = parser.parse_args(argv)
+    prog = parser.prog
+    try:
+        get_settings()  # validate settings once, before any work
+        setup_logging(log_file, getattr(args, "verbose", False))
+        code = main(args)
+    except FundingError as e:
+        logger.debug("%s failed", prog, exc_info=True)
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code)

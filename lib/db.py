@@ -1,0 +1,258 @@
+"""Database access: one engine factory for SQLite and PostgreSQL, error translation, bulk writes.
+
+SQLite runs in WAL mode with a busy timeout so the collectors, scripts and the API can share one
+file; `stddev_samp` is registered there so analytics SQL is the same on both engines.
+PostgreSQL bulk inserts go through COPY into a temporary table, then one INSERT ... ON CONFLICT,
+which is the fast path there; SQLite uses executemany inside one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import make_url
+
+from config.settings import get_settings
+from lib.errors import DatabaseError
+from lib.migrations import ensure_schema
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+BATCH_ROWS = 20_000
+
+Row = Mapping[str, Any]
+
+
+class _StddevSamp:
+    """Sample standard deviation for SQLite (Welford), matching PostgreSQL's stddev_samp."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+
+    def step(self, value: float | None) -> None:
+        if value is None:
+            return
+        self.n += 1
+        delta = value - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (value - self.mean)
+
+    def finalize(self) -> float | None:
+        return math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else None
+
+
+def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    dbapi_conn.create_aggregate("stddev_samp", 1, _StddevSamp)  # type: ignore[arg-type]
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    mode = cur.execute("PRAGMA journal_mode = WAL").fetchone()
+    if mode and str(mode[0]).lower() != "wal":
+        logger.warning("SQLite could not switch to WAL mode (got %s)", mode[0])
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.close()
+
+
+def describe_url(url: str) -> str:
+    """The URL as it may appear in messages: no password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database}"
+    return f"PostgreSQL at {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
+
+
+def translate_error(error: Exception, url: str) -> DatabaseError:
+    """One line that says what is wrong with the database, never a traceback."""
+    where = describe_url(url)
+    message = str(getattr(error, "orig", None) or error).strip().splitlines()
+    first = message[0] if message else type(error).__name__
+    lowered = " ".join(message).lower()
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        user = make_url(url).username or "?"
+        return DatabaseError(f"{where}: authentication failed for user {user!r}")
+    if "does not exist" in lowered and "database" in lowered:
+        return DatabaseError(f"{where}: database does not exist")
+    if "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
+        return DatabaseError(f"cannot connect to {where}: connection refused (is it running?)")
+    if "file is not a database" in lowered or "malformed" in lowered:
+        return DatabaseError(f"{where} is corrupt or not a SQLite database ({first})")
+    if "readonly" in lowered or "read-only" in lowered:
+        return DatabaseError(f"{where} is read-only: cannot write to it")
+    if "unable to open database file" in lowered:
+        return DatabaseError(f"{where} cannot be opened (check the directory and permissions)")
+    return DatabaseError(f"{where}: {first}")
+
+
+def _prepare_sqlite_path(url: str) -> None:
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return
+    directory = Path(path).expanduser().resolve().parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DatabaseError(
+            f"SQLite file {path}: cannot create directory {directory}: {e.strerror}"
+        ) from e
+
+
+def normalise_url(url: str) -> str:
+    """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 would pick psycopg 3 for plain URLs)."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_db_engine(url: str) -> Engine:
+    """A configured engine for `url`; does not connect yet."""
+    url = normalise_url(url)
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        _prepare_sqlite_path(url)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    if backend == "postgresql":
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 5, "application_name": "funding-arb"},
+        )
+    raise DatabaseError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """Engine for `url` (default: the DATABASE_URL setting), schema created or upgraded."""
+    url = url or get_settings().database_url
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if migrate:
+            ensure_schema(engine)
+    except sa_exc.SQLAlchemyError as e:
+        engine.dispose()
+        raise translate_error(e, url) from e
+    return engine
+
+
+@cache
+def get_engine() -> Engine:
+    """The process-wide engine for the configured database."""
+    return open_database()
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _insert_for(conn: Connection, table: Table) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return pg_dialect.insert(table)
+    if dialect == "sqlite":
+        return sqlite_dialect.insert(table)
+    raise DatabaseError(f"unsupported dialect {dialect}")
+
+
+def _conflict_key(table: Table) -> list[str]:
+    """The natural key of a table: its first unique constraint."""
+    for constraint in table.constraints:
+        if constraint.__class__.__name__ == "UniqueConstraint":
+            return [c.name for c in constraint.columns]  # type: ignore[attr-defined]
+    raise DatabaseError(f"table {table.name} has no unique key to upsert on")
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return r"\N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _pg_copy_insert(conn: Connection, table: Table, rows: Sequence[Row], on_conflict: str) -> int:
+    """COPY rows into a temp table, then one INSERT ... SELECT ... ON CONFLICT."""
+    columns = list(rows[0].keys())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", quotechar='"', lineterminator="\n")
+    for row in rows:
+        writer.writerow([_copy_value(row[c]) for c in columns])
+    buffer.seek(0)
+    col_list = ", ".join(columns)
+    temp = f"tmp_{table.name}"
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {temp} (LIKE {table.name} INCLUDING DEFAULTS) "
+        "ON COMMIT DELETE ROWS"
+    )
+    conn.exec_driver_sql(f"TRUNCATE {temp}")
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cursor: Any = raw.cursor()
+    try:
+        cursor.copy_expert(
+            f"COPY {temp} ({col_list}) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\t', "
+            "NULL '\\N')",
+            buffer,
+        )
+    finally:
+        cursor.close()
+    result = conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {temp} {on_conflict}"
+    )
+    return int(result.rowcount or 0)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
+    """Insert rows, skipping those whose natural key is already stored; return rows inserted."""
+    inserted = 0
+    for batch in _batches(rows, BATCH_ROWS):
+        if conn.dialect.name == "postgresql":
+            inserted += _pg_copy_insert(conn, table, batch, "ON CONFLICT DO NOTHING")
+        else:
+            stmt = _insert_for(conn, table).on_conflict_do_nothing()
+            inserted += int(conn.execute(stmt, batch).rowcount or 0)
+    return inserted
+
+
+def upsert(conn: Connection, table: Table, rows: Iterable[Row], key: Sequence[str] = ()) -> int:
+    """Insert rows or update the stored row with the same key; return rows written."""
+    key_cols = list(key) or _conflict_key(table)
+    written = 0
+    for batch in _batches(rows, BATCH_ROWS):
+        # one row per key (the last wins): PostgreSQL refuses to update a row twice in one INSERT
+        batch = list({tuple(r[c] for c in key_cols): r for r in batch}.values())
+        update_cols = [c for c in batch[0] if c not in key_cols]
+        if conn.dialect.name == "postgresql":
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)
+            action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+            written += _pg_copy_insert(
+                conn, table, batch, f"ON CONFLICT ({', '.join(key_cols)}) {action}"
+            )
+            continue
+        stmt = _insert_for(conn, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key_cols,
+            set_={c: stmt.excluded[c] for c in update_cols},
+        )
+        written += int(conn.execute(stmt, batch).rowcount or 0)
+    return written

@@ -1,0 +1,34 @@
+"""The exchange registry: one module per exchange, named by its id, each defining `Adapter`.
+
+`ADAPTER_MODULES` is the one table of supported exchanges; a test checks that it, the files in
+this package and `config.settings.SUPPORTED_EXCHANGES` agree.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from config.settings import SUPPORTED_EXCHANGES, Settings
+from lib.errors import ConfigurationError
+from lib.exchanges.base import ExchangeAdapter
+
+ADAPTER_MODULES: dict[str, str] = {name: f"lib.exchanges.{name}" for name in SUPPORTED_EXCHANGES}
+
+
+def adapter_class(exchange: str) -> type[ExchangeAdapter]:
+    """The adapter class for an exchange id."""
+    try:
+        module = importlib.import_module(ADAPTER_MODULES[exchange])
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown exchange {exchange!r}; supported: {', '.join(SUPPORTED_EXCHANGES)}"
+        ) from None
+    cls: type[ExchangeAdapter] = module.Adapter
+    return cls
+
+
+def get_adapter(
+    exchange: str, settings: Settings | None = None, time_scale: float = 1.0
+) -> ExchangeAdapter:
+    """A ready adapter for one exchange (base URL from settings: real host or simulator)."""
+    return adapter_class(exchange)(settings, time_scale=time_scale)

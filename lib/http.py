@@ -1,0 +1,195 @@
+"""HTTP for exchange adapters: one session per exchange, retries, rate limiting, typed errors.
+
+Transport retries (timeouts, 5xx, 429 honouring Retry-After) are urllib3 `Retry`'s job. The
+`RateLimiter` keeps a client under an exchange's documented request budget before it is hit;
+where the exchange reports used weight in a header (Binance `X-MBX-USED-WEIGHT-1M`) the limiter
+also pauses when that weight nears the limit, so a long backfill never earns a ban.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+MALFORMED_RETRIES = 3  # a truncated body is a transport fault: ask again a few times
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """`requests` requests (or weight units) per `period` seconds."""
+
+    requests: int
+    period: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.period
+
+
+class RateLimiter:
+    """Thread-safe token bucket; `acquire(weight)` blocks until the budget allows."""
+
+    def __init__(self, limit: RateLimit, clock: Any = time.monotonic, sleep: Any = time.sleep):
+        self.limit = limit
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(limit.requests)
+        self._updated = clock()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self, weight: float = 1.0) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(
+                    float(self.limit.requests),
+                    self._tokens + (now - self._updated) * self.limit.per_second,
+                )
+                self._updated = now
+                wait = max(self._paused_until - now, 0.0)
+                if wait == 0.0 and self._tokens >= weight:
+                    self._tokens -= weight
+                    return
+                if wait == 0.0:
+                    wait = (weight - self._tokens) / self.limit.per_second
+            self._sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds` (the exchange says we are near or over its limit)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            self._tokens = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class WeightHeader:
+    """A response header carrying the weight used in the current window, and its limit."""
+
+    name: str
+    limit: int
+    window: float  # seconds
+    headroom: float = 0.9
+
+
+class ExchangeHttp:
+    """GET/POST JSON against one exchange with timeouts, retries and rate limiting."""
+
+    def __init__(
+        self,
+        exchange: str,
+        base_url: str,
+        rate_limit: RateLimit,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 15.0,
+        max_retries: int = 5,
+        weight_header: WeightHeader | None = None,
+        time_scale: float = 1.0,
+    ) -> None:
+        self.exchange = exchange
+        self.base_url = base_url.rstrip("/")
+        self.limiter = RateLimiter(rate_limit)
+        self.timeout = (connect_timeout, read_timeout)
+        self.weight_header = weight_header
+        self.time_scale = time_scale
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+        retry = Retry(
+            total=max_retries,
+            connect=max_retries,
+            read=max_retries,
+            status=max_retries,
+            backoff_factor=0.5,
+            backoff_max=30,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=None,  # the POSTs we send (Hyperliquid /info) are read-only queries
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        self.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = "funding-arb/0.1"
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None, weight: float = 1) -> Any:
+        return self._request("GET", path, weight, params=params)
+
+    def post_json(self, path: str, body: dict[str, Any], weight: float = 1) -> Any:
+        return self._request("POST", path, weight, json=body)
+
+    def _request(self, method: str, path: str, weight: float, **kwargs: Any) -> Any:
+        url = f"{self.base_url}{path}"
+        for attempt in range(MALFORMED_RETRIES + 1):
+            self.limiter.acquire(weight)
+            with self._count_lock:
+                self.request_count += 1
+            try:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except (requests.Timeout, requests.ConnectionError) as e:
+                raise TemporaryExchangeError(self.exchange, f"{path}: {_short(e)}") from e
+            except requests.RequestException as e:
+                raise TemporaryExchangeError(self.exchange, f"{path}: {_short(e)}") from e
+            self._observe(response)
+            self._raise_for_status(path, response)
+            try:
+                return response.json()
+            except (json.JSONDecodeError, ValueError) as e:
+                if attempt == MALFORMED_RETRIES:
+                    raise ExchangeDataError(
+                        self.exchange, path, f"reply is not valid JSON ({_short(e)})"
+                    ) from e
+                logger.warning("%s: %s: invalid JSON, asking again", self.exchange, path)
+        raise AssertionError("unreachable")
+
+    def _observe(self, response: requests.Response) -> None:
+        header = self.weight_header
+        if header is None or header.name not in response.headers:
+            return
+        try:
+            used = int(response.headers[header.name])
+        except ValueError:
+            return
+        if used >= header.limit * header.headroom:
+            window = header.window / self.time_scale
+            pause = window - (time.time() % window) + 0.05
+            logger.warning("%s: used weight %d of %d, pausing %.1fs",
+                           self.exchange, used, header.limit, pause)
+            self.limiter.pause(pause)
+
+    def _raise_for_status(self, path: str, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        detail = response.text[:200].replace("\n", " ")
+        retry_after = response.headers.get("Retry-After")
+        if retry_after:
+            try:
+                self.limiter.pause(float(retry_after))
+            except ValueError:  # an HTTP-date Retry-After: urllib3 already waited on it
+                logger.debug("%s: Retry-After %r is a date", self.exchange, retry_after)
+        if status in RETRY_STATUSES or status == 418:
+            raise TemporaryExchangeError(self.exchange, f"{path}: HTTP {status}: {detail}")
+        raise ExchangeError(self.exchange, f"{path}: HTTP {status}: {detail}")
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _short(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
