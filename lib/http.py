@@ -61,11 +61,11 @@ class RateLimiter:
                 )
                 self._updated = now
                 wait = max(self._paused_until - now, 0.0)
-                if wait == 0.0 and self._tokens >= weight:
+                if wait == 0.0 and self._tokens >= weight - 1e-9:  # float dust
                     self._tokens -= weight
                     return
                 if wait == 0.0:
-                    wait = (weight - self._tokens) / self.limit.per_second
+                    wait = max((weight - self._tokens) / self.limit.per_second, 1e-3)
             self._sleep(wait)
 
     def pause(self, seconds: float) -> None:

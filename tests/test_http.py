@@ -1,0 +1,139 @@
+"""lib.http against a real local HTTP server: retries, Retry-After, malformed JSON, timeouts."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
+from lib.http import ExchangeHttp, RateLimit, RateLimiter, WeightHeader
+
+
+class Script:
+    """What the test server answers, one reply per request, the last one repeated."""
+
+    def __init__(self) -> None:
+        self.replies: list[tuple[int, dict[str, str], bytes, float]] = []
+        self.times: list[float] = []
+
+    def next(self) -> tuple[int, dict[str, str], bytes, float]:
+        self.times.append(time.monotonic())
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Script]]:
+    script = Script()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, headers, body, delay = script.next()
+            time.sleep(delay)
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", script
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _client(url: str, **kw: object) -> ExchangeHttp:
+    return ExchangeHttp("testex", url, RateLimit(1000, 1.0), read_timeout=0.5, **kw)  # type: ignore[arg-type]
+
+
+def test_5xx_is_retried_until_success(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [(503, {}, b"busy", 0), (502, {}, b"", 0), (200, {}, b'{"ok": 1}', 0)]
+    assert _client(url).get_json("/x") == {"ok": 1}
+    assert len(script.times) == 3
+
+
+def test_429_retry_after_is_honoured(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [(429, {"Retry-After": "1"}, b"{}", 0), (200, {}, b"[1]", 0)]
+    assert _client(url).get_json("/x") == [1]
+    assert script.times[1] - script.times[0] >= 0.95
+
+
+def test_persistent_5xx_is_a_temporary_error(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [(500, {}, b"oops", 0)]
+    with pytest.raises(TemporaryExchangeError, match="testex: /x: HTTP 500"):
+        _client(url, max_retries=2).get_json("/x")
+    assert len(script.times) == 3
+
+
+def test_client_error_is_not_retried(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [(400, {}, b'{"code":-1121,"msg":"Invalid symbol."}', 0)]
+    with pytest.raises(ExchangeError, match="HTTP 400.*Invalid symbol"):
+        _client(url).get_json("/x")
+    assert len(script.times) == 1
+
+
+def test_truncated_json_is_asked_again_then_named(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [(200, {}, b'{"a": [1, 2', 0), (200, {}, b'{"a": []}', 0)]
+    assert _client(url).get_json("/x") == {"a": []}
+    script.replies = [(200, {}, b"<html>", 0)]
+    with pytest.raises(ExchangeDataError, match="testex: /y: reply is not valid JSON"):
+        _client(url).get_json("/y")
+
+
+def test_read_timeout_is_a_temporary_error(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [(200, {}, b"{}", 1.5)]
+    with pytest.raises(TemporaryExchangeError, match="testex: /slow"):
+        _client(url, max_retries=1).get_json("/slow")
+
+
+def test_connection_refused_is_a_temporary_error() -> None:
+    client = ExchangeHttp("testex", "http://127.0.0.1:1", RateLimit(10, 1), max_retries=0)
+    with pytest.raises(TemporaryExchangeError, match="testex: /x"):
+        client.get_json("/x")
+
+
+def test_used_weight_header_pauses_the_limiter(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [(200, {"X-MBX-USED-WEIGHT-1M": "2300"}, b"{}", 0)]
+    header = WeightHeader("X-MBX-USED-WEIGHT-1M", limit=2400, window=2.0)
+    client = _client(url, weight_header=header)
+    client.get_json("/x")
+    client.get_json("/x")
+    # the second request waited for the (2 s) weight window to roll over
+    assert script.times[1] - script.times[0] >= 0.05
+    assert json.dumps(script.times) and client.request_count == 2
+
+
+def test_rate_limiter_spaces_requests_to_the_budget() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    limiter = RateLimiter(RateLimit(5, 1.0), clock=lambda: now[0], sleep=sleep)
+    for _ in range(15):
+        limiter.acquire()
+    # a burst of 5, then 10 more at 5 per second
+    assert now[0] == pytest.approx(2.0)
+    limiter.pause(3.0)
+    limiter.acquire()
+    assert now[0] >= 5.0
