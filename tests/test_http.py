@@ -82,7 +82,7 @@ def test_persistent_5xx_is_a_temporary_error(server: tuple[str, Script]) -> None
 def test_client_error_is_not_retried(server: tuple[str, Script]) -> None:
     url, script = server
     script.replies = [(400, {}, b'{"code":-1121,"msg":"Invalid symbol."}', 0)]
-    with pytest.raises(ExchangeError, match="HTTP 400.*Invalid symbol"):
+    with pytest.raises(ExchangeError, match=r"HTTP 400.*Invalid symbol"):
         _client(url).get_json("/x")
     assert len(script.times) == 1
 
