@@ -1,0 +1,66 @@
+"""Fixed-window request/weight counters, with windows shrunk by the simulator's time scale.
+
+Exchanges count per IP (and some per endpoint or per instrument) in fixed windows; that is
+what this models.  All clients of the simulator share 127.0.0.1, as they would share one IP.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of charging a request: allowed?, weight used in the window, seconds to wait."""
+
+    allowed: bool
+    used: int
+    limit: int
+    retry_after: float
+    reset_at: float  # monotonic time the window ends
+
+
+class WindowLimiter:
+    """Counters keyed by (bucket, key), each in windows of `window_s / time_scale` seconds."""
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        self.time_scale = time_scale
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[int, int]] = {}  # key -> (window id, used)
+
+    def charge(self, key: str, limit: int, window_s: float, cost: int = 1) -> Verdict:
+        """Add `cost` to the key's current window; refuse (without counting) when over."""
+        span = window_s / self.time_scale
+        now = time.monotonic()
+        wid = math.floor(now / span)
+        reset_at = (wid + 1) * span
+        with self._lock:
+            cur_id, used = self._windows.get(key, (wid, 0))
+            if cur_id != wid:
+                used = 0
+            if used + cost > limit:
+                self._windows[key] = (wid, used)
+                return Verdict(False, used, limit, max(reset_at - now, 0.001), reset_at)
+            used += cost
+            self._windows[key] = (wid, used)
+            return Verdict(True, used, limit, 0.0, reset_at)
+
+    def used(self, key: str, window_s: float) -> int:
+        """Weight used so far in the key's current window."""
+        span = window_s / self.time_scale
+        wid = math.floor(time.monotonic() / span)
+        with self._lock:
+            cur_id, used = self._windows.get(key, (wid, 0))
+            return used if cur_id == wid else 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+
+def retry_after_header(seconds: float) -> str:
+    """Retry-After in whole seconds, at least 1 (the header has no fractions)."""
+    return str(max(1, math.ceil(seconds)))

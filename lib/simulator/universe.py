@@ -1,0 +1,368 @@
+"""Ground truth: the simulated contracts, their settlement schedules and funding rates.
+
+Neutral names only (no exchange field names): venues translate this into each exchange's JSON,
+tests compare what adapters/ccxt parse against it.  Settlements sit on the absolute UTC grid
+(multiples of the interval since the epoch); history reaches HISTORY_DAYS back from the clock's
+start; rates are generated lazily per contract (see series.py).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from lib.simulator import assets as assetlib
+from lib.simulator.config import EXCHANGES, SimClock, dt_to_ms, ms_to_dt
+from lib.simulator.series import SeriesCache, SeriesSpec, quantize, stable_hash, unit
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+HISTORY_DAYS = 90
+
+DEFAULT_SIZES: dict[str, int] = {
+    "binance": 400, "bybit": 380, "okx": 220, "bitget": 360,
+    "gate": 400, "kucoin": 240, "hyperliquid": 170, "dydx": 130,
+}
+# Share of 8h / 4h / 1h contracts per venue (hourly DEXes are all 1h).
+INTERVAL_MIX: dict[str, tuple[float, float, float]] = {
+    "binance": (0.80, 0.15, 0.05), "bybit": (0.78, 0.16, 0.06), "okx": (0.92, 0.06, 0.02),
+    "bitget": (0.80, 0.14, 0.06), "gate": (0.76, 0.18, 0.06), "kucoin": (0.82, 0.13, 0.05),
+    "hyperliquid": (0.0, 0.0, 1.0), "dydx": (0.0, 0.0, 1.0),
+}
+# Digits each venue prints a rate with (the ground truth is rounded to the same).
+RATE_DECIMALS: dict[str, int] = {
+    "binance": 8, "bybit": 8, "okx": 16, "bitget": 6, "gate": 6, "kucoin": 6,
+    "hyperliquid": 10, "dydx": 8,
+}
+MISSING_PER_MILLE = 5  # ~0.5 % of settlements absent at the exchange itself
+# How late each venue stamps a settlement: (min ms, max ms, share stamped exactly on time).
+JITTER: dict[str, tuple[int, int, float]] = {
+    "binance": (1, 9, 0.6), "hyperliquid": (1, 120, 0.0), "dydx": (5, 2500, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One instrument as the venue lists it.  `kind` is perpetual or delivery."""
+
+    exchange: str
+    symbol: str
+    base: str  # as the venue names it: 1000PEPE, kPEPE, XBT...
+    asset: str  # canonical underlying, multiplier removed: PEPE, BTC
+    quote: str
+    settle: str
+    multiplier: int  # units of `asset` per unit of `base` (1000 for 1000PEPE / kPEPE)
+    interval_hours: int
+    listed_at: datetime
+    status: str  # trading | prelaunch | delisted
+    kind: str = "perpetual"
+    contract_size: float = 1.0  # venue lot size in base units (OKX ctVal, Gate quanto, KuCoin)
+    delivery_at: datetime | None = None
+    ref_price: float = 1.0  # USD price of one `asset` unit at the clock start
+    rank: int = 0
+    key: int = 0
+
+    @property
+    def interval_ms(self) -> int:
+        return self.interval_hours * HOUR_MS
+
+    @property
+    def listed_ms(self) -> int:
+        return dt_to_ms(self.listed_at)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The running interval of a contract at some instant."""
+
+    rate: float
+    next_funding_time: datetime
+    interval_hours: int
+    mark_price: float
+    index_price: float
+    open_interest: float  # in base units
+    volume_24h: float  # in base units
+
+
+class Row(NamedTuple):
+    """One settlement as the exchange stores it (ms; reported_ms carries the venue's jitter)."""
+
+    grid: int  # settlement number on the absolute grid (time_ms // interval)
+    time_ms: int
+    reported_ms: int
+    rate: float
+
+
+class Universe:
+    """Deterministic contracts + rates for all venues; see the package docstring."""
+
+    def __init__(
+        self,
+        seed: int = 42,
+        total_contracts: int = 2300,
+        clock: SimClock | None = None,
+        now: datetime | None = None,
+        cache_blocks: int = 1000,
+    ) -> None:
+        self.seed = seed
+        self.clock = clock or SimClock(now)
+        self.window_start_ms = self.clock.start_ms - HISTORY_DAYS * DAY_MS
+        self._series = SeriesCache(cache_blocks)
+        # (contract key, grid index) -> rate for the running intervals bulk endpoints ask for,
+        # so polling every venue does not regenerate every series through the LRU
+        self._current_memo: dict[tuple[int, int], float] = {}
+        self._instruments: dict[str, list[Contract]] = {}
+        self._by_symbol: dict[tuple[str, str], Contract] = {}
+        _build(self, total_contracts)
+
+    # ----- catalogue ---------------------------------------------------------------------------
+    @property
+    def exchanges(self) -> tuple[str, ...]:
+        return EXCHANGES
+
+    def contracts(self, exchange: str, include_prelaunch: bool = False) -> list[Contract]:
+        """Perpetuals an adapter should collect (trading; optionally also pre-launch)."""
+        wanted = {"trading", "prelaunch"} if include_prelaunch else {"trading"}
+        return [
+            c for c in self._instruments[exchange] if c.kind == "perpetual" and c.status in wanted
+        ]
+
+    def instruments(self, exchange: str) -> list[Contract]:
+        """Everything the venue lists, including delivery futures and pre-launch/delisted."""
+        return list(self._instruments[exchange])
+
+    def contract(self, exchange: str, symbol: str) -> Contract:
+        """Look up by native symbol; KeyError names the symbol."""
+        try:
+            return self._by_symbol[(exchange, symbol)]
+        except KeyError:
+            raise KeyError(f"{exchange}: unknown symbol {symbol!r}") from None
+
+    def find(self, exchange: str, symbol: str) -> Contract | None:
+        return self._by_symbol.get((exchange, symbol))
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def cached_series(self) -> int:
+        """How many series blocks (~85 days of one contract) are currently held in memory."""
+        return len(self._series)
+
+    # ----- ground truth (datetimes) -----------------------------------------------------------
+    def settlements(
+        self, exchange: str, symbol: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, float]]:
+        """(scheduled funding time, rate) the exchange has between start and end inclusive."""
+        c = self.contract(exchange, symbol)
+        rows = self.rows(c, dt_to_ms(start), dt_to_ms(end), by_reported=False)
+        return [(ms_to_dt(r.time_ms), r.rate) for r in rows]
+
+    def missing_settlements(
+        self, exchange: str, symbol: str, start: datetime, end: datetime
+    ) -> list[datetime]:
+        """Scheduled settlements in the range that happened but the exchange does not have."""
+        c = self.contract(exchange, symbol)
+        lo, hi = self._index_bounds(c, dt_to_ms(start), dt_to_ms(end))
+        if hi < lo:
+            return []
+        points = self._series.points(self.spec(c), lo, hi)
+        return [ms_to_dt((lo + i) * c.interval_ms) for i, p in enumerate(points) if p.missing]
+
+    def current(self, exchange: str, symbol: str, at: datetime | None = None) -> Snapshot:
+        """Rate of the running interval (what settles at next_funding_time), prices, OI."""
+        c = self.contract(exchange, symbol)
+        return self.snapshot(c, self.clock.now_ms() if at is None else dt_to_ms(at))
+
+    # ----- fast helpers for the venues (ms) ---------------------------------------------------
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    def first_index(self, c: Contract) -> int:
+        """Grid index of the first settlement the exchange keeps for this contract."""
+        start = max(self.window_start_ms, c.listed_ms)
+        return -(-start // c.interval_ms)
+
+    def spec(self, c: Contract) -> SeriesSpec:
+        return SeriesSpec(
+            c.key, c.interval_hours, RATE_DECIMALS[c.exchange],
+            JITTER.get(c.exchange, (0, 0, 0.0)), MISSING_PER_MILLE,
+        )
+
+    def _index_bounds(self, c: Contract, lo_ms: int, hi_ms: int) -> tuple[int, int]:
+        """Settled grid indices whose scheduled time lies in [lo_ms, hi_ms]."""
+        if c.kind != "perpetual" or c.status == "prelaunch":
+            return 0, -1
+        step = c.interval_ms
+        lo = max(self.first_index(c), -(-lo_ms // step))
+        hi = min(self.clock.now_ms() // step, hi_ms // step)
+        return lo, hi
+
+    def rows(self, c: Contract, lo_ms: int, hi_ms: int, by_reported: bool = True) -> list[Row]:
+        """Settlements the exchange has, ascending; bounds apply to the reported time if asked."""
+        slack = 3000 if by_reported else 0
+        lo, hi = self._index_bounds(c, lo_ms - slack, hi_ms)
+        if hi < lo:
+            return []
+        points = self._series.points(self.spec(c), lo, hi)
+        step = c.interval_ms
+        out = []
+        for k, p in enumerate(points, lo):
+            if p.missing:
+                continue
+            t = k * step
+            rep = t + p.jitter_ms
+            if by_reported and not lo_ms <= rep <= hi_ms:
+                continue
+            out.append(Row(k, t, rep, p.rate))
+        return out
+
+    def next_index(self, c: Contract, at_ms: int) -> int:
+        return at_ms // c.interval_ms + 1
+
+    def rate_at_index(self, c: Contract, index: int) -> float:
+        memo = self._current_memo.get((c.key, index))
+        if memo is not None:
+            return memo
+        if c.kind != "perpetual" or c.status == "prelaunch":
+            return quantize(0.0001 * c.interval_hours / 8, RATE_DECIMALS[c.exchange])
+        rate = self._series.rate(self.spec(c), index)
+        if len(self._current_memo) > 20_000:
+            self._current_memo.clear()
+        self._current_memo[(c.key, index)] = rate
+        return rate
+
+    def snapshot(self, c: Contract, at_ms: int) -> Snapshot:
+        k = self.next_index(c, at_ms)
+        index_px = self.price(c, at_ms)
+        mark_px = index_px * (1 + 0.0004 * math.sin(at_ms / 600_000 + c.key % 97))
+        oi_usd = 4e9 / (c.rank + 2) ** 1.3 * (0.5 + unit(c.key, 1))
+        oi = oi_usd / max(index_px, 1e-12)
+        return Snapshot(
+            rate=self.rate_at_index(c, k),
+            next_funding_time=ms_to_dt(k * c.interval_ms),
+            interval_hours=c.interval_hours,
+            mark_price=mark_px,
+            index_price=index_px,
+            open_interest=oi,
+            volume_24h=oi * (0.8 + 3 * unit(c.key, 2)),
+        )
+
+    def price(self, c: Contract, at_ms: int) -> float:
+        """Smooth deterministic price of one venue `base` unit (multiplier applied)."""
+        phase = (c.key >> 8) % 1000 / 159.0
+        days = at_ms / DAY_MS
+        wave = 0.04 * math.sin(days / 3 + phase) + 0.008 * math.sin(at_ms / 5_400_000 + phase)
+        return c.ref_price * c.multiplier * math.exp(wave)
+
+
+# ----- building the catalogue --------------------------------------------------------------------
+def _build(u: Universe, total: int) -> None:
+    pool = assetlib.build_pool(u.seed, max(700, total // 3))
+    scale = total / sum(DEFAULT_SIZES.values())
+    for ex in EXCHANGES:
+        rng = random.Random(stable_hash(u.seed, ex, "pick"))
+        n = max(3, min(len(pool), round(DEFAULT_SIZES[ex] * scale)))
+        picked = _pick_assets(pool, n, rng)
+        items = [_perpetual(u, ex, a, rng) for a in picked]
+        items += _extras(u, ex, pool, picked, rng)
+        u._instruments[ex] = items
+        for c in items:
+            u._by_symbol[(ex, c.symbol)] = c
+
+
+def _pick_assets(pool: list[assetlib.Asset], n: int, rng: random.Random) -> list[assetlib.Asset]:
+    """Top of the pool always, the rest weighted towards popular names (Efraimidis–Spirakis)."""
+    forced = pool[: min(n, assetlib.ALWAYS_LISTED)]
+    rest = pool[len(forced) :]
+    keyed = sorted(rest, key=lambda a: -(rng.random() ** ((a.rank + 20) ** 0.8)))
+    return forced + sorted(keyed[: n - len(forced)], key=lambda a: a.rank)
+
+
+def _interval(ex: str, asset: assetlib.Asset, rng: random.Random) -> int:
+    p8, p4, _ = INTERVAL_MIX[ex]
+    if p8 > 0 and asset.rank < 3:
+        return 8
+    x = rng.random()
+    return 8 if x < p8 else 4 if x < p8 + p4 else 1
+
+
+def _listed_at(u: Universe, asset: assetlib.Asset, rng: random.Random) -> datetime:
+    start = u.clock.start_ms
+    if asset.rank >= assetlib.ALWAYS_LISTED and rng.random() < 0.08:
+        return ms_to_dt(start - int(rng.uniform(2, 88) * DAY_MS))  # listed inside the window
+    return ms_to_dt(start - int(rng.uniform(100, 1500) * DAY_MS) // HOUR_MS * HOUR_MS)
+
+
+def _perpetual(
+    u: Universe, ex: str, asset: assetlib.Asset, rng: random.Random, status: str = "trading"
+) -> Contract:
+    naming = assetlib.venue_naming(ex, asset.name, asset.price)
+    listed = _listed_at(u, asset, rng)
+    if status == "prelaunch":
+        listed = ms_to_dt(u.clock.start_ms + int(rng.uniform(2, 6) * DAY_MS) // HOUR_MS * HOUR_MS)
+    size = 1.0 if ex in ("binance", "bybit", "bitget", "hyperliquid", "dydx") else (
+        assetlib.contract_size(asset.price)
+    )
+    return Contract(
+        exchange=ex, symbol=naming.symbol, base=naming.base, asset=asset.name,
+        quote=naming.quote, settle=naming.settle, multiplier=naming.multiplier,
+        interval_hours=_interval(ex, asset, rng), listed_at=listed, status=status,
+        contract_size=size, ref_price=asset.price, rank=asset.rank,
+        key=stable_hash(u.seed, ex, naming.symbol),
+    )
+
+
+def _extras(
+    u: Universe, ex: str, pool: list[assetlib.Asset], picked: list[assetlib.Asset],
+    rng: random.Random,
+) -> list[Contract]:
+    """Decoys adapters must filter: pre-launch perps, dated futures, delisted coins."""
+    taken = {a.name for a in picked}
+    spare = [a for a in pool[len(pool) // 2 :] if a.name not in taken]
+    out: list[Contract] = []
+    if ex in ("binance", "bybit", "okx", "bitget", "gate"):
+        out += [_perpetual(u, ex, a, rng, "prelaunch") for a in rng.sample(spare, 2)]
+    if ex in ("binance", "bybit", "kucoin"):
+        out += [_delivery(u, ex, pool[i], q) for i in (0, 1) for q in (1, 2)][:3]
+    if ex == "hyperliquid":
+        for a in rng.sample(spare, 3):
+            c = _perpetual(u, ex, a, rng, "delisted")
+            out.append(c)
+    return out
+
+
+def _delivery(u: Universe, ex: str, asset: assetlib.Asset, quarters: int) -> Contract:
+    """A quarterly dated future (last Friday of the quarter, 08:00 UTC)."""
+    at = _quarter_expiry(u.clock.start_ms, quarters)
+    yy, mm, dd = at.strftime("%y"), at.month, at.strftime("%d")
+    mon = at.strftime("%b").upper()
+    base = "XBT" if (ex == "kucoin" and asset.name == "BTC") else asset.name
+    if ex == "binance":
+        symbol, quote, settle = f"{base}USDT_{yy}{mm:02d}{dd}", "USDT", "USDT"
+    elif ex == "bybit":
+        symbol, quote, settle = f"{base}USDT-{dd}{mon}{yy}", "USDT", "USDT"
+    else:  # KuCoin inverse dated futures, e.g. XBTMH26
+        code = "FGHJKMNQUVXZ"[mm - 1]
+        symbol, quote, settle = f"{base}M{code}{yy}", "USD", base
+    return Contract(
+        exchange=ex, symbol=symbol, base=base, asset=asset.name, quote=quote, settle=settle,
+        multiplier=1, interval_hours=8, listed_at=ms_to_dt(u.clock.start_ms - 60 * DAY_MS),
+        status="trading", kind="delivery", delivery_at=at, ref_price=asset.price,
+        rank=asset.rank, key=stable_hash(u.seed, ex, symbol),
+    )
+
+
+def _quarter_expiry(start_ms: int, quarters: int) -> datetime:
+    start = ms_to_dt(start_ms)
+    month = ((start.month - 1) // 3 + quarters) * 3  # quarter-end month, may exceed 12
+    year = start.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    nxt = datetime(year + (month == 12), month % 12 + 1, 1, 8, tzinfo=start.tzinfo)
+    day = nxt.toordinal() - 1
+    last = datetime.fromordinal(day).replace(hour=8, tzinfo=start.tzinfo)
+    while last.weekday() != 4:
+        last = datetime.fromordinal(last.toordinal() - 1).replace(hour=8, tzinfo=start.tzinfo)
+    return last

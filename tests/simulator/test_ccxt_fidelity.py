@@ -1,0 +1,206 @@
+"""ccxt, pointed at the simulator, must parse exactly the simulator's ground truth.
+
+For each exchange: load_markets sees exactly the trading perpetuals (delivery, pre-launch and
+delisted instruments are listed but not active swaps); current funding (bulk where ccxt has
+it) matches Universe.current; funding history for a few contracts (BTC, a multiplier name, a
+non-8h contract, one listed inside the window) matches Universe.settlements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import ccxt
+import pytest
+
+from lib.simulator import Contract, SimulatorServer, Universe
+from lib.simulator.config import dt_to_ms, ms_to_dt
+
+HOUR_MS = 3_600_000
+
+
+def _fapi_urls(base: str) -> Callable[[Any], None]:
+    def patch(ex: Any) -> None:
+        for key in list(ex.urls["api"]):
+            if key.startswith("fapi"):
+                version = "v1" if key.endswith(("Public", "Private")) else key[-2:].lower()
+                ex.urls["api"][key] = f"{base}/binance/fapi/{version}"
+    return patch
+
+
+def _all_urls(base: str) -> Callable[[Any], None]:
+    def patch(ex: Any) -> None:
+        ex.urls["api"] = {key: base for key in ex.urls["api"]}
+    return patch
+
+
+def _gate_urls(base: str) -> Callable[[Any], None]:
+    def patch(ex: Any) -> None:
+        for key in ex.urls["api"]["public"]:
+            ex.urls["api"]["public"][key] = f"{base}/api/v4"
+    return patch
+
+
+def _keys(**urls: str) -> Callable[[Any], None]:
+    def patch(ex: Any) -> None:
+        ex.urls["api"].update(urls)
+    return patch
+
+
+def make_exchange(name: str, url: str) -> Any:
+    """A ccxt client for simulator venue `name`, limited to the swap markets we serve."""
+    base = f"{url}/{name}"
+    table: dict[str, tuple[str, Callable[[Any], None], dict[str, Any]]] = {
+        "binance": ("binanceusdm", _fapi_urls(url), {"fetchMarkets": {"types": ["linear"]}}),
+        "bybit": ("bybit", _all_urls(base), {"fetchMarkets": {"types": ["linear"]}}),
+        "okx": ("okx", _keys(rest=base), {"fetchMarkets": {"types": ["swap"]}}),
+        "bitget": ("bitget", _all_urls(base), {"fetchMarkets": {"types": ["swap"]},
+                                               "defaultType": "swap"}),
+        "gate": ("gate", _gate_urls(base), {
+            "fetchMarkets": {"types": ["swap"]}, "defaultType": "swap",
+            "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}}}),
+        "kucoin": ("kucoinfutures", _keys(futuresPublic=base, utaV2=base, public=base), {}),
+        "hyperliquid": ("hyperliquid", _keys(public=base), {"fetchMarkets": {"types": ["swap"]}}),
+        "dydx": ("dydx", _keys(indexer=f"{base}/v4"), {}),
+    }
+    ccxt_id, patch, options = table[name]
+    ex = getattr(ccxt, ccxt_id)({"options": options, "enableRateLimit": False, "timeout": 10000})
+    patch(ex)
+    ex.load_markets()
+    return ex
+
+
+def pick_contracts(u: Universe, exchange: str) -> list[Contract]:
+    """BTC, a multiplier name, a non-8h contract and a recent listing, where they exist."""
+    perps = u.contracts(exchange)
+    window_start = u.now() - timedelta(days=85)
+    picks = [next(c for c in perps if c.asset == "BTC")]
+    for test in (lambda c: c.multiplier > 1, lambda c: c.interval_hours != 8,
+                 lambda c: c.listed_at > window_start):
+        found = next((c for c in perps if test(c) and c not in picks), None)
+        if found is not None:
+            picks.append(found)
+    return picks
+
+
+def native_id(market: dict[str, Any]) -> str:
+    """The exchange's own symbol (Hyperliquid market ids are asset indices; coin = baseName)."""
+    if isinstance(market.get("info"), dict) and "szDecimals" in market["info"]:
+        return str(market["baseName"])
+    return str(market["id"])
+
+
+def all_markets(ex: Any) -> list[dict[str, Any]]:
+    return [m for ms in ex.markets_by_id.values() for m in ms]
+
+
+def unified(ex: Any, c: Contract) -> str:
+    return next(str(m["symbol"]) for m in all_markets(ex) if native_id(m) == c.symbol)
+
+
+EXCHANGES = ("binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx")
+
+
+@pytest.fixture(scope="module")
+def clients(sim: SimulatorServer) -> dict[str, Any]:
+    sim.reset_rate_limits()
+    return {name: make_exchange(name, sim.url) for name in EXCHANGES}
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES)
+def test_markets_are_exactly_the_trading_perpetuals(
+    clients: dict[str, Any], sim: SimulatorServer, exchange: str
+) -> None:
+    ex = clients[exchange]
+    markets = all_markets(ex)
+    active_swaps = {native_id(m) for m in markets if m["swap"] and m["active"] is not False}
+    assert active_swaps == {c.symbol for c in sim.universe.contracts(exchange)}
+    listed = {c.symbol for c in sim.universe.instruments(exchange)}
+    if exchange == "bybit":  # pre-launch contracts only appear with status=PreLaunch
+        assert {native_id(m) for m in markets} == listed
+    else:
+        assert {native_id(m) for m in markets} <= listed
+    for c in pick_contracts(sim.universe, exchange):
+        market = next(m for m in markets if native_id(m) == c.symbol)
+        base_id = market["baseName"] if exchange == "hyperliquid" else market["baseId"]
+        assert (base_id, market["settleId"].upper()) == (c.base, c.settle.upper())
+
+
+def _check_current(
+    u: Universe, exchange: str, c: Contract, parsed: dict[str, Any], before: int, after: int
+) -> None:
+    step = c.interval_hours * HOUR_MS
+    assert parsed["fundingTimestamp"] in {before // step * step + step, after // step * step + step}
+    truth = u.current(exchange, c.symbol, at=_dt(parsed["fundingTimestamp"] - 1))
+    assert parsed["fundingRate"] == truth.rate, c.symbol
+    if parsed.get("interval") is not None:
+        assert parsed["interval"] == f"{c.interval_hours}h", c.symbol
+
+
+def _dt(ms: int) -> datetime:
+    return ms_to_dt(ms)
+
+
+BULK_PARAMS: dict[str, dict[str, Any]] = {
+    "bitget": {"method": "publicMixGetV2MixMarketCurrentFundRate"},
+}
+
+
+@pytest.mark.parametrize("exchange", [e for e in EXCHANGES if e != "dydx"])
+def test_current_funding_matches_ground_truth(
+    clients: dict[str, Any], sim: SimulatorServer, exchange: str
+) -> None:
+    ex, u = clients[exchange], sim.universe
+    picks = pick_contracts(u, exchange)
+    before = u.clock.now_ms()
+    rates = ex.fetch_funding_rates(None, BULK_PARAMS.get(exchange, {}))
+    after = u.clock.now_ms()
+    for c in picks:
+        _check_current(u, exchange, c, rates[unified(ex, c)], before, after)
+    assert ex.has["fetchFundingRate"]
+    for c in picks[:2]:  # the per-symbol endpoint too
+        before = u.clock.now_ms()
+        parsed = ex.fetch_funding_rate(unified(ex, c))
+        _check_current(u, exchange, c, parsed, before, u.clock.now_ms())
+
+
+def test_bitget_tickers_rates_and_binance_intervals(
+    clients: dict[str, Any], sim: SimulatorServer
+) -> None:
+    u = sim.universe
+    bitget = clients["bitget"]
+    rates = bitget.fetch_funding_rates()  # default method: tickers (rate, mark, index)
+    for c in pick_contracts(u, "bitget"):
+        assert rates[unified(bitget, c)]["fundingRate"] == u.current("bitget", c.symbol).rate
+    binance = clients["binance"]
+    intervals = binance.fetch_funding_intervals()
+    for c in u.contracts("binance"):
+        if c.interval_hours != 8:
+            assert intervals[unified(binance, c)]["interval"] == f"{c.interval_hours}h"
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES)
+def test_funding_history_matches_ground_truth(
+    clients: dict[str, Any], sim: SimulatorServer, exchange: str
+) -> None:
+    ex, u = clients[exchange], sim.universe
+    now = u.now()
+    # half past an hour: never on a settlement grid, so jitter cannot cross the boundary
+    since = dt_to_ms(now - timedelta(days=3)) // HOUR_MS * HOUR_MS + HOUR_MS // 2
+    for c in pick_contracts(u, exchange):
+        limit = 1000 if exchange in ("binance", "gate") else 100
+        if exchange == "bybit":
+            limit = 200
+        t0 = u.now()
+        history = ex.fetch_funding_rate_history(unified(ex, c), since, limit)
+        t1 = u.now()
+        step = c.interval_hours * HOUR_MS
+        got = [(h["timestamp"] // step * step, h["fundingRate"]) for h in history]
+        wants = [
+            [(dt_to_ms(t), r) for t, r in u.settlements(exchange, c.symbol, _dt(since), end)]
+            for end in (t0, t1)
+        ]
+        assert got in wants, c.symbol
+        assert got, c.symbol
