@@ -13,13 +13,15 @@ import io
 import logging
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import psycopg2.errors
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -29,6 +31,7 @@ from sqlalchemy.engine import make_url
 from config.settings import get_settings
 from lib.errors import DatabaseError
 from lib.migrations import ensure_schema
+from lib.schema import UTCDateTime
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,9 @@ def translate_error(error: Exception, url: str) -> DatabaseError:
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         user = make_url(url).username or "?"
         return DatabaseError(f"{where}: authentication failed for user {user!r}")
+    if "role" in lowered and "does not exist" in lowered:
+        user = make_url(url).username or "?"
+        return DatabaseError(f"{where}: role {user!r} does not exist")
     if "does not exist" in lowered and "database" in lowered:
         return DatabaseError(f"{where}: database does not exist")
     if "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
@@ -182,22 +188,38 @@ def _conflict_key(table: Table) -> list[str]:
     raise DatabaseError(f"table {table.name} has no unique key to upsert on")
 
 
-def _copy_value(value: Any) -> str:
-    if value is None:
-        return r"\N"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
+def _pg_time(value: datetime) -> str:
+    return value.isoformat()
 
 
-def _pg_copy_insert(conn: Connection, table: Table, rows: Sequence[Row], on_conflict: str) -> int:
-    """COPY rows into a temp table, then one INSERT ... SELECT ... ON CONFLICT."""
-    columns = list(rows[0].keys())
+def _copy_from(conn: Connection, target: str, columns: Sequence[str], buffer: io.StringIO) -> None:
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    buffer.seek(0)
+    cursor: Any = raw.cursor()
+    try:
+        cursor.copy_expert(
+            f"COPY {target} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, "
+            "DELIMITER E'\\t', NULL '\\N')",
+            buffer,
+        )
+    finally:
+        cursor.close()
+
+
+def _copy_buffer(table: Table, rows: Sequence[Row], columns: Sequence[str]) -> io.StringIO:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", quotechar='"', lineterminator="\n")
-    for row in rows:
-        writer.writerow([_copy_value(row[c]) for c in columns])
-    buffer.seek(0)
+    writer.writerows(zip(*_columns(table, rows, columns, _pg_time, r"\N"), strict=True))
+    return buffer
+
+
+def _pg_copy_insert(conn: Connection, table: Table, rows: Sequence[Row], on_conflict: str,
+                    buffer: io.StringIO | None = None) -> int:
+    """COPY rows into a temp table, then one INSERT ... SELECT ... ON CONFLICT."""
+    columns = list(rows[0].keys())
+    if buffer is None:
+        buffer = _copy_buffer(table, rows, columns)
     col_list = ", ".join(columns)
     temp = f"tmp_{table.name}"
     conn.exec_driver_sql(
@@ -205,32 +227,94 @@ def _pg_copy_insert(conn: Connection, table: Table, rows: Sequence[Row], on_conf
         "ON COMMIT DELETE ROWS"
     )
     conn.exec_driver_sql(f"TRUNCATE {temp}")
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    cursor: Any = raw.cursor()
-    try:
-        cursor.copy_expert(
-            f"COPY {temp} ({col_list}) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\t', "
-            "NULL '\\N')",
-            buffer,
-        )
-    finally:
-        cursor.close()
+    _copy_from(conn, temp, columns, buffer)
     result = conn.exec_driver_sql(
         f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {temp} {on_conflict}"
     )
     return int(result.rowcount or 0)
 
 
+def _pg_insert_ignore(conn: Connection, table: Table, rows: Sequence[Row],
+                      try_direct: bool) -> tuple[int, bool]:
+    """Insert-or-ignore one batch; (rows inserted, whether the direct COPY worked).
+
+    A batch of new rows (the common backfill case) is copied straight into the table inside a
+    savepoint, which skips the temp table and is about twice as fast on the server. If any key
+    is already stored the savepoint is rolled back and the batch takes the temp-table path.
+    """
+    columns = list(rows[0].keys())
+    buffer = _copy_buffer(table, rows, columns)
+    if try_direct:
+        savepoint = conn.begin_nested()
+        try:
+            _copy_from(conn, table.name, columns, buffer)
+        except psycopg2.errors.UniqueViolation:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+            return len(rows), True
+    return _pg_copy_insert(conn, table, rows, "ON CONFLICT DO NOTHING", buffer), False
+
+
+def _sqlite_utc(value: datetime | None) -> str | None:
+    """A UTC-aware datetime in the exact text form SQLAlchemy's SQLite DateTime stores."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: the project stores UTC-aware times only")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _columns(
+    table: Table, rows: Sequence[Row], columns: Sequence[str],
+    time_text: Callable[[datetime], str | None], null: str | None,
+) -> list[list[Any]]:
+    """The batch column by column, converted for the driver with C-speed loops.
+
+    Times become text through a lookup of the batch's distinct values (a batch repeats the
+    same few timestamps thousands of times); None becomes `null`; other values pass as they
+    are. Per-value Python calls were most of the cost of a 1.6 M-row load.
+    """
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise ValueError(f"table {table.name} has no column(s) {', '.join(unknown)}")
+    result = []
+    for c in columns:
+        values = list(map(itemgetter(c), rows))
+        if isinstance(table.c[c].type, UTCDateTime):
+            text_of = {v: null if v is None else time_text(v) for v in set(values)}
+            values = list(map(text_of.__getitem__, values))
+        elif null is not None and None in values:
+            values = [null if v is None else v for v in values]
+        result.append(values)
+    return result
+
+
+def _sqlite_insert_ignore(conn: Connection, table: Table, batch: Sequence[Row]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING through the driver's executemany.
+
+    Skips SQLAlchemy's per-value bind processing (3x the cost of the insert itself at 1.6 M
+    rows); the only conversion our column types need on SQLite is UTC datetimes to text.
+    """
+    columns = list(batch[0].keys())
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING"
+    )
+    params = list(zip(*_columns(table, batch, columns, _sqlite_utc, None), strict=True))
+    return int(conn.exec_driver_sql(sql, params).rowcount or 0)
+
+
 def insert_ignore(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
     """Insert rows, skipping those whose natural key is already stored; return rows inserted."""
     inserted = 0
+    try_direct = True  # after one batch with stored keys (a re-run), expect more of them
     for batch in _batches(rows, BATCH_ROWS):
         if conn.dialect.name == "postgresql":
-            inserted += _pg_copy_insert(conn, table, batch, "ON CONFLICT DO NOTHING")
+            count, try_direct = _pg_insert_ignore(conn, table, batch, try_direct)
+            inserted += count
         else:
-            stmt = _insert_for(conn, table).on_conflict_do_nothing()
-            inserted += int(conn.execute(stmt, batch).rowcount or 0)
+            inserted += _sqlite_insert_ignore(conn, table, batch)
     return inserted
 
 

@@ -1,0 +1,72 @@
+"""Database maintenance: status, check, clear, export, backup and restore (both engines)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from config.settings import get_settings
+from lib import db_admin, db_backup
+from lib.cli import make_parser, run
+from lib.errors import ConfigurationError, SchemaError
+
+
+def _confirm_clear(url: str) -> None:
+    """Typed confirmation on a terminal; no terminal means no, unless --yes."""
+    name = db_admin.database_name(url)
+    if not sys.stdin.isatty():
+        raise ConfigurationError("refusing to clear without a terminal to confirm: pass --yes")
+    answer = input(f"Delete every data row in {name}? Type 'clear' or '{name}' to confirm: ")
+    if answer.strip() not in {"clear", name}:
+        raise ConfigurationError("not confirmed: nothing was deleted")
+
+
+def main(args: argparse.Namespace) -> int:
+    url = get_settings().database_url
+    if args.command == "status":
+        status = db_admin.database_status(url)
+        print(json.dumps(status.as_dict(), indent=2) if args.json else
+              db_admin.format_status(status))
+    elif args.command == "check":
+        report = db_admin.check_database(url)
+        if not report.healthy:
+            raise SchemaError(report.summary())
+        print(report.summary())
+    elif args.command == "clear":
+        if not args.yes:
+            _confirm_clear(url)
+        removed = db_admin.clear_data(url, vacuum=not args.quick)
+        print(f"cleared {sum(removed.values())} rows: " +
+              ", ".join(f"{t} {n}" for t, n in removed.items()))
+    elif args.command == "export":
+        rows = db_admin.export_csv(url, args.output)
+        print(f"wrote {rows} rows to {args.output}")
+    elif args.command == "backup":
+        print(f"backed up to {args.file} ({db_backup.backup_database(url, args.file)} bytes)")
+    elif args.command == "restore":
+        rows = db_backup.restore_database(url, args.file, force=args.force)
+        print(f"restored {args.file}: {rows} data rows")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser(__doc__ or "")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("status", help="rows, size, time range per table").add_argument(
+        "--json", action="store_true", help="machine-readable output")
+    sub.add_parser("check", help="verify schema version, tables, constraints, indexes")
+    clear = sub.add_parser("clear", help="delete every data row, keep the schema")
+    clear.add_argument("--quick", action="store_true", help="skip VACUUM afterwards")
+    clear.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    sub.add_parser("export", help="exchange_data as CSV").add_argument(
+        "--output", default=db_admin.CSV_FILENAME, help="CSV path (default: %(default)s)")
+    sub.add_parser("backup", help="write a backup file").add_argument("file")
+    restore = sub.add_parser("restore", help="replace the database with a backup file")
+    restore.add_argument("file")
+    restore.add_argument("--force", action="store_true", help="overwrite stored rows")
+    return parser
+
+
+if __name__ == "__main__":
+    run(main, build_parser())
