@@ -1,0 +1,37 @@
+"""Delete invalid, future and expired funding history rows, then reclaim the space.
+
+Invalid: null or non-finite rates, |rate| above MAX_ABS_FUNDING_RATE, funding times more than
+one funding interval in the future, and rows older than HISTORICAL_DAYS (or --days).
+arbitrage_spreads are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from lib.cli import make_parser, run
+from lib.db import open_database
+from lib.integrity import cleanup_history
+
+
+def positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days >= 1, not {value!r}")
+    return int(value)
+
+
+def main(args: argparse.Namespace) -> int:
+    engine = open_database()
+    try:
+        print(cleanup_history(engine, days=args.days, dry_run=args.dry_run).format())
+    finally:
+        engine.dispose()
+    return 0
+
+
+parser = make_parser(__doc__.splitlines()[0])
+parser.add_argument("--days", type=positive_int, help="retention in days (default HISTORICAL_DAYS)")
+parser.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
+
+if __name__ == "__main__":
+    run(main, parser, log_file="cleanup_historical_data.log")
