@@ -20,20 +20,11 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from config.settings import SUPPORTED_EXCHANGES
 from lib.errors import ConfigurationError, UnknownSymbolError
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_EXCHANGES: tuple[str, ...] = (
-    "binance",
-    "bybit",
-    "okx",
-    "bitget",
-    "gate",
-    "kucoin",
-    "hyperliquid",
-    "dydx",
-)
 
 
 @dataclass(frozen=True, slots=True)

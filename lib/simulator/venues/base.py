@@ -7,6 +7,7 @@ exchange really differs (error shapes, rate limits, how an empty page looks).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ class Route:
     name: str
 
 
-class Venue:
+class Venue(ABC):
     """Base class: match a route, check limits, call the handler, render errors."""
 
     name: ClassVar[str] = ""
@@ -49,15 +50,17 @@ class Venue:
         self.register()
 
     # ----- to override ------------------------------------------------------------------------
+    @abstractmethod
     def register(self) -> None:
-        raise NotImplementedError
+        """Add this venue's routes (each venue module defines its endpoints here)."""
 
     def check_limits(self, req: Request, route: Route) -> Response | None:
         """Return a refusal when the request is over a limit; None lets it through."""
         return None
 
     def decorate(self, req: Request, route: Route, resp: Response) -> None:
-        """Add per-venue headers (e.g. used weight) to any response."""
+        """Add per-venue headers (e.g. used weight) to any response; most venues add none."""
+        return None
 
     def not_found(self, req: Request) -> Response:
         return json_response({"error": "Not Found", "path": req.path}, status=404)
