@@ -174,3 +174,18 @@ def next_cursor_backward(
         return None
     oldest = min(e.funding_time for e in events)
     return None if oldest <= start else to_ms(oldest) - step_ms
+
+
+def finite(value: Any) -> float:
+    """A float that is a real number, for `field(..., finite)`: a "NaN" rate is a bad reply."""
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def text(value: Any) -> str:
+    """A non-empty string, for `field(..., text)`: a null or numeric name is a bad reply."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{value!r} is not a non-empty string")
+    return value

@@ -1,0 +1,160 @@
+"""Checks shared by the gate/kucoin/hyperliquid/dydx integration tests against the simulator.
+
+Every check compares an adapter with `sim.universe`, the simulator's ground truth, and counts
+requests both on our side (`adapter.request_count`) and on the server's (`request_counts`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import timedelta
+
+import pytest
+import requests
+
+from config.settings import load_settings
+from lib.exchanges import get_adapter
+from lib.exchanges.base import ExchangeAdapter
+from lib.simulator.server import SimulatorServer
+from lib.timeutils import floor_to_interval
+
+SETTINGS = {"HTTP_MAX_RETRIES": "8", "HTTP_READ_TIMEOUT": "2"}
+
+
+def adapter(sim: SimulatorServer, exchange: str, time_scale: float = 1.0) -> ExchangeAdapter:
+    settings = load_settings({"SIMULATOR_URL": sim.url, **SETTINGS})
+    return get_adapter(exchange, settings, time_scale=time_scale)
+
+
+def served(sim: SimulatorServer, exchange: str) -> int:
+    return sim.request_counts()[exchange]
+
+
+def check_contracts(sim: SimulatorServer, exchange: str) -> None:
+    """list_contracts = the simulator's trading perpetuals, in one request."""
+    a = adapter(sim, exchange)
+    before = served(sim, exchange)
+    contracts = a.list_contracts()
+    assert a.request_count == 1 and served(sim, exchange) - before == 1
+    truth = {c.symbol: c for c in sim.universe.contracts(exchange)}
+    assert len(contracts) == len(truth) > 10
+    assert {c.symbol for c in contracts} == set(truth)
+    listed = {c.symbol for c in sim.universe.instruments(exchange)} - set(truth)
+    assert not listed & {c.symbol for c in contracts}  # decoys left out
+    for c in contracts:
+        t = truth[c.symbol]
+        assert (c.base, c.multiplier, c.funding_interval_hours) == (
+            t.asset, t.multiplier, t.interval_hours
+        ), c.symbol
+        assert c.canonical_symbol == f"{c.base}/{c.quote}:{c.settle}"
+        if c.listed_at is not None:
+            assert abs(c.listed_at - t.listed_at) < timedelta(seconds=1), c.symbol  # Gate: s
+
+
+def check_current(sim: SimulatorServer, exchange: str) -> None:
+    """fetch_current covers every contract in one request with the exchange's own values."""
+    a = adapter(sim, exchange)
+    before = served(sim, exchange)
+    snapshots = {s.symbol: s for s in a.fetch_current()}
+    assert a.request_count == 1 and served(sim, exchange) - before == 1
+    truth = sim.universe.contracts(exchange)
+    assert set(snapshots) == {c.symbol for c in truth}
+    for c in truth:
+        s, t = snapshots[c.symbol], sim.universe.current(exchange, c.symbol)
+        assert abs(s.funding_rate - t.rate) < 1e-12, c.symbol
+        assert s.funding_interval_hours == t.interval_hours, c.symbol
+        assert s.next_funding_time == t.next_funding_time, c.symbol
+        assert s.open_interest is not None and s.open_interest >= 0
+
+
+def history_contracts(sim: SimulatorServer, exchange: str) -> list[str]:
+    """One trading contract per funding interval the exchange uses (oldest listings first)."""
+    by_interval: dict[int, str] = {}
+    now = sim.universe.now()
+    for c in sorted(sim.universe.contracts(exchange), key=lambda c: c.listed_at):
+        if c.listed_at < now - timedelta(days=120):
+            by_interval.setdefault(c.interval_hours, c.symbol)
+    return [by_interval[h] for h in sorted(by_interval)]
+
+
+def check_history(
+    sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float = 0
+) -> int:
+    """fetch_history over `days` ending `offset_hours` after a settlement = ground truth, in
+    the minimum number of pages; returns the request count."""
+    a = adapter(sim, exchange)
+    contract = next(c for c in a.list_contracts() if c.symbol == symbol)
+    interval = contract.funding_interval_hours
+    end = floor_to_interval(sim.universe.now(), interval) - timedelta(hours=interval)
+    end += timedelta(hours=offset_hours)
+    start = end - timedelta(days=days)
+    expected = sim.universe.settlements(exchange, symbol, start, end)
+    before_ours, before_served = a.request_count, served(sim, exchange)
+    events = a.fetch_history(contract, start, end)
+    assert [(e.funding_time, e.funding_rate) for e in events] == expected, symbol
+    assert all(e.funding_interval_hours == interval for e in events)
+    assert all(e.exchange == exchange and e.symbol == symbol for e in events)
+    pages = max(1, math.ceil(len(expected) / a.history_page_size))
+    assert a.request_count - before_ours == pages, (symbol, len(expected))
+    assert served(sim, exchange) - before_served == pages
+    return pages
+
+
+def check_exact_ends(sim: SimulatorServer, exchange: str, symbol: str) -> None:
+    """Settlements exactly at start and end are in; one interval outside either end is out."""
+    a = adapter(sim, exchange)
+    contract = next(c for c in a.list_contracts() if c.symbol == symbol)
+    step = timedelta(hours=contract.funding_interval_hours)
+    end = floor_to_interval(sim.universe.now(), contract.funding_interval_hours) - 3 * step
+    start = end - 10 * step
+    expected = sim.universe.settlements(exchange, symbol, start - step, end + step)
+    events = a.fetch_history(contract, start, end)
+    assert [(e.funding_time, e.funding_rate) for e in events] == [
+        (t, r) for t, r in expected if start <= t <= end
+    ]
+    times = {t for t, _ in expected}
+    assert (start in times) == (events[0].funding_time == start)
+    assert (end in times) == (events[-1].funding_time == end)
+    inner = a.fetch_history(contract, start + timedelta(minutes=1), end - timedelta(minutes=1))
+    assert [e.funding_time for e in inner] == [
+        e.funding_time for e in events if start < e.funding_time < end
+    ]
+
+
+def exhaust_rate_limit(sim: SimulatorServer, exchange: str, method: str, path: str,
+                       body: dict[str, object] | None = None, limit: int = 5000) -> int:
+    """Hammer one endpoint until the simulator answers 429; returns how many requests it took."""
+    with requests.Session() as session:
+        for n in range(1, limit + 1):
+            reply = session.request(method, f"{sim.url}/{exchange}{path}", json=body, timeout=5)
+            if reply.status_code == 429:
+                assert reply.headers["Retry-After"]
+                return n
+    raise AssertionError(f"{exchange}: no 429 after {limit} requests")
+
+
+def check_history_under_faults(
+    sim: SimulatorServer, exchange: str, symbol: str, time_scale: float, days: float,
+    hammer: tuple[str, str, dict[str, object] | None], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With 5xx, truncated JSON, read timeouts and a 429 first, the full range still arrives."""
+    a = adapter(sim, exchange, time_scale=time_scale)
+    contract = next(c for c in a.list_contracts() if c.symbol == symbol)
+    interval = contract.funding_interval_hours
+    end = floor_to_interval(sim.universe.now(), interval) - timedelta(days=1)
+    start = end - timedelta(days=days)
+    expected = sim.universe.settlements(exchange, symbol, start, end)
+    exhaust_rate_limit(sim, exchange, *hammer)
+    sim.set_faults("error_rate=0.15,malformed_rate=0.1,timeout_rate=0.03,timeout=3s")
+    try:
+        with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
+            events = a.fetch_history(contract, start, end)
+    finally:
+        sim.set_faults(None)
+        sim.reset_rate_limits()
+    assert [(e.funding_time, e.funding_rate) for e in events] == expected
+    assert len(expected) > a.history_page_size  # several pages went through the faults
+    answers = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
+    assert any('" 429 ' in m for m in answers)  # the first page met the rate limit
+

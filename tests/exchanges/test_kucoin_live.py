@@ -1,0 +1,62 @@
+"""kucoin adapter against the simulator: contracts, snapshot, history pages, faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from live_b import (
+    check_contracts,
+    check_current,
+    check_exact_ends,
+    check_history,
+    check_history_under_faults,
+    history_contracts,
+)
+
+from lib.simulator import SimulatorConfig, running_simulator
+from lib.simulator.server import SimulatorServer
+
+EXCHANGE = "kucoin"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorServer]:
+    with running_simulator(SimulatorConfig(seed=7, total_contracts=300)) as server:
+        yield server
+
+
+def test_contracts(sim: SimulatorServer) -> None:
+    check_contracts(sim, EXCHANGE)
+
+
+def test_current_in_one_request(sim: SimulatorServer) -> None:
+    check_current(sim, EXCHANGE)
+
+
+def test_history_every_interval(sim: SimulatorServer) -> None:
+    symbols = history_contracts(sim, EXCHANGE)
+    assert len(symbols) >= 2
+    for symbol in symbols:
+        check_history(sim, EXCHANGE, symbol, days=30)
+
+
+def test_history_pages_backward_at_100(sim: SimulatorServer) -> None:
+    eight = [s for s in history_contracts(sim, EXCHANGE)
+             if sim.universe.contract(EXCHANGE, s).interval_hours == 8]
+    assert eight  # 85 days of 8 h settlements = 255 rows = 3 pages of 100
+    assert check_history(sim, EXCHANGE, eight[0], days=85, offset_hours=0.5) == 3
+
+
+def test_history_exact_ends(sim: SimulatorServer) -> None:
+    for symbol in history_contracts(sim, EXCHANGE):
+        check_exact_ends(sim, EXCHANGE, symbol)
+
+
+def test_history_survives_faults_and_429(caplog: pytest.LogCaptureFixture) -> None:
+    # time_scale 30: KuCoin's 30 s weight pool refills every simulated second
+    with running_simulator(SimulatorConfig(seed=7, total_contracts=300, time_scale=30)) as sim:
+        symbol = history_contracts(sim, EXCHANGE)[0]
+        path = f"/api/v1/contract/funding-rates?symbol={symbol}&from=0&to=1"
+        check_history_under_faults(sim, EXCHANGE, symbol, 30, days=60, hammer=("GET", path, None),
+                                   caplog=caplog)
