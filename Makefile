@@ -24,5 +24,8 @@ test: lint
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+demo: install
+	bash scripts/demo.sh
+
 clean:
 	rm -rf .mypy_cache .ruff_cache .pytest_cache
