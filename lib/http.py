@@ -99,6 +99,7 @@ class ExchangeHttp:
         max_retries: int = 5,
         weight_header: WeightHeader | None = None,
         time_scale: float = 1.0,
+        retry_after_unit: float = 1.0,
     ) -> None:
         self.exchange = exchange
         self.base_url = base_url.rstrip("/")
@@ -106,6 +107,7 @@ class ExchangeHttp:
         self.timeout = (connect_timeout, read_timeout)
         self.weight_header = weight_header
         self.time_scale = time_scale
+        self.retry_after_unit = retry_after_unit  # seconds per Retry-After unit (dYdX: 0.001)
         self.request_count = 0
         self._count_lock = threading.Lock()
         retry = Retry(
@@ -117,7 +119,9 @@ class ExchangeHttp:
             backoff_max=30,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=None,  # the POSTs we send (Hyperliquid /info) are read-only queries
-            respect_retry_after_header=True,
+            # urllib3 reads Retry-After as seconds; where a venue sends another unit we back off
+            # exponentially instead and honour the header in our own limiter.
+            respect_retry_after_header=retry_after_unit == 1.0,
             raise_on_status=False,
         )
         self.session = requests.Session()
@@ -179,7 +183,7 @@ class ExchangeHttp:
         retry_after = response.headers.get("Retry-After")
         if retry_after:
             try:
-                self.limiter.pause(float(retry_after))
+                self.limiter.pause(float(retry_after) * self.retry_after_unit)
             except ValueError:  # an HTTP-date Retry-After: urllib3 already waited on it
                 logger.debug("%s: Retry-After %r is a date", self.exchange, retry_after)
         if status in RETRY_STATUSES or status == 418:

@@ -137,3 +137,21 @@ def test_rate_limiter_spaces_requests_to_the_budget() -> None:
     limiter.pause(3.0)
     limiter.acquire()
     assert now[0] >= 5.0
+
+
+def test_retry_after_in_milliseconds_is_not_read_as_seconds(server: tuple[str, Script]) -> None:
+    url, script = server
+    # dYdX's indexer sends Retry-After in ms: 2000 means 2 s, not 33 minutes
+    script.replies = [(429, {"Retry-After": "2000"}, b"{}", 0), (200, {}, b"[2]", 0)]
+    client = _client(url, retry_after_unit=0.001)
+    started = time.monotonic()
+    assert client.get_json("/x") == [2]
+    assert time.monotonic() - started < 5
+    script.replies = [(429, {"Retry-After": "1500"}, b"{}", 0), (200, {}, b"[3]", 0)]
+    strict = _client(url, retry_after_unit=0.001, max_retries=0)
+    with pytest.raises(TemporaryExchangeError, match="HTTP 429"):
+        strict.get_json("/x")
+    # ...and the client's limiter holds its next request for the 1.5 s the venue asked for
+    held = time.monotonic()
+    assert strict.get_json("/x") == [3]
+    assert 1.4 <= time.monotonic() - held < 5

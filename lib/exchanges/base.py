@@ -50,6 +50,7 @@ class ExchangeAdapter(ABC):
     history_page_size: ClassVar[int]
     history_direction: ClassVar[Direction]
     weight_header: ClassVar[WeightHeader | None] = None
+    retry_after_unit: ClassVar[float] = 1.0  # seconds per unit of the venue's Retry-After
 
     def __init__(self, settings: Settings | None = None, time_scale: float = 1.0) -> None:
         self.settings = settings or get_settings()
@@ -66,6 +67,7 @@ class ExchangeAdapter(ABC):
             max_retries=self.settings.HTTP_MAX_RETRIES,
             weight_header=self.weight_header,
             time_scale=time_scale,
+            retry_after_unit=self.retry_after_unit,
         )
 
     # --- the interface -------------------------------------------------------------------

@@ -161,6 +161,7 @@ class Adapter(ExchangeAdapter):
     rate_limit = RateLimit(100, 10.0)  # indexer default: 100 GETs / 10 s per IP
     history_page_size = 1000  # API_LIMIT_V4
     history_direction = "backward"
+    retry_after_unit = 0.001  # the indexer sends Retry-After in milliseconds
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.get_json(MARKETS))

@@ -8,10 +8,10 @@ hour; 100 requests / 10 s per IP, errors as {"errors": [...]}.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.ratelimit import retry_after_header
 from lib.simulator.universe import Contract
 from lib.simulator.venues.base import (
     ParamError,
@@ -66,9 +66,9 @@ class Dydx(Venue):
         if verdict.allowed:
             return None
         resp = json_response({"errors": [{"msg": "Too many requests"}]}, status=429)
-        # The indexer's own Retry-After is in ms (non-standard); we send standard seconds and
-        # carry the ms reset time in RateLimit-Reset as the indexer does.
-        resp.headers["Retry-After"] = retry_after_header(verdict.retry_after)
+        # The indexer's Retry-After is in milliseconds (non-standard, comlink's rate limiter);
+        # a client reading it as seconds would wait 1000 times too long.
+        resp.headers["Retry-After"] = str(max(1, math.ceil(verdict.retry_after * 1000)))
         resp.headers["RateLimit-Limit"] = "100"
         resp.headers["RateLimit-Remaining"] = "0"
         resp.headers["RateLimit-Reset"] = str(self.u.now_ms() + int(verdict.retry_after * 1000))
