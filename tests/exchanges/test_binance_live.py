@@ -1,0 +1,77 @@
+"""Binance adapter against the simulator: contracts, snapshot, history pages, faults, 429."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from live_a import check_contracts, check_current, fill_window
+from live_b import adapter, check_exact_ends, check_history, history_contracts
+
+from lib.simulator import SimulatorConfig, running_simulator
+from lib.simulator.server import SimulatorServer
+from lib.timeutils import floor_to_interval
+
+EXCHANGE = "binance"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorServer]:
+    with running_simulator(SimulatorConfig(seed=7, total_contracts=300)) as server:
+        yield server
+
+
+def test_contracts_with_funding_info(sim: SimulatorServer) -> None:
+    check_contracts(sim, EXCHANGE, requests_needed=2)  # exchangeInfo + fundingInfo
+
+
+def test_current_in_two_requests(sim: SimulatorServer) -> None:
+    check_current(sim, EXCHANGE, 2, extras=("mark_price", "index_price"))
+
+
+def test_history_every_interval(sim: SimulatorServer) -> None:
+    symbols = history_contracts(sim, EXCHANGE)
+    assert len(symbols) == 3
+    for symbol in symbols:
+        check_history(sim, EXCHANGE, symbol, days=30)
+
+
+def test_history_pages_forward_at_1000(sim: SimulatorServer) -> None:
+    hourly = history_contracts(sim, EXCHANGE)[0]
+    assert sim.universe.contract(EXCHANGE, hourly).interval_hours == 1
+    assert check_history(sim, EXCHANGE, hourly, days=85, offset_hours=0.5) == 3
+    assert check_history(sim, EXCHANGE, hourly, days=20) == 1
+
+
+def test_history_exact_ends(sim: SimulatorServer) -> None:
+    for symbol in history_contracts(sim, EXCHANGE):
+        check_exact_ends(sim, EXCHANGE, symbol)
+
+
+def test_history_survives_faults_and_a_429(caplog: pytest.LogCaptureFixture) -> None:
+    """fundingRate shares 500 requests per 5 min: with that window full, the first page gets
+    a 429 and waits its Retry-After (sending during it would earn a 418 ban); 5xx, truncated
+    JSON and read timeouts are retried."""
+    scale = 60
+    with running_simulator(SimulatorConfig(seed=7, total_contracts=300, time_scale=scale)) as sim:
+        a = adapter(sim, EXCHANGE, time_scale=scale)
+        symbol = history_contracts(sim, EXCHANGE)[0]
+        contract = next(c for c in a.list_contracts() if c.symbol == symbol)
+        end = floor_to_interval(sim.universe.now(), 1) - timedelta(days=1)
+        start = end - timedelta(days=60)
+        fill_window(sim, EXCHANGE, f"/fapi/v1/fundingRate?symbol={symbol}&limit=1", 500,
+                    300 / scale)
+        sim.set_faults("error_rate=0.15,malformed_rate=0.1,timeout_rate=0.03,timeout=3s")
+        try:
+            with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
+                events = a.fetch_history(contract, start, end)
+        finally:
+            sim.set_faults(None)
+        expected = sim.universe.settlements(EXCHANGE, symbol, start, end)
+    assert [(e.funding_time, e.funding_rate) for e in events] == expected
+    assert len(expected) > a.history_page_size
+    answers = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
+    assert any('" 429 ' in m for m in answers)
+    assert not any('" 418 ' in m for m in answers)
