@@ -8,6 +8,7 @@ the simulator's ground truth), written by record_simulator.py.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,17 @@ from typing import Any
 from lib.models import Contract, FundingEvent
 from lib.timeutils import from_ms, normalise_settlement
 
-SHARED = Path("/work/shared/exchange-responses")
+
+def _shared_responses() -> Path:
+    """The recorded exchange replies in shared/, which sits beside the repository (CI lays a
+    copy there); SHARED_DIR overrides. The parse tests need them: a missing folder fails."""
+    if os.environ.get("SHARED_DIR"):
+        return Path(os.environ["SHARED_DIR"]) / "exchange-responses"
+    beside_repo = Path(__file__).resolve().parents[3] / "shared" / "exchange-responses"
+    return beside_repo if beside_repo.exists() else Path("/work/shared/exchange-responses")
+
+
+SHARED = _shared_responses()
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 
 
