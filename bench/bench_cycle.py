@@ -16,13 +16,14 @@ import time
 
 from tabulate import tabulate
 
-# The fewest requests that give every contract's rate, next funding time and interval on each
-# exchange (../shared/exchange-apis.md, "Cheapest all-symbols polling"): one bulk call each,
-# plus Binance's and Bitget's second bulk call for the 24 h volume/open interest they do not put
-# in the funding reply. Interval tables (Binance fundingInfo...) come with the contract list,
-# which the collector refreshes hourly, not every cycle.
+# The fewest requests that give every contract's rate, next funding time and interval, plus
+# mark/index price, open interest and volume where the exchange has them in bulk
+# (../shared/exchange-apis.md): one bulk call on most venues; Binance's premiumIndex lacks the
+# interval (fundingInfo, which can change between cycles); OKX's funding-rate ANY lacks prices
+# and open interest (mark-price and open-interest, one bulk call each); Bitget's current rates
+# lack prices and volume (tickers).
 MIN_REQUESTS = {
-    "binance": 2, "bybit": 1, "okx": 1, "bitget": 2,
+    "binance": 2, "bybit": 1, "okx": 3, "bitget": 2,
     "gate": 1, "kucoin": 1, "hyperliquid": 1, "dydx": 1,
 }
 

@@ -197,12 +197,12 @@ def _copy_from(conn: Connection, target: str, columns: Sequence[str], buffer: io
     assert raw is not None
     buffer.seek(0)
     cursor: Any = raw.cursor()
+    statement = (f"COPY {target} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, "
+                 "DELIMITER E'\\t', NULL '\\N')")
     try:
-        cursor.copy_expert(
-            f"COPY {target} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, "
-            "DELIMITER E'\\t', NULL '\\N')",
-            buffer,
-        )
+        cursor.copy_expert(statement, buffer)
+    except psycopg2.Error as e:  # raw DB-API call: wrap it like SQLAlchemy's own errors
+        raise sa_exc.DBAPIError.instance(statement, None, e, psycopg2.Error) from e
     finally:
         cursor.close()
 
@@ -248,7 +248,9 @@ def _pg_insert_ignore(conn: Connection, table: Table, rows: Sequence[Row],
         savepoint = conn.begin_nested()
         try:
             _copy_from(conn, table.name, columns, buffer)
-        except psycopg2.errors.UniqueViolation:
+        except sa_exc.IntegrityError as e:
+            if not isinstance(e.orig, psycopg2.errors.UniqueViolation):
+                raise
             savepoint.rollback()
         else:
             savepoint.commit()

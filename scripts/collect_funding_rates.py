@@ -1,0 +1,37 @@
+"""Collect current funding from every enabled exchange: once, or every --interval seconds."""
+
+from __future__ import annotations
+
+import argparse
+
+from config.settings import get_settings
+from lib.cli import make_parser, parse_exchanges, run
+from lib.collector import Collector
+from lib.db import open_database
+from lib.stopping import stop_on_signals
+
+DRAIN_SECONDS = 60.0  # --once: how long to wait for just-settled rates
+
+
+def main(args: argparse.Namespace) -> int:
+    with stop_on_signals() as stop:
+        collector = Collector(open_database(), args.exchanges)
+        try:
+            interval = args.interval or get_settings().COLLECTION_INTERVAL
+            collector.run(interval, stop, cycles=1 if args.once else None)
+            if args.once:
+                collector.drain(DRAIN_SECONDS)
+        finally:
+            collector.close()
+    return 0
+
+
+parser = make_parser(__doc__ or "")
+mode = parser.add_mutually_exclusive_group(required=True)
+mode.add_argument("--once", action="store_true", help="collect one batch and exit")
+mode.add_argument("--continuous", action="store_true", help="collect until SIGTERM/SIGINT")
+parser.add_argument("--interval", type=float, default=None, help="seconds between batches")
+parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
+
+if __name__ == "__main__":
+    run(main, parser, log_file="data_collector.log")

@@ -1,0 +1,37 @@
+"""Backfill settled funding for the last N days: only what the database lacks, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from lib.backfill import run_backfill
+from lib.backfill_report import status_table
+from lib.cli import make_parser, parse_exchanges, run
+from lib.db import open_database
+from lib.locks import history_lock
+from lib.stopping import stop_on_signals
+
+EXIT_CODES = {"completed": 0, "stopped": 0, "failed": 2}
+
+
+def main(args: argparse.Namespace) -> int:
+    command = shlex.join(["unified_historical_backfill.py", *sys.argv[1:]])
+    with history_lock("unified", command, wait=args.wait), stop_on_signals() as stop:
+        engine = open_database()
+        result = run_backfill(engine, args.days, args.exchanges, args.parallel, stop,
+                              command=command)
+    print(status_table(result.status))
+    print(f"backfill {result.state}")
+    return EXIT_CODES[result.state]
+
+
+parser = make_parser(__doc__ or "")
+parser.add_argument("--days", type=float, default=30, help="window length (default 30)")
+parser.add_argument("--parallel", action="store_true", help="one worker per exchange")
+parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
+parser.add_argument("--wait", action="store_true", help="wait for a running history job")
+
+if __name__ == "__main__":
+    run(main, parser, log_file="unified_backfill.log")
