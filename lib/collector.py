@@ -29,6 +29,7 @@ from sqlalchemy import exc as sa_exc
 from config.settings import Settings, get_settings
 from lib.completeness import ensure_missing_table, load_gaps
 from lib.db import translate_error, upsert
+from lib.db_admin import export_exchange_data_csv
 from lib.errors import FundingError
 from lib.exchanges import get_adapter
 from lib.exchanges.base import ExchangeAdapter
@@ -238,11 +239,6 @@ class Collector:
 
     def _export_csv(self) -> None:
         if not self.settings.ENABLE_CSV_EXPORT:
-            return
-        try:
-            from lib.db_admin import export_exchange_data_csv
-        except ImportError:
-            logger.warning("CSV export is enabled but lib.db_admin is not available")
             return
         try:
             export_exchange_data_csv(self.engine, runtime_path(CSV_FILE))
