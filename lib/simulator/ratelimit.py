@@ -30,6 +30,8 @@ class WindowLimiter:
         self.time_scale = time_scale
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[int, int]] = {}  # key -> (window id, used)
+        self._spans: dict[str, float] = {}  # key -> window length in (scaled) seconds
+        self._full_until: dict[str, float] = {}  # key -> monotonic end of a forced-full window
 
     def charge(self, key: str, limit: int, window_s: float, cost: int = 1) -> Verdict:
         """Add `cost` to the key's current window; refuse (without counting) when over."""
@@ -38,6 +40,10 @@ class WindowLimiter:
         wid = math.floor(now / span)
         reset_at = (wid + 1) * span
         with self._lock:
+            self._spans[key] = span
+            full_until = self._full_until.get(key, 0.0)
+            if now < full_until:
+                return Verdict(False, limit, limit, full_until - now, full_until)
             cur_id, used = self._windows.get(key, (wid, 0))
             if cur_id != wid:
                 used = 0
@@ -56,9 +62,23 @@ class WindowLimiter:
             cur_id, used = self._windows.get(key, (wid, 0))
             return used if cur_id == wid else 0
 
+    def saturate(self, prefix: str) -> list[str]:
+        """Refuse every known key starting with `prefix` for one whole window from now, as
+        if another client on the same IP had just used it up; return the keys.
+
+        Filling a window by sending requests races the window's end on a busy machine; this
+        makes "the next request meets a 429" certain, which is what tests of back-off need."""
+        now = time.monotonic()
+        with self._lock:
+            keys = sorted(k for k in self._spans if k.startswith(prefix))
+            for key in keys:
+                self._full_until[key] = now + self._spans[key]
+        return keys
+
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
+            self._full_until.clear()
 
 
 def retry_after_header(seconds: float) -> str:

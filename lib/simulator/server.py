@@ -184,6 +184,11 @@ class SimulatorServer:
     def set_faults(self, faults: FaultConfig | str | dict[str, Any] | None) -> None:
         self.app.set_faults(faults)
 
+    def saturate_rate_limits(self, exchange: str) -> list[str]:
+        """Use up every rate-limit window this exchange has counted so far, for one whole
+        window from now (see WindowLimiter.saturate); return the limiter keys."""
+        return self.app.limiter.saturate(f"{exchange}:")
+
     def reset_rate_limits(self) -> None:
         """Forget all rate-limit windows and bans (handy between tests)."""
         self.app.limiter.reset()

@@ -9,10 +9,8 @@ that keeps sending after a 429, so its test must not overshoot).
 from __future__ import annotations
 
 import math
-import time
 from datetime import timedelta
 
-import requests
 from live_b import adapter, served
 
 from lib.simulator.server import SimulatorServer
@@ -90,13 +88,3 @@ def check_history_pages(
 
 def minimum_pages(count: int, page_size: int) -> int:
     return max(1, math.ceil(count / page_size))
-
-
-def fill_window(sim: SimulatorServer, exchange: str, path: str, limit: int, span: float) -> None:
-    """Use up exactly `limit` requests of a fixed window of `span` seconds, starting just
-    after a window begins, so that the next request gets a 429 and none gets more."""
-    time.sleep(span - time.monotonic() % span + 0.02)
-    with requests.Session() as session:
-        for _ in range(limit):
-            reply = session.get(f"{sim.url}/{exchange}{path}", timeout=5)
-            assert reply.status_code == 200, reply.text

@@ -123,15 +123,19 @@ def check_exact_ends(sim: SimulatorServer, exchange: str, symbol: str) -> None:
 
 
 def exhaust_rate_limit(sim: SimulatorServer, exchange: str, method: str, path: str,
-                       body: dict[str, object] | None = None, limit: int = 5000) -> int:
-    """Hammer one endpoint until the simulator answers 429; returns how many requests it took."""
+                       body: dict[str, object] | None = None) -> list[str]:
+    """Make the exchange's next request meet a 429: one real request opens the endpoint's
+    windows, then the simulator holds them full for a whole window from now (filling them by
+    sending requests races the window's end on a busy machine). Returns the limiter keys."""
     with requests.Session() as session:
-        for n in range(1, limit + 1):
-            reply = session.request(method, f"{sim.url}/{exchange}{path}", json=body, timeout=5)
-            if reply.status_code == 429:
-                assert reply.headers["Retry-After"]
-                return n
-    raise AssertionError(f"{exchange}: no 429 after {limit} requests")
+        reply = session.request(method, f"{sim.url}/{exchange}{path}", json=body, timeout=5)
+        assert reply.status_code == 200, reply.text
+    keys = sim.saturate_rate_limits(exchange)
+    assert keys, f"{exchange}: no rate-limit window counted the request"
+    with requests.Session() as session:
+        reply = session.request(method, f"{sim.url}/{exchange}{path}", json=body, timeout=5)
+    assert reply.status_code == 429 and reply.headers["Retry-After"], reply.status_code
+    return keys
 
 
 def check_history_under_faults(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from live_a import check_contracts, check_current, fill_window
+from live_a import check_contracts, check_current
 from live_b import adapter, check_exact_ends, check_history, history_contracts
 
 from lib.simulator import SimulatorConfig, running_simulator
@@ -61,8 +61,7 @@ def test_history_survives_faults_and_a_429(caplog: pytest.LogCaptureFixture) -> 
         contract = next(c for c in a.list_contracts() if c.symbol == symbol)
         end = floor_to_interval(sim.universe.now(), 1) - timedelta(days=1)
         start = end - timedelta(days=60)
-        fill_window(sim, EXCHANGE, f"/fapi/v1/fundingRate?symbol={symbol}&limit=1", 500,
-                    300 / scale)
+        assert "binance:funding" in sim.saturate_rate_limits(EXCHANGE)
         sim.set_faults("error_rate=0.15,malformed_rate=0.1,timeout_rate=0.03,timeout=3s")
         try:
             with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):

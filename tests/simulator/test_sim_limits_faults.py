@@ -68,6 +68,21 @@ def test_rate_limit_gives_429_with_retry_after(
         assert resp.json()["code"] == -1003
 
 
+def test_saturated_window_refuses_until_it_ends(clean_sim: SimulatorServer) -> None:
+    """The test control that stands in for "another client just used the window up"."""
+    session = requests.Session()
+    url = clean_sim.url + "/bybit/v5/market/tickers?category=linear"
+    assert clean_sim.saturate_rate_limits("bybit") == []  # nothing counted yet
+    assert _hit(session, "GET", url, None).status_code == 200
+    assert clean_sim.saturate_rate_limits("bybit") == ["bybit:ip"]
+    refused = _hit(session, "GET", url, None)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    okx = clean_sim.url + "/okx/api/v5/public/funding-rate?instId=ANY"
+    assert _hit(session, "GET", okx, None).status_code == 200  # other venues are untouched
+    clean_sim.reset_rate_limits()
+    assert _hit(session, "GET", url, None).status_code == 200
+
+
 def test_binance_weight_header_counts(clean_sim: SimulatorServer) -> None:
     session = requests.Session()
     url = clean_sim.url + "/binance/fapi/v1/premiumIndex?symbol=BTCUSDT"
