@@ -113,22 +113,29 @@ class Collector:
         return previous
 
     def _catch_up(self, state: ExchangeState) -> None:
-        """After the first listing: queue settled slots since the stored next funding time
-        (and the one just before it) that the database lacks."""
-        now = utcnow()
-        starts = {
-            c.symbol: state.next_funding[c.symbol] - timedelta(hours=c.funding_interval_hours)
+        """After the first listing: queue the slot just before each stored next funding time
+        when the database lacks it (the last run saw it settle but stopped before storing it).
+
+        Slots from the stored next funding time on are the first snapshot's job (see
+        `_settlements`). The window ends at the exchange's own times, never at the local clock,
+        which may run behind the exchange's by a few seconds (or, with the simulator's time
+        scale, by hours)."""
+        windows = {
+            c.symbol: (state.next_funding[c.symbol] - timedelta(hours=c.funding_interval_hours),
+                       state.next_funding[c.symbol] - timedelta(seconds=1))
             for c in state.contracts.values() if c.symbol in state.next_funding
         }
-        if not starts:
+        if not windows:
             return
-        items = [state.contracts[symbol] for symbol in starts]
+        items = [state.contracts[symbol] for symbol in windows]
+        start = min(lo for lo, _ in windows.values())
+        end = max(hi for _, hi in windows.values())
         with self.engine.connect() as conn:
-            all_gaps = load_gaps(conn, state.adapter.id, items, min(starts.values()), now)
+            all_gaps = load_gaps(conn, state.adapter.id, items, start, end)
         for gaps in all_gaps:
-            start = starts[gaps.contract.symbol]
-            if any(t >= to_ms(start) for t in gaps.missing):
-                state.worker.submit(gaps.contract, start, now)
+            lo, hi = windows[gaps.contract.symbol]
+            if any(to_ms(lo) <= t <= to_ms(hi) for t in gaps.missing):
+                state.worker.submit(gaps.contract, lo, hi)
 
     # -- one cycle -----------------------------------------------------------------------------
 
@@ -170,15 +177,16 @@ class Collector:
             if s.next_funding_time is None:
                 continue
             previous = state.next_funding.get(s.symbol)
+            if previous is not None and s.next_funding_time > previous:
+                contract = state.contracts.get(s.symbol)
+                if contract is None:
+                    # keep the old baseline: the window is queued once a listing names it
+                    logger.warning("%s %s: settled at %s but not in the contract list yet",
+                                   s.exchange, s.symbol, previous)
+                    continue
+                state.worker.submit(contract, previous,
+                                    s.next_funding_time - timedelta(seconds=1))
             state.next_funding[s.symbol] = s.next_funding_time
-            if previous is None or s.next_funding_time <= previous:
-                continue
-            contract = state.contracts.get(s.symbol)
-            if contract is None:
-                logger.warning("%s %s: settled at %s but not a listed contract; left to the "
-                               "repair job", s.exchange, s.symbol, previous)
-                continue
-            state.worker.submit(contract, previous, s.next_funding_time - timedelta(seconds=1))
 
     def _collect(self, ex: str) -> ExchangeMetrics:
         """One exchange's share of a cycle, on its own thread."""
@@ -271,6 +279,10 @@ class Collector:
         deadline = time.monotonic() + timeout
         return all(s.worker.drain(max(0.0, deadline - time.monotonic()))
                    for s in self.states.values())
+
+    def pending_windows(self) -> list[tuple[Contract, datetime, datetime]]:
+        """Settled windows queued but not stored yet, over all exchanges."""
+        return [w for s in self.states.values() for w in s.worker.windows()]
 
     def close(self) -> None:
         """Finish the writes in progress, then release threads and HTTP sessions."""

@@ -70,7 +70,7 @@ class SettlementWorker:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stop = False
-        self._busy = False
+        self._busy: Pending | None = None
         self._thread = threading.Thread(target=self._loop, name=f"settle-{adapter.id}",
                                         daemon=True)
         self._thread.start()
@@ -87,6 +87,13 @@ class SettlementWorker:
     def pending(self) -> int:
         with self._cond:
             return len(self._heap) + (1 if self._busy else 0)
+
+    def windows(self) -> list[tuple[Contract, datetime, datetime]]:
+        """The windows not stored yet (the one in progress first): what a stop would leave to
+        the next start-up's catch-up or to fill_recent_gaps.py."""
+        with self._cond:
+            items = ([self._busy] if self._busy else []) + sorted(self._heap)
+            return [(p.contract, p.start, p.end) for p in items]
 
     def drain(self, timeout: float) -> bool:
         """Wait until the queue is empty (True) or `timeout` passes (False)."""
@@ -108,8 +115,8 @@ class SettlementWorker:
             while not self._stop:
                 now = time.monotonic()
                 if self._heap and self._heap[0].due <= now:
-                    self._busy = True
-                    return heapq.heappop(self._heap)
+                    self._busy = heapq.heappop(self._heap)
+                    return self._busy
                 wait = self._heap[0].due - now if self._heap else None
                 self._cond.wait(wait)
             return None
@@ -123,7 +130,7 @@ class SettlementWorker:
                                item.contract.symbol, e)
                 done = False
             with self._cond:
-                self._busy = False
+                self._busy = None
                 if not done:
                     self._retry(item)
 
