@@ -64,7 +64,8 @@ class FillResult:
     new_known_missing: int = 0
     attempts: int = 0
     error: str | None = None
-    trailing: list[int] = field(default_factory=list)  # absent after the newest reply row
+    # slots a reply left out with nothing on one side to bracket them
+    unbracketed: list[int] = field(default_factory=list)
 
 
 def fill_contract(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGaps, end_ms: int,
@@ -90,8 +91,12 @@ def fill_contract(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGaps, 
         events.extend(e for e, t in zip(got, times, strict=True) if t >= lo)
         wanted_now = [t for t in gaps.missing if first <= t <= last]
         confirmed.extend(confirmed_missing(wanted_now, times))
-        if times and to_ms(end) >= last + PUBLISH_GRACE_MS:
-            result.trailing.extend(t for t in wanted_now if max(times) < t)
+        if times:
+            # before the exchange's first settlement (listed inside the window, listing time
+            # not given), and after its newest one once the publish grace has passed
+            result.unbracketed.extend(t for t in wanted_now if t < min(times))
+            if to_ms(end) >= last + PUBLISH_GRACE_MS:
+                result.unbracketed.extend(t for t in wanted_now if max(times) < t)
     now = utcnow()
     try:
         with engine.begin() as conn:
@@ -140,7 +145,8 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
         total.inserted += result.inserted
         total.in_window += result.in_window
         total.new_known_missing += result.new_known_missing
-        total.new_known_missing += _confirm_trailing(engine, gaps, result.trailing, absent)
+        total.new_known_missing += _confirm_unbracketed(engine, gaps, result.unbracketed,
+                                                        absent)
         unresolved = [t for t in gaps.missing if t <= settled_before]
         if not unresolved or waiter.is_set():
             break
@@ -149,13 +155,14 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
     return total
 
 
-def _confirm_trailing(engine: Engine, gaps: ContractGaps, trailing: list[int],
-                      absent: Counter[int]) -> int:
-    """Confirm as missing at the exchange the newest slots that two separate replies, each
-    reaching past the slot's publish grace, left out (nothing after them yet to bracket them;
-    asking twice keeps a faulted, cut-short reply from confirming them)."""
-    absent.update(trailing)
-    confirmed = [t for t in trailing if absent[t] >= 2 and t in gaps.missing]
+def _confirm_unbracketed(engine: Engine, gaps: ContractGaps, unbracketed: list[int],
+                         absent: Counter[int]) -> int:
+    """Confirm as missing at the exchange the slots that two separate replies left out with
+    nothing on one side of them: before the exchange's first settlement of the contract (it
+    was listed later, and the exchange gives no listing time) or after its newest one, past
+    the publish grace. Asking twice keeps one faulted, cut-short reply from confirming them."""
+    absent.update(unbracketed)
+    confirmed = [t for t in unbracketed if absent[t] >= 2 and t in gaps.missing]
     if not confirmed:
         return 0
     c = gaps.contract

@@ -75,6 +75,10 @@ def parse_funding_info(payload: Any) -> dict[str, float]:
                 EXCHANGE, FUNDING_INFO, f"{symbol}: field 'fundingIntervalHours' is {hours}"
             )
         intervals[symbol] = hours
+    if not intervals:
+        # Binance always lists dozens of adjusted symbols; taking an empty (cut) reply at its
+        # word would give every 4 h and 1 h contract the 8 h default
+        raise ExchangeDataError(EXCHANGE, FUNDING_INFO, "the reply lists no symbol")
     return intervals
 
 

@@ -78,6 +78,7 @@ class WindowLimiter:
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
+            self._spans.clear()
             self._full_until.clear()
 
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 
 from collection_helpers import DAYS, ground_truth, row_count, stored
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from config.settings import Settings
 from lib.backfill import run_backfill
+from lib.completeness import missing_at_exchange, schedule
+from lib.exchanges import get_adapter
 from lib.simulator import SimulatorServer
 from lib.status_files import BACKFILL_STATUS_FILE, read_json, runtime_path
 from lib.timeutils import from_iso, to_ms
 
 EXCHANGES = ["binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx"]
-# The faults the issue names (errors, timeouts, malformed replies; 429s are covered per adapter).
-# Empty pages (empty_rate) are left out: with them the PostgreSQL run can record a few Binance
-# slots near the window start as missing at the exchange -- a known, open defect.
-FAULTS = "error_rate=0.05,malformed_rate=0.03,timeout_rate=0.02,timeout=2s"
+# The faults the issue names (errors, timeouts, malformed replies; 429s are covered per adapter),
+# and empty pages, which end a pagination early as an exchange's real empty page would.
+FAULTS = "error_rate=0.05,malformed_rate=0.03,timeout_rate=0.02,empty_rate=0.03,timeout=2s"
 
 
 def _truth_for(sim: SimulatorServer, status: dict) -> dict:
@@ -89,3 +90,36 @@ def test_status_file_is_valid_json_with_every_field(
                               "records", "errors", "started_at", "updated_at", "finished_at",
                               "completeness"}
         assert entry["records"] > 0 and entry["errors"] == 0
+
+
+def test_contract_listed_inside_the_window_without_a_listing_time(
+    engine: Engine, sim: SimulatorServer, live_settings: Settings
+) -> None:
+    """Bitget often leaves `launchTime` empty. A contract listed mid-window then has no
+    settlements before its first one: two replies agreeing on that record the earlier slots
+    as absent at the exchange, so completeness is 100 % and a second run does not ask again."""
+    result = run_backfill(engine, 30, ["bitget"], parallel=True, settings=live_settings)
+    status = result.status
+    start, end = from_iso(status["window_start"]), from_iso(status["window_end"])
+    late = [c for c in sim.universe.contracts("bitget") if c.listed_ms > to_ms(start)]
+    assert [c.symbol for c in late] == ["DAKRUSUSDT"]  # seed 42, 120 contracts
+    listed = next(c for c in get_adapter("bitget", live_settings).list_contracts()
+                  if c.symbol == "DAKRUSUSDT")
+    assert listed.listed_at is None  # the exchange did not say when
+
+    assert result.state == "completed" and status["overall"]["completeness"] == 100.0
+    assert stored(engine) == ground_truth(sim, ["bitget"], start, end)
+    contract = late[0]
+    before_listing = set(schedule(contract.interval_hours, to_ms(start), contract.listed_ms - 1))
+    absent_later = {to_ms(t) for t in sim.universe.missing_settlements(
+        "bitget", contract.symbol, start, end)}
+    with engine.connect() as conn:
+        recorded = {to_ms(t) for (t,) in conn.execute(
+            select(missing_at_exchange.c.funding_time).where(
+                missing_at_exchange.c.symbol == contract.symbol))}
+    assert len(before_listing) > 50 and recorded == before_listing | absent_later
+
+    sim.reset_counts()
+    again = run_backfill(engine, 30, ["bitget"], parallel=True, settings=live_settings)
+    assert again.status["overall"]["records"] == 0
+    assert sim.request_counts()["bitget"] <= 3  # the listing and the window's newest edge

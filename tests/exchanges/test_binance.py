@@ -178,6 +178,8 @@ def test_malformed_history_and_funding_info() -> None:
         parse_funding_info(mutated(DOC_FUNDING_INFO, [0, "fundingIntervalHours"], set_to("x")))
     with pytest.raises(ExchangeDataError, match="BLZUSDT: field 'fundingIntervalHours' is 0"):
         parse_funding_info(mutated(DOC_FUNDING_INFO, [0, "fundingIntervalHours"], set_to(0)))
+    with pytest.raises(ExchangeDataError, match="fundingInfo: the reply lists no symbol"):
+        parse_funding_info([])
 
 
 @pytest.mark.parametrize("parse", [
