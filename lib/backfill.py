@@ -30,7 +30,6 @@ from lib.completeness import (
     ContractGaps,
     ExchangeCompleteness,
     confirmed_missing,
-    ensure_missing_table,
     load_gaps,
     missing_ranges,
     record_known_missing,
@@ -323,7 +322,6 @@ def run_backfill(
     stop = stop or threading.Event()
     factory = adapter_factory or (lambda ex: get_adapter(ex, settings, time_scale))
     window = Window.last(days)
-    ensure_missing_table(engine)
     status = StatusWriter(runtime_path(BACKFILL_STATUS_FILE), days=days,
                           window_start=window.start, window_end=window.end,
                           exchanges=names, command=command)

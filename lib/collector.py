@@ -27,7 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy import exc as sa_exc
 
 from config.settings import Settings, get_settings
-from lib.completeness import ensure_missing_table, load_gaps
+from lib.completeness import load_gaps
 from lib.db import translate_error, upsert
 from lib.db_admin import export_exchange_data_csv
 from lib.errors import FundingError
@@ -85,7 +85,6 @@ class Collector:
         self.exchange_timeout = exchange_timeout or max(
             self.settings.HTTP_CONNECT_TIMEOUT + self.settings.HTTP_READ_TIMEOUT, 5.0
         )
-        ensure_missing_table(engine)
         previous = self._load_previous(names)
         self.states: dict[str, ExchangeState] = {}
         for ex in names:

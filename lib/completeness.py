@@ -18,50 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    and_,
-    select,
-)
+from sqlalchemy import Connection, Engine, Table, and_, select
 from sqlalchemy import exc as sa_exc
 
 from lib.db import insert_ignore, translate_error
 from lib.models import Contract
-from lib.schema import UTCDateTime, contracts, funding_rates_historical
+from lib.schema import contracts, funding_rates_historical
+from lib.schema import funding_missing_at_exchange as missing_at_exchange
 from lib.timeutils import HOUR_MS, from_ms, to_ms
-
-# Kept out of lib.schema on purpose for now (owned by the collection code; created on first
-# use). It only holds facts about exchanges' own gaps, never rates.
-_metadata = MetaData()
-missing_at_exchange = Table(
-    "funding_missing_at_exchange",
-    _metadata,
-    Column("exchange", String(32), nullable=False),
-    Column("symbol", String(64), nullable=False),
-    Column("funding_time", UTCDateTime, nullable=False),
-    Column("checked_at", UTCDateTime, nullable=False),
-    UniqueConstraint("exchange", "symbol", "funding_time", name="uq_missing_at_exchange"),
-)
-
-_created: set[str] = set()
-
-
-def ensure_missing_table(engine: Engine) -> None:
-    """Create the known-missing table if this database lacks it (idempotent, cheap)."""
-    key = engine.url.render_as_string(hide_password=True)
-    if key in _created:
-        return
-    try:
-        _metadata.create_all(engine, checkfirst=True)
-    except sa_exc.SQLAlchemyError as e:
-        raise translate_error(e, str(engine.url)) from e
-    _created.add(key)
 
 
 def schedule(interval_hours: float, start_ms: int, end_ms: int,
@@ -233,7 +197,6 @@ def database_completeness(engine: Engine, exchanges: Sequence[str], start: datet
                           end: datetime, threshold: float = 100.0,
                           ) -> dict[str, ExchangeCompleteness]:
     """Per exchange completeness of the stored history in [start, end], from the database."""
-    ensure_missing_table(engine)
     try:
         with engine.connect() as conn:
             items = stored_contracts(conn, exchanges)

@@ -37,6 +37,7 @@ TIME_COLUMNS: dict[str, str] = {
     "funding_rates_historical": "funding_time",
     "arbitrage_spreads": "ts",
     "funding_statistics": "calculated_at",
+    "funding_missing_at_exchange": "funding_time",
 }
 
 CSV_FILENAME = "unified_exchange_data.csv"

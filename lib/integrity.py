@@ -21,7 +21,9 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    func,
     inspect,
+    select,
     text,
 )
 from sqlalchemy import exc as sa_exc
@@ -29,7 +31,7 @@ from tabulate import tabulate
 
 from config.settings import get_settings
 from lib.db import translate_error
-from lib.schema import UTCDateTime
+from lib.schema import UTCDateTime, funding_missing_at_exchange
 from lib.timeutils import utcnow
 
 logger = logging.getLogger(__name__)
@@ -142,6 +144,9 @@ class CleanupReport:
     dry_run: bool
     found: dict[str, int] = field(default_factory=dict)
     deleted: int = 0
+    # records of settlements missing at the exchange, older than the window: they describe
+    # history that is no longer kept
+    expired_missing: int = 0
     size_before: int = 0
     size_after: int = 0
 
@@ -155,6 +160,8 @@ class CleanupReport:
                 for key, label in REASONS.items()]
         rows.append(("total invalid", self.invalid))
         rows.append(("deleted", self.deleted))
+        rows.append((f"missing-at-exchange records older than {self.days} days "
+                     + ("(would delete)" if self.dry_run else "(deleted)"), self.expired_missing))
         head = "cleanup of funding_rates_historical"
         if self.dry_run:
             head += " (dry run: nothing deleted)"
@@ -209,6 +216,15 @@ def delete_invalid(conn: Connection, days: int, now: datetime | None = None) -> 
     return int(result.rowcount or 0)
 
 
+def expire_missing_records(conn: Connection, cutoff: datetime, dry_run: bool = False) -> int:
+    """Delete (or with `dry_run` count) missing-at-exchange records older than `cutoff`."""
+    table = funding_missing_at_exchange
+    old = table.c.funding_time < cutoff
+    if dry_run:
+        return int(conn.execute(select(func.count()).select_from(table).where(old)).scalar_one())
+    return int(conn.execute(table.delete().where(old)).rowcount or 0)
+
+
 def reclaim_space(engine: Engine) -> None:
     """Give deleted rows' space back: SQLite VACUUM + ANALYZE; PostgreSQL VACUUM ANALYZE.
 
@@ -217,7 +233,7 @@ def reclaim_space(engine: Engine) -> None:
     """
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"VACUUM ANALYZE {TABLE}")
+            conn.exec_driver_sql(f"VACUUM ANALYZE {TABLE}, {funding_missing_at_exchange.name}")
         else:
             conn.exec_driver_sql("VACUUM")
             conn.exec_driver_sql("ANALYZE")
@@ -235,7 +251,9 @@ def cleanup_history(engine: Engine, days: int | None = None, dry_run: bool = Fal
             report.found = count_invalid(conn, report.days, now)
             if not dry_run and report.invalid:
                 report.deleted = delete_invalid(conn, report.days, now)
-        if not dry_run and report.deleted:
+            report.expired_missing = expire_missing_records(conn, now - timedelta(days=report.days),
+                                                            dry_run)
+        if not dry_run and (report.deleted or report.expired_missing):
             reclaim_space(engine)
         with engine.connect() as conn:
             report.size_after = database_size(conn)

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 
 from lib.errors import SchemaError
-from lib.schema import ADDED_COLUMNS, SCHEMA_VERSION, metadata, schema_version
+from lib.schema import ADDED_COLUMNS, ADDED_TABLES, SCHEMA_VERSION, metadata, schema_version
 
 logger = logging.getLogger(__name__)
 
@@ -46,21 +46,26 @@ def version_metadata(version: int) -> MetaData:
     """The tables as schema `version` had them (used to upgrade and to build old test DBs)."""
     if version == SCHEMA_VERSION:
         return metadata
-    if version != 1:
+    if not 1 <= version < SCHEMA_VERSION:
         raise ValueError(f"no definition of schema version {version}")
     old = MetaData(naming_convention=metadata.naming_convention)
     schema_version.to_metadata(old)
+    later_tables = {t for v, names in ADDED_TABLES.items() if v > version for t in names}
     dropped = _columns_added_after(version)
-    for name in V1_TABLES:
-        table = metadata.tables[name]
-        gone = dropped.get(name, set())
+    for table in metadata.sorted_tables:
+        if table.name in later_tables or table.name == schema_version.name:
+            continue
+        gone = dropped.get(table.name, set())
+        if not gone:
+            table.to_metadata(old)
+            continue
         cols = [c._copy() for c in table.columns if c.name not in gone]
         kept = [
             UniqueConstraint(*(c.name for c in uc.columns), name=uc.name)
             for uc in list(table.constraints)
             if isinstance(uc, UniqueConstraint) and not {c.name for c in uc.columns} & gone
         ]
-        Table(name, old, *cols, *kept)
+        Table(table.name, old, *cols, *kept)
     return old
 
 

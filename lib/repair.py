@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 
 from config.settings import Settings, get_settings
 from lib.backfill import PUBLISH_GRACE_MS, Window, fill_with_retries
-from lib.completeness import ContractGaps, ensure_missing_table, load_gaps, stored_contracts
+from lib.completeness import ContractGaps, load_gaps, stored_contracts
 from lib.db import translate_error
 from lib.exchanges import get_adapter
 from lib.exchanges.base import ExchangeAdapter
@@ -32,7 +32,6 @@ AdapterFactory = Callable[[str], ExchangeAdapter]
 
 def _load(engine: Engine, exchanges: Sequence[str],
           window: Window) -> dict[str, list[ContractGaps]]:
-    ensure_missing_table(engine)
     try:
         with engine.connect() as conn:
             items = stored_contracts(conn, exchanges)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import DateTime, TypeDecorator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -158,13 +158,35 @@ funding_statistics = Table(
     UniqueConstraint("exchange", "symbol", "window_days"),
 )
 
+# Settlements an exchange's own history lacks (it returned settlements around the slot, or two
+# replies agreed nothing came before or after it): reported as the exchange's gap, not ours, and
+# not asked for again. Added in version 3; before that it was created on first use outside the
+# versioned schema, which is why its unique constraint keeps that short name.
+funding_missing_at_exchange = Table(
+    "funding_missing_at_exchange",
+    metadata,
+    Column("exchange", String(32), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("funding_time", UTCDateTime, nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),
+    UniqueConstraint("exchange", "symbol", "funding_time", name="uq_missing_at_exchange"),
+    Index(None, "funding_time"),
+)
+
 DATA_TABLES: tuple[Table, ...] = (
     contracts,
     exchange_data,
     funding_rates_historical,
     arbitrage_spreads,
     funding_statistics,
+    funding_missing_at_exchange,
 )
+
+# Tables each version added, for building older databases in tests (see lib.migrations).
+ADDED_TABLES: dict[int, tuple[str, ...]] = {
+    2: ("contracts",),
+    3: ("funding_missing_at_exchange",),
+}
 
 # Columns each version added to existing tables, for in-place upgrades (see lib.migrations).
 ADDED_COLUMNS: dict[int, dict[str, tuple[str, ...]]] = {

@@ -64,14 +64,17 @@ def seed(engine: Engine) -> dict[str, int]:
     stat = {"exchange": "binance", "symbol": "BTCUSDT", "window_days": 30, "n": 5,
             "mean_8h": 0.0002, "std_8h": 0.0001, "latest_8h": 0.0004, "zscore": 2.0,
             "percentile": 100.0, "calculated_at": T0 + timedelta(hours=1)}
+    absent = {"exchange": "okx", "symbol": "BTC-USDT-SWAP", "funding_time": T0 - timedelta(hours=8),
+              "checked_at": T0 + timedelta(hours=2)}
     with engine.begin() as conn:
         insert_ignore(conn, schema.funding_rates_historical, hist)
         upsert(conn, schema.exchange_data, snaps)
         conn.execute(schema.contracts.insert(), [contract])
         conn.execute(schema.arbitrage_spreads.insert(), [spread])
         conn.execute(schema.funding_statistics.insert(), [stat])
+        conn.execute(schema.funding_missing_at_exchange.insert(), [absent])
     return {"contracts": 1, "exchange_data": 2, "funding_rates_historical": 8,
-            "arbitrage_spreads": 1, "funding_statistics": 1}
+            "arbitrage_spreads": 1, "funding_statistics": 1, "funding_missing_at_exchange": 1}
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -104,7 +107,8 @@ def test_status_table_is_readable(engine: Engine, cli_env: dict[str, str]) -> No
     done = run_tool(cli_env, "status")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].endswith(")") and "schema version 2, total size" in lines[0]
+    assert lines[0].endswith(")")
+    assert f"schema version {schema.SCHEMA_VERSION}, total size" in lines[0]
     hist_line = next(ln for ln in lines if ln.startswith("funding_rates_historical"))
     assert hist_line.split()[1] == "8"
     assert "2026-01-01 00:00:00" in hist_line and "2026-01-02 08:00:00" in hist_line
@@ -115,8 +119,8 @@ def test_check_healthy(engine: Engine, cli_env: dict[str, str], db_url: str) -> 
     done = run_tool(cli_env, "check")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        f"{describe_url(db_url)}: healthy (schema version 2, 6 tables, "
-        "5 unique constraints, 4 indexes)"
+        f"{describe_url(db_url)}: healthy (schema version {schema.SCHEMA_VERSION}, 7 tables, "
+        "6 unique constraints, 5 indexes)"
     )
 
 
@@ -176,7 +180,8 @@ def test_check_reports_old_version_without_upgrading(
     done = run_tool(cli_env, "check")
     assert done.returncode == 2
     assert done.stderr.startswith(
-        f"{PREFIX}{describe_url(db_url)}: schema version 1 is older than this code (2); "
+        f"{PREFIX}{describe_url(db_url)}: schema version 1 is older than this code "
+        f"({schema.SCHEMA_VERSION}); "
         "it is upgraded in place on next use by a collector; "
     )
     assert "table contracts is missing" in done.stderr
@@ -198,8 +203,8 @@ def test_clear_yes_keeps_schema(engine: Engine, cli_env: dict[str, str]) -> None
     done = run_tool(cli_env, "clear", "--quick", "--yes")
     assert done.returncode == 0, done.stderr
     assert done.stdout == (
-        "cleared 13 rows: funding_statistics 1, arbitrage_spreads 1, "
-        "funding_rates_historical 8, exchange_data 2, contracts 1\n"
+        "cleared 14 rows: funding_missing_at_exchange 1, funding_statistics 1, "
+        "arbitrage_spreads 1, funding_rates_historical 8, exchange_data 2, contracts 1\n"
     )
     assert set(counts(engine).values()) == {0}
     with engine.connect() as conn:
@@ -229,7 +234,7 @@ def test_clear_typed_confirmation(engine: Engine, cli_env: dict[str, str],
     code, output = _clear_on_terminal(cli_env, answer)
     if cleared:
         assert code == 0, output
-        assert "cleared 13 rows" in output
+        assert "cleared 14 rows" in output
         assert set(counts(engine).values()) == {0}
     else:
         assert code == 2
@@ -287,7 +292,7 @@ def test_backup_and_restore_round_trip(
 
     refused = run_tool(cli_env, "restore", str(backup))
     assert refused.returncode == 2
-    assert refused.stderr.endswith("holds 13 data rows: refusing to overwrite it (use --force)\n")
+    assert refused.stderr.endswith("holds 14 data rows: refusing to overwrite it (use --force)\n")
 
     assert run_tool(cli_env, "clear", "--quick", "--yes").returncode == 0
     with engine.begin() as conn:  # a row the backup does not have: restore must remove it
@@ -295,7 +300,7 @@ def test_backup_and_restore_round_trip(
             exchange="x", symbol="y", window_days=1, n=1, calculated_at=T0))
     done = run_tool(cli_env, "restore", str(backup), "--force")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"restored {backup}: 13 data rows\n"
+    assert done.stdout == f"restored {backup}: 14 data rows\n"
     engine.dispose()
     assert counts(engine) == expected
     with engine.connect() as conn:
@@ -334,7 +339,7 @@ def test_pg_backup_without_pg_dump_on_path(
 
 
 def test_unique_constraint_helper_is_what_the_schema_declares() -> None:
-    """The check counts 5 unique constraints: one per data table."""
+    """The check counts 6 unique constraints: one per data table."""
     uniques = [c for t in schema.metadata.sorted_tables for c in t.constraints
                if isinstance(c, UniqueConstraint)]
-    assert len(uniques) == 5
+    assert len(uniques) == len(schema.DATA_TABLES) == 6

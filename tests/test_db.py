@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, inspect, select, text
 
 from lib import schema
 from lib.db import insert_ignore, open_database, upsert
+from lib.db_admin import check_database
 from lib.errors import SchemaError
 from lib.migrations import create_version, read_version
 
@@ -115,6 +116,36 @@ def test_older_schema_is_upgraded_in_place(db_url: str) -> None:
     # and the new columns are writable
     with engine.begin() as conn:
         insert_ignore(conn, schema.funding_rates_historical, _hist(3, symbol="ETHUSDT"))
+    engine.dispose()
+
+
+def test_version_2_with_the_unversioned_missing_table_is_upgraded(db_url: str) -> None:
+    """Version 2 databases got `funding_missing_at_exchange` on first use, outside the schema
+    version; version 3 owns it. Its rows survive and it gains its index."""
+    from lib.db import create_db_engine
+
+    old = create_db_engine(db_url)
+    create_version(old, 2)
+    assert "funding_missing_at_exchange" not in inspect(old).get_table_names()
+    with old.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE funding_missing_at_exchange (exchange VARCHAR(32) NOT NULL, "
+            "symbol VARCHAR(64) NOT NULL, funding_time TIMESTAMP WITH TIME ZONE NOT NULL, "
+            "checked_at TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT uq_missing_at_exchange "
+            "UNIQUE (exchange, symbol, funding_time))"))
+        conn.execute(text(
+            "INSERT INTO funding_missing_at_exchange VALUES ('okx', 'BTC-USDT-SWAP', :t, :t)"),
+            {"t": T0.isoformat() if old.dialect.name == "postgresql" else "2026-01-01 00:00:00"})
+    old.dispose()
+
+    engine = open_database(db_url)
+    with engine.connect() as conn:
+        assert read_version(conn) == schema.SCHEMA_VERSION == 3
+        row = conn.execute(select(schema.funding_missing_at_exchange)).one()
+    assert (row.exchange, row.symbol, row.funding_time) == ("okx", "BTC-USDT-SWAP", T0)
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes("funding_missing_at_exchange")}
+    assert "ix_funding_missing_at_exchange_funding_time" in indexes
+    assert check_database(db_url).problems == []
     engine.dispose()
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from test_database_tools import PREFIX, counts, run_tool, seed
 
 from lib.db import create_db_engine, describe_url, normalise_url
-from lib.schema import schema_version
+from lib.schema import SCHEMA_VERSION, schema_version
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -155,11 +155,9 @@ def test_newer_schema_version(command: str, engine: Engine, cli_env: dict[str, s
             "CURRENT_TIMESTAMP")))
     done = run_tool(cli_env, command)
     where = describe_url(db_url)
-    if command == "check":
-        message = f"{where}: schema version 99 is newer than this code supports (2)"
-    else:
-        message = f"{where}: schema version 99 is newer than this code supports (2); " \
-                  "upgrade the project"
+    message = f"{where}: schema version 99 is newer than this code supports ({SCHEMA_VERSION})"
+    if command != "check":
+        message += "; upgrade the project"
     assert_one_line_error(done, message)
     assert counts(engine) == expected
 

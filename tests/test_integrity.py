@@ -17,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 
 from lib.db import insert_ignore, open_database, upsert
 from lib.integrity import fix_duplicates, has_unique_key, loose_history_table
-from lib.schema import arbitrage_spreads, funding_rates_historical
+from lib.schema import arbitrage_spreads, funding_missing_at_exchange, funding_rates_historical
 from lib.timeutils import normalise_settlement, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,9 +98,13 @@ def _seed_cleanup(engine: Engine) -> int:
               "symbol_a": "BTCUSDT", "exchange_b": "okx", "symbol_b": "BTC-USDT-SWAP",
               "rate_8h_a": 0.0001, "rate_8h_b": 0.2, "short_exchange": "okx",
               "spread_8h": 0.1999, "spread_apr": 218.9}
+    absent = [{"exchange": "bitget", "symbol": "XUSDT", "funding_time": now_h - age,
+               "checked_at": now_h} for age in (timedelta(days=45), timedelta(days=31),
+                                               timedelta(days=25), H)]
     with engine.begin() as conn:
         assert insert_ignore(conn, loose, valid + bad) == len(valid) + len(bad)
         insert_ignore(conn, arbitrage_spreads, [spread])
+        insert_ignore(conn, funding_missing_at_exchange, absent)
     return len(valid)
 
 
@@ -124,7 +128,10 @@ def test_cleanup_dry_run_then_real(engine: Engine, cli_env: dict[str, str]) -> N
     assert _line(dry.stdout, "older than 30 days") == "1"
     assert _line(dry.stdout, "total invalid") == "10"
     assert _line(dry.stdout, "deleted") == "0"
+    assert _line(dry.stdout, "missing-at-exchange records older than 30 days (would delete)") \
+        == "2"
     assert _rows(engine) == before
+    assert _count(engine, "funding_missing_at_exchange") == 4
 
     real = _run("cleanup_historical_data.py", cli_env)
     assert real.returncode == 0, real.stderr
@@ -134,12 +141,16 @@ def test_cleanup_dry_run_then_real(engine: Engine, cli_env: dict[str, str]) -> N
     assert re.search(r"^database size\s+[\d.]+ [KMG]?B\s+[\d.]+ [KMG]?B$", real.stdout, re.M)
     assert _count(engine, "funding_rates_historical") == n_valid
     assert _count(engine, "arbitrage_spreads") == 1  # spreads are kept indefinitely
+    assert _line(real.stdout, "missing-at-exchange records older than 30 days (deleted)") == "2"
+    assert _count(engine, "funding_missing_at_exchange") == 2
 
     again = _run("cleanup_historical_data.py", cli_env, "--days", "20")
     assert again.returncode == 0, again.stderr
     assert _line(again.stdout, "older than 20 days") == "1"
     assert _line(again.stdout, "deleted") == "1"
     assert _count(engine, "funding_rates_historical") == n_valid - 1
+    assert _line(again.stdout, "missing-at-exchange records older than 20 days (deleted)") == "1"
+    assert _count(engine, "funding_missing_at_exchange") == 1
 
 
 def test_cleanup_shrinks_sqlite_file(sqlite_url: str, tmp_path: Path) -> None:

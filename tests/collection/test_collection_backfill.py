@@ -9,8 +9,9 @@ from sqlalchemy import Engine, select
 
 from config.settings import Settings
 from lib.backfill import run_backfill
-from lib.completeness import missing_at_exchange, schedule
+from lib.completeness import schedule
 from lib.exchanges import get_adapter
+from lib.schema import funding_missing_at_exchange as missing_at_exchange
 from lib.simulator import SimulatorServer
 from lib.status_files import BACKFILL_STATUS_FILE, read_json, runtime_path
 from lib.timeutils import from_iso, to_ms
