@@ -13,6 +13,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -20,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
+from lib.timeutils import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,7 @@ class ExchangeHttp:
         self.retry_after_unit = retry_after_unit  # seconds per Retry-After unit (dYdX: 0.001)
         self.request_count = 0
         self._count_lock = threading.Lock()
+        self._server_date: tuple[datetime, float] | None = None  # (Date header, monotonic)
         retry = Retry(
             total=max_retries,
             connect=max_retries,
@@ -160,7 +164,30 @@ class ExchangeHttp:
                 logger.warning("%s: %s: invalid JSON, asking again", self.exchange, path)
         raise AssertionError("unreachable")
 
+    def exchange_now(self) -> datetime:
+        """The exchange's clock: the `Date` header of its latest reply, advanced by the time
+        since (times the simulator's time scale); the local clock until a reply carried one.
+
+        Venues that do not publish the next funding time (Hyperliquid, dYdX) derive it from
+        "now"; the exchange's clock, not a local one that may be skewed, says which hour has
+        settled. `Date` is truncated to the second, which never moves "now" across an hour."""
+        with self._count_lock:
+            seen = self._server_date
+        if seen is None:
+            return utcnow()
+        date, received = seen
+        return date + timedelta(seconds=(time.monotonic() - received) * self.time_scale)
+
     def _observe(self, response: requests.Response) -> None:
+        date = response.headers.get("Date")
+        if date:
+            try:
+                parsed = parsedate_to_datetime(date)
+            except (TypeError, ValueError):
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                with self._count_lock:
+                    self._server_date = (parsed.astimezone(UTC), time.monotonic())
         header = self.weight_header
         if header is None or header.name not in response.headers:
             return

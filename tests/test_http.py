@@ -6,6 +6,8 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -20,6 +22,7 @@ class Script:
     def __init__(self) -> None:
         self.replies: list[tuple[int, dict[str, str], bytes, float]] = []
         self.times: list[float] = []
+        self.date: str | None = None  # the Date header to send instead of the real time
 
     def next(self) -> tuple[int, dict[str, str], bytes, float]:
         self.times.append(time.monotonic())
@@ -40,6 +43,9 @@ def server() -> Iterator[tuple[str, Script]]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            return script.date or super().date_time_string(timestamp)
 
         def log_message(self, *args: object) -> None:
             return
@@ -155,3 +161,22 @@ def test_retry_after_in_milliseconds_is_not_read_as_seconds(server: tuple[str, S
     held = time.monotonic()
     assert strict.get_json("/x") == [3]
     assert 1.4 <= time.monotonic() - held < 5
+
+
+def test_exchange_now_follows_the_servers_date_header(server: tuple[str, Script]) -> None:
+    """The exchange's clock, not the local one: a server a day ahead is a day ahead."""
+    url, script = server
+    script.replies = [(200, {}, b"{}", 0)]
+    client = _client(url, time_scale=3600.0)  # one exchange hour per local second
+    before = datetime.now(UTC)
+    assert abs((client.exchange_now() - before).total_seconds()) < 5  # no reply yet: local
+    ahead = before.replace(microsecond=0) + timedelta(days=1)
+    script.date = format_datetime(ahead, usegmt=True)
+    client.get_json("/x")
+    first = client.exchange_now()
+    assert ahead <= first < ahead + timedelta(minutes=10)
+    time.sleep(0.5)
+    assert client.exchange_now() - first >= timedelta(minutes=29)  # 0.5 s x 3600
+    script.date = "not a date"
+    client.get_json("/x")  # an unreadable Date is ignored: the last good one stands
+    assert client.exchange_now() >= first

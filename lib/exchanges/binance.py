@@ -219,7 +219,7 @@ class Adapter(ExchangeAdapter):
     def fetch_current(self) -> list[FundingSnapshot]:
         """Two requests: premiumIndex (rates, prices) and fundingInfo (intervals)."""
         payload = self.http.get_json(PREMIUM_INDEX)
-        return parse_current(payload, self.funding_intervals(), utcnow())
+        return parse_current(payload, self.funding_intervals(), self.http.exchange_now())
 
     def history_page(
         self, contract: Contract, start: datetime, end: datetime, cursor: Any | None

@@ -257,7 +257,7 @@ class Adapter(ExchangeAdapter):
         except ExchangeError as e:
             logger.warning("bitget: tickers unavailable, snapshot without prices: %s", e)
             tickers = {}
-        return parse_current(payload, tickers, utcnow())
+        return parse_current(payload, tickers, self.http.exchange_now())
 
     def history_page(
         self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
@@ -270,7 +270,7 @@ class Adapter(ExchangeAdapter):
         starts again from a newer page; then it goes to older pages until one reaches `start`.
         """
         page, guess = cursor if cursor is not None else (
-            first_page(contract, end, utcnow(), self.history_page_size), True
+            first_page(contract, end, self.http.exchange_now(), self.history_page_size), True
         )
         params = {**PRODUCT, "symbol": contract.symbol, "pageNo": page,
                   "pageSize": self.history_page_size}

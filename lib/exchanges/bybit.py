@@ -235,10 +235,10 @@ class Adapter(ExchangeAdapter):
         rows = _list(payload, TICKERS)
         if all(row.get("fundingIntervalHour") not in (None, "") for row in rows
                if row.get("fundingRate") not in (None, "")):
-            return parse_current(payload, None, utcnow())
+            return parse_current(payload, None, self.http.exchange_now())
         logger.info("bybit: tickers carry no fundingIntervalHour, reading instruments-info")
         intervals = {c.symbol: c.funding_interval_hours for c in self.list_contracts()}
-        return parse_current(payload, intervals, utcnow())
+        return parse_current(payload, intervals, self.http.exchange_now())
 
     def history_page(
         self, contract: Contract, start: datetime, end: datetime, cursor: Any | None

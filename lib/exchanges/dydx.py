@@ -167,7 +167,7 @@ class Adapter(ExchangeAdapter):
         return parse_contracts(self.http.get_json(MARKETS))
 
     def fetch_current(self) -> list[FundingSnapshot]:
-        return parse_current(self.http.get_json(MARKETS), utcnow())
+        return parse_current(self.http.get_json(MARKETS), self.http.exchange_now())
 
     def history_page(
         self, contract: Contract, start: datetime, end: datetime, cursor: Any | None

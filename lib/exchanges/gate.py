@@ -174,7 +174,7 @@ class Adapter(ExchangeAdapter):
         return parse_contracts(self.http.get_json(CONTRACTS))
 
     def fetch_current(self) -> list[FundingSnapshot]:
-        return parse_current(self.http.get_json(CONTRACTS), utcnow())
+        return parse_current(self.http.get_json(CONTRACTS), self.http.exchange_now())
 
     def history_page(
         self, contract: Contract, start: datetime, end: datetime, cursor: Any | None

@@ -189,7 +189,7 @@ class Adapter(ExchangeAdapter):
 
     def fetch_current(self) -> list[FundingSnapshot]:
         payload = self.http.post_json(INFO, {"type": "metaAndAssetCtxs"}, weight=INFO_WEIGHT)
-        return parse_current(payload, utcnow())
+        return parse_current(payload, self.http.exchange_now())
 
     def history_page(
         self, contract: Contract, start: datetime, end: datetime, cursor: Any | None

@@ -229,13 +229,13 @@ class Adapter(ExchangeAdapter):
 
     def fetch_current(self) -> list[FundingSnapshot]:
         payload = self.http.get_json(CONTRACTS, weight=WEIGHT_CONTRACTS)
-        return parse_current(payload, utcnow())
+        return parse_current(payload, self.http.exchange_now())
 
     def fetch_current_one(self, symbol: str) -> FundingSnapshot:
         """One contract's current funding (a cheaper call than the whole list)."""
         path = CURRENT_ONE.format(symbol=symbol)
         return parse_current_one(
-            self.http.get_json(path, weight=WEIGHT_CURRENT_ONE), symbol, utcnow()
+            self.http.get_json(path, weight=WEIGHT_CURRENT_ONE), symbol, self.http.exchange_now()
         )
 
     def history_page(

@@ -226,7 +226,7 @@ class Adapter(ExchangeAdapter):
         payload = self.http.get_json(FUNDING_RATE, {"instId": "ANY"})
         marks = self._extra(MARK_PRICE, "markPx")
         interest = self._extra(OPEN_INTEREST, "oiCcy")
-        return parse_current(payload, marks, interest, utcnow())
+        return parse_current(payload, marks, interest, self.http.exchange_now())
 
     def _extra(self, endpoint: str, name: str) -> dict[str, float]:
         """Prices and OI are extras: their failure is logged and leaves them empty."""

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -126,13 +127,17 @@ class _Handler(BaseHTTPRequestHandler):
         payload = resp.encode()
         reason = self.responses.get(resp.status, ("",))[0]
         head = [f"{self.protocol_version} {resp.status} {reason}",
-                f"Date: {self.date_time_string()}", f"Content-Type: {resp.content_type}",
+                f"Date: {self._sim_date()}", f"Content-Type: {resp.content_type}",
                 f"Content-Length: {len(payload)}"]
         head += [f"{key}: {value}" for key, value in resp.headers.items()]
         # one write for head and body: two small writes meet Nagle + delayed ACK (~40 ms)
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         self.wfile.write(data + (payload if self.command != "HEAD" else b""))
         self.log_request(resp.status)
+
+    def _sim_date(self) -> str:
+        """The Date header in simulated time: the exchange's clock, as a real server's is."""
+        return formatdate(self.server.app.universe.now_ms() / 1000, usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.client_address[0], format % args)
