@@ -16,6 +16,9 @@ from sqlalchemy import Engine, func, select
 
 from config.settings import Settings, get_settings
 from lib.collector import Collector
+from lib.errors import TemporaryExchangeError
+from lib.exchanges.dydx import Adapter as DydxAdapter
+from lib.models import Contract
 from lib.schema import exchange_data
 from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
 from lib.status_files import METRICS_FILE, read_json, runtime_path
@@ -133,6 +136,55 @@ def test_restart_stores_the_slot_the_last_run_saw_settle(
         for when, rate in fast_sim.universe.settlements(ex, symbol, slot, slot):
             expected[(ex, symbol, to_ms(when))] = rate
     assert len(expected) >= 0.9 * len(seen)  # a few slots are missing at the exchange itself
+    assert {k: live.get(k) for k in expected} == expected
+
+
+class FirstListingFails(DydxAdapter):
+    """dYdX whose first contract listing fails, as a timed-out request would."""
+
+    failed = False
+
+    def list_contracts(self) -> list[Contract]:
+        if not self.failed:
+            self.failed = True
+            raise TemporaryExchangeError(self.id, "/v4/perpetualMarkets: read timed out")
+        return super().list_contracts()
+
+
+def test_settlements_wait_for_a_late_contract_list(
+    engine: Engine, fast_sim: SimulatorServer, live_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two hourly settlements pass while no collector runs, and the restart's first listing
+    fails: the snapshot must not move the baseline past them before the contracts are known."""
+    monkeypatch.setenv("SIMULATOR_URL", fast_sim.url)
+    get_settings.cache_clear()
+    settings = get_settings()
+    first = Collector(engine, ["dydx"], settings, time_scale=SCALE)
+    try:
+        first.run_cycle()
+    finally:
+        first.close()
+    with engine.connect() as conn:
+        baseline = dict(conn.execute(select(exchange_data.c.symbol,
+                                            exchange_data.c.next_funding_time)).all())
+    time.sleep(2.2 * 3600 / SCALE)  # more than two simulated hours
+    second = Collector(engine, ["dydx"], settings, time_scale=SCALE,
+                       adapter_factory=lambda ex: FirstListingFails(settings, time_scale=SCALE))
+    try:
+        failed = second.run_cycle()
+        assert failed["exchanges"]["dydx"]["success"] is True  # the snapshot itself is fine
+        second.run_cycle()
+        _drain_all_but_missing(second, fast_sim)
+    finally:
+        second.close()
+    live = stored(engine, source="live")
+    expected = {}
+    for symbol, nft in baseline.items():  # the two slots from the old baseline on
+        for when, rate in fast_sim.universe.settlements("dydx", symbol, nft,
+                                                        nft + timedelta(hours=1)):
+            expected[("dydx", symbol, to_ms(when))] = rate
+    assert len(expected) >= 1.8 * len(baseline)
     assert {k: live.get(k) for k in expected} == expected
 
 
