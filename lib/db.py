@@ -13,7 +13,8 @@ import io
 import logging
 import math
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
 from itertools import islice
@@ -37,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 BATCH_ROWS = 20_000
+# page cache per connection (allocated as used): the history indexes of a 30-day, 2,300-contract
+# load outgrow the 2 MiB default, and every insert then reads index pages back from the OS
+# (1.6 M rows here: 85k rows/s with the default, 133-143k with 32 MiB)
+SQLITE_CACHE_KIB = 32_768
 
 Row = Mapping[str, Any]
 
@@ -69,6 +74,7 @@ def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     if mode and str(mode[0]).lower() != "wal":
         logger.warning("SQLite could not switch to WAL mode (got %s)", mode[0])
     cur.execute("PRAGMA synchronous = NORMAL")
+    cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     cur.close()
 
 
@@ -165,7 +171,7 @@ def get_engine() -> Engine:
     return open_database()
 
 
-def _batches(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -207,7 +213,11 @@ def _copy_from(conn: Connection, target: str, columns: Sequence[str], buffer: io
         cursor.close()
 
 
-def _copy_buffer(table: Table, rows: Sequence[Row], columns: Sequence[str]) -> io.StringIO:
+def _copy_buffer(table: Table, rows: Sequence[Row],
+                 columns: Sequence[str] | None = None) -> io.StringIO:
+    """The rows as COPY text (tab-separated CSV, NULL as \\N), columns in the first row's order
+    unless given."""
+    columns = list(rows[0].keys()) if columns is None else columns
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", quotechar='"', lineterminator="\n")
     writer.writerows(zip(*_columns(table, rows, columns, _pg_time, r"\N"), strict=True))
@@ -234,8 +244,28 @@ def _pg_copy_insert(conn: Connection, table: Table, rows: Sequence[Row], on_conf
     return int(result.rowcount or 0)
 
 
+def _pg_insert_ignore_all(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
+    """Insert-or-ignore batch by batch, building the next batch's COPY text on a worker thread
+    while the server ingests the current one (psycopg2 releases the GIL while it waits): the
+    client's CSV work and the server's COPY overlap instead of taking turns."""
+    inserted = 0
+    try_direct = True  # after one batch with stored keys (a re-run), expect more of them
+    batches = _batches(rows, BATCH_ROWS)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-buffer") as pool:
+        batch = next(batches, None)
+        ahead = pool.submit(_copy_buffer, table, batch) if batch else None
+        while batch is not None and ahead is not None:
+            buffer = ahead.result()
+            following = next(batches, None)
+            ahead = pool.submit(_copy_buffer, table, following) if following else None
+            count, try_direct = _pg_insert_ignore(conn, table, batch, try_direct, buffer)
+            inserted += count
+            batch = following
+    return inserted
+
+
 def _pg_insert_ignore(conn: Connection, table: Table, rows: Sequence[Row],
-                      try_direct: bool) -> tuple[int, bool]:
+                      try_direct: bool, buffer: io.StringIO) -> tuple[int, bool]:
     """Insert-or-ignore one batch; (rows inserted, whether the direct COPY worked).
 
     A batch of new rows (the common backfill case) is copied straight into the table inside a
@@ -243,7 +273,6 @@ def _pg_insert_ignore(conn: Connection, table: Table, rows: Sequence[Row],
     is already stored the savepoint is rolled back and the batch takes the temp-table path.
     """
     columns = list(rows[0].keys())
-    buffer = _copy_buffer(table, rows, columns)
     if try_direct:
         savepoint = conn.begin_nested()
         try:
@@ -309,15 +338,9 @@ def _sqlite_insert_ignore(conn: Connection, table: Table, batch: Sequence[Row]) 
 
 def insert_ignore(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
     """Insert rows, skipping those whose natural key is already stored; return rows inserted."""
-    inserted = 0
-    try_direct = True  # after one batch with stored keys (a re-run), expect more of them
-    for batch in _batches(rows, BATCH_ROWS):
-        if conn.dialect.name == "postgresql":
-            count, try_direct = _pg_insert_ignore(conn, table, batch, try_direct)
-            inserted += count
-        else:
-            inserted += _sqlite_insert_ignore(conn, table, batch)
-    return inserted
+    if conn.dialect.name == "postgresql":
+        return _pg_insert_ignore_all(conn, table, rows)
+    return sum(_sqlite_insert_ignore(conn, table, batch) for batch in _batches(rows, BATCH_ROWS))
 
 
 def upsert(conn: Connection, table: Table, rows: Iterable[Row], key: Sequence[str] = ()) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 
 from lib import schema
-from lib.db import insert_ignore, open_database, upsert
+from lib.db import BATCH_ROWS, insert_ignore, open_database, upsert
 from lib.db_admin import check_database
 from lib.errors import SchemaError
 from lib.migrations import create_version, read_version
@@ -51,6 +52,31 @@ def test_insert_ignore_skips_stored_rows(engine: Engine) -> None:
     assert first.funding_time == T0
     assert first.funding_rate == pytest.approx(-0.0003)
     assert first.source == "backfill"
+
+
+def test_insert_ignore_across_batches_from_a_generator(engine: Engine) -> None:
+    """Several batches, streamed: new ones, then batches mixing stored and new keys (PostgreSQL
+    switches from direct COPY to the temp-table path mid-stream), then a bad column."""
+    table = schema.funding_rates_historical
+    size = BATCH_ROWS * 2 + 123
+
+    def rows(symbols: list[str]) -> Iterator[dict[str, object]]:
+        for symbol in symbols:
+            yield from _hist(size // 4, symbol=symbol)
+
+    with engine.begin() as conn:
+        assert insert_ignore(conn, table, rows(["A", "B"])) == 2 * (size // 4)
+    with engine.begin() as conn:  # A and B stored; C and D new, in the same stream
+        assert insert_ignore(conn, table, rows(["A", "C", "B", "D"])) == 2 * (size // 4)
+    with engine.connect() as conn:
+        by_symbol = dict(conn.execute(select(table.c.symbol, func.count()).group_by(
+            table.c.symbol)).all())
+    assert by_symbol == {s: size // 4 for s in "ABCD"}
+    bad = ({**r, "no_such_column": 1} for r in _hist(3, symbol="E"))
+    with pytest.raises(ValueError, match="no column"), engine.begin() as conn:
+        insert_ignore(conn, table, bad)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table)).scalar() == size // 4 * 4
 
 
 def test_upsert_updates_latest_values(engine: Engine) -> None:

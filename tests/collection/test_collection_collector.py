@@ -51,6 +51,13 @@ def _run_for(collector: Collector, seconds: float, interval: float = 0.5) -> int
         timer.cancel()
 
 
+def _truth_in(sim: SimulatorServer, windows: list[tuple[str, str, datetime, timedelta]],
+              ) -> dict[tuple[str, str, int], float]:
+    """The simulator's settlements in each (exchange, symbol, start, length) window."""
+    return {(ex, symbol, to_ms(when)): rate for ex, symbol, start, length in windows
+            for when, rate in sim.universe.settlements(ex, symbol, start, start + length)}
+
+
 def _drain_all_but_missing(collector: Collector, sim: SimulatorServer,
                            timeout: float = 30) -> None:
     """Wait until every queued settlement is stored, except windows whose slot the exchange
@@ -130,11 +137,8 @@ def test_restart_stores_the_slot_the_last_run_saw_settle(
     finally:
         second.close()
     live = stored(engine, source="live")
-    expected = {}
-    for ex, symbol, nft, hours in seen:
-        slot = nft - timedelta(hours=hours)
-        for when, rate in fast_sim.universe.settlements(ex, symbol, slot, slot):
-            expected[(ex, symbol, to_ms(when))] = rate
+    expected = _truth_in(fast_sim, [(ex, symbol, nft - timedelta(hours=hours), timedelta(0))
+                                    for ex, symbol, nft, hours in seen])
     assert len(expected) >= 0.9 * len(seen)  # a few slots are missing at the exchange itself
     assert {k: live.get(k) for k in expected} == expected
 
@@ -179,11 +183,9 @@ def test_settlements_wait_for_a_late_contract_list(
     finally:
         second.close()
     live = stored(engine, source="live")
-    expected = {}
-    for symbol, nft in baseline.items():  # the two slots from the old baseline on
-        for when, rate in fast_sim.universe.settlements("dydx", symbol, nft,
-                                                        nft + timedelta(hours=1)):
-            expected[("dydx", symbol, to_ms(when))] = rate
+    # the two slots from the old baseline on
+    expected = _truth_in(fast_sim, [("dydx", symbol, nft, timedelta(hours=1))
+                                    for symbol, nft in baseline.items()])
     assert len(expected) >= 1.8 * len(baseline)
     assert {k: live.get(k) for k in expected} == expected
 
