@@ -92,10 +92,12 @@ def fill_contract(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGaps, 
         confirmed.extend(confirmed_missing(wanted_now, times))
         if times:
             # before the exchange's first settlement (listed inside the window, listing time
-            # not given), and after its newest one once the publish grace has passed
+            # not given), and after its newest one (the window ends a publish grace ago)
             result.unbracketed.extend(t for t in wanted_now if t < min(times))
-            if to_ms(end) >= last + PUBLISH_GRACE_MS:
-                result.unbracketed.extend(t for t in wanted_now if max(times) < t)
+            # the exchange's own clock must agree that the slot is a grace old (a local clock
+            # running ahead must not turn a slot that has not settled yet into a missing one)
+            published = to_ms(adapter.http.exchange_now()) - PUBLISH_GRACE_MS
+            result.unbracketed.extend(t for t in wanted_now if max(times) < t <= published)
     now = utcnow()
     try:
         with engine.begin() as conn:
@@ -124,7 +126,6 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
     """
     total = FillResult(gaps.contract.symbol)
     absent: Counter[int] = Counter()
-    settled_before = end_ms - PUBLISH_GRACE_MS
     waiter = stop or threading.Event()
     for attempt in range(1, attempts + 1):
         total.attempts = attempt
@@ -146,7 +147,7 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
         total.new_known_missing += result.new_known_missing
         total.new_known_missing += _confirm_unbracketed(engine, gaps, result.unbracketed,
                                                         absent)
-        unresolved = [t for t in gaps.missing if t <= settled_before]
+        unresolved = gaps.missing
         if not unresolved or waiter.is_set():
             break
         logger.info("%s %s: %d settled slots still unresolved, asking again", adapter.id,
@@ -203,7 +204,10 @@ class Window:
 
     @classmethod
     def last(cls, days: float, now: datetime | None = None) -> Window:
-        end = now or utcnow()
+        """`days` ending one publish grace before `now`: a settlement younger than that may not
+        be in the exchange's history yet (it is the live collector's), and every slot in the
+        window is then old enough that a reply without it shows it missing at the exchange."""
+        end = (now or utcnow()) - timedelta(milliseconds=PUBLISH_GRACE_MS)
         return cls(end - timedelta(days=days), end)
 
 
@@ -310,8 +314,10 @@ def run_backfill(
     adapter_factory: AdapterFactory | None = None,
     command: str = "unified_historical_backfill",
     time_scale: float = 1.0,
+    now: datetime | None = None,
 ) -> BackfillResult:
-    """Backfill `days` of settled funding for `exchanges`; return the final status.
+    """Backfill `days` of settled funding for `exchanges` up to `now` (default: the current
+    time) less the publish grace; return the final status.
 
     Stops between contracts when `stop` is set (state 'stopped'). Raises DatabaseError when the
     database fails (state 'failed' is recorded first) and StatusFileError when the status file
@@ -321,7 +327,7 @@ def run_backfill(
     names = list(exchanges or settings.EXCHANGES)
     stop = stop or threading.Event()
     factory = adapter_factory or (lambda ex: get_adapter(ex, settings, time_scale))
-    window = Window.last(days)
+    window = Window.last(days, now)
     status = StatusWriter(runtime_path(BACKFILL_STATUS_FILE), days=days,
                           window_start=window.start, window_end=window.end,
                           exchanges=names, command=command)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from config.settings import Settings, get_settings
-from lib.backfill import PUBLISH_GRACE_MS, Window, fill_with_retries
+from lib.backfill import Window, fill_with_retries
 from lib.completeness import ContractGaps, load_gaps, stored_contracts
 from lib.db import translate_error
 from lib.exchanges import get_adapter
@@ -42,11 +42,6 @@ def _load(engine: Engine, exchanges: Sequence[str],
             }
     except sa_exc.SQLAlchemyError as e:
         raise translate_error(e, str(engine.url)) from e
-
-
-def _settled(gaps: ContractGaps, end_ms: int) -> list[int]:
-    """Missing slots old enough that the exchange must have published them."""
-    return [t for t in gaps.missing if t <= end_ms - PUBLISH_GRACE_MS]
 
 
 @dataclass
@@ -85,9 +80,9 @@ def fill_recent_gaps(engine: Engine, hours: float, exchanges: Sequence[str] | No
 
     def one(ex: str) -> GapReport:
         report = GapReport(ex, contracts=len(plans[ex]))
-        todo = [g for g in plans[ex] if _settled(g, end_ms)]
+        todo = [g for g in plans[ex] if g.missing]
         report.contracts_with_gaps = len(todo)
-        report.gaps_found = sum(len(_settled(g, end_ms)) for g in todo)
+        report.gaps_found = sum(len(g.missing) for g in todo)
         if dry_run or not todo:
             report.still_missing = report.gaps_found
             return report
@@ -96,7 +91,7 @@ def fill_recent_gaps(engine: Engine, hours: float, exchanges: Sequence[str] | No
             for gaps in todo:
                 if stop.is_set():
                     break
-                before = len(_settled(gaps, end_ms))
+                before = len(gaps.missing)
                 result = fill_with_retries(adapter, engine, gaps, end_ms, stop=stop,
                                            source="repair")
                 report.filled += result.in_window
@@ -108,7 +103,7 @@ def fill_recent_gaps(engine: Engine, hours: float, exchanges: Sequence[str] | No
             report.requests = adapter.request_count
         finally:
             adapter.close()
-        report.still_missing = sum(len(_settled(g, end_ms)) for g in todo)
+        report.still_missing = sum(len(g.missing) for g in todo)
         return report
 
     return _run_parallel(names, one)

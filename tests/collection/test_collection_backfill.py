@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from collection_helpers import DAYS, ground_truth, row_count, stored
 from sqlalchemy import Engine, select
 
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from lib.backfill import run_backfill
 from lib.completeness import schedule
 from lib.exchanges import get_adapter
 from lib.schema import funding_missing_at_exchange as missing_at_exchange
-from lib.simulator import SimulatorServer
+from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
 from lib.status_files import BACKFILL_STATUS_FILE, read_json, runtime_path
 from lib.timeutils import from_iso, to_ms
 
@@ -124,3 +126,37 @@ def test_contract_listed_inside_the_window_without_a_listing_time(
     again = run_backfill(engine, 30, ["bitget"], parallel=True, settings=live_settings)
     assert again.status["overall"]["records"] == 0
     assert sim.request_counts()["bitget"] <= 3  # the listing and the window's newest edge
+
+
+def test_newest_slot_missing_at_the_exchange_right_after_it_settled(
+    engine: Engine, live_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run starting 150 s after an hourly settlement that the exchange lacks: the window
+    ends a publish grace (120 s) ago, so that slot is in it, and the exchange's clock says it
+    is old enough for two replies without it to confirm it missing. Completeness is 100 %."""
+    pinned = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    with running_simulator(SimulatorConfig(seed=42, total_contracts=120, now=pinned)) as sim:
+        found = [(ex, c.symbol, t) for ex in ("hyperliquid", "dydx")
+                 for c in sim.universe.contracts(ex)
+                 for t in sim.universe.missing_settlements(ex, c.symbol,
+                                                           pinned - timedelta(days=3),
+                                                           pinned - timedelta(days=1))]
+    assert found, "seed 42 has no missing hourly settlement in those days"
+    exchange, symbol, slot = found[0]
+    start = slot + timedelta(seconds=150)
+    with running_simulator(SimulatorConfig(seed=42, total_contracts=120, now=start)) as sim:
+        assert sim.universe.missing_settlements(exchange, symbol, slot, slot) == [slot]
+        monkeypatch.setenv("SIMULATOR_URL", sim.url)
+        get_settings.cache_clear()
+        result = run_backfill(engine, 1, [exchange], settings=get_settings(),
+                              now=sim.universe.now())
+        status = result.status
+        window_end = from_iso(status["window_end"])
+        assert slot < window_end < slot + timedelta(seconds=60)
+        assert stored(engine) == ground_truth(sim, [exchange], from_iso(
+            status["window_start"]), window_end)
+    assert result.state == "completed" and status["overall"]["completeness"] == 100.0
+    with engine.connect() as conn:
+        recorded = conn.execute(select(missing_at_exchange.c.funding_time).where(
+            missing_at_exchange.c.symbol == symbol)).scalars().all()
+    assert slot in recorded
