@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -43,39 +44,61 @@ class RateLimit:
 
 
 class RateLimiter:
-    """Thread-safe token bucket; `acquire(weight)` blocks until the budget allows."""
+    """Thread-safe sliding-window limiter: `acquire(weight)` blocks until the weight sent in
+    the last `limit.period` seconds leaves room for it.
+
+    Why not a token bucket: exchanges count in fixed windows, and a bucket that starts full lets
+    a client spend its burst at the end of one window and its refill at the start of the next,
+    nearly twice the limit in one window (a 429, and a ban for a client that keeps at it). A
+    sliding window never exceeds the limit in any window, fixed or rolling, and still sends
+    the whole budget per period.
+    """
 
     def __init__(self, limit: RateLimit, clock: Any = time.monotonic, sleep: Any = time.sleep):
         self.limit = limit
         self._clock = clock
         self._sleep = sleep
-        self._tokens = float(limit.requests)
-        self._updated = clock()
+        self._sent: deque[tuple[float, float]] = deque()  # (time, weight), oldest first
+        self._used = 0.0
         self._paused_until = 0.0
         self._lock = threading.Lock()
 
     def acquire(self, weight: float = 1.0) -> None:
+        # one request heavier than the whole budget can only ever go alone
+        weight = min(weight, float(self.limit.requests))
         while True:
             with self._lock:
                 now = self._clock()
-                self._tokens = min(
-                    float(self.limit.requests),
-                    self._tokens + (now - self._updated) * self.limit.per_second,
-                )
-                self._updated = now
+                self._expire(now)
                 wait = max(self._paused_until - now, 0.0)
-                if wait == 0.0 and self._tokens >= weight - 1e-9:  # float dust
-                    self._tokens -= weight
+                if wait == 0.0 and self._used + weight <= self.limit.requests + 1e-9:
+                    self._sent.append((now, weight))
+                    self._used += weight
                     return
                 if wait == 0.0:
-                    wait = max((weight - self._tokens) / self.limit.per_second, 1e-3)
+                    wait = max(self._room_at(weight) - now, 1e-3)
             self._sleep(wait)
+
+    def _expire(self, now: float) -> None:
+        while self._sent and self._sent[0][0] <= now - self.limit.period:
+            self._used -= self._sent.popleft()[1]
+        if not self._sent:
+            self._used = 0.0  # no float dust left behind
+
+    def _room_at(self, weight: float) -> float:
+        """When enough of the window's weight has expired for `weight` to fit."""
+        excess = self._used + weight - self.limit.requests
+        freed = 0.0
+        for sent_at, w in self._sent:
+            freed += w
+            if freed >= excess - 1e-9:
+                return sent_at + self.limit.period
+        return self._clock() + self.limit.period
 
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds` (the exchange says we are near or over its limit)."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
-            self._tokens = 0.0
 
 
 @dataclass(frozen=True, slots=True)

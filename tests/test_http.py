@@ -136,10 +136,18 @@ def test_rate_limiter_spaces_requests_to_the_budget() -> None:
         now[0] += s
 
     limiter = RateLimiter(RateLimit(5, 1.0), clock=lambda: now[0], sleep=sleep)
+    sent = []
     for _ in range(15):
         limiter.acquire()
-    # a burst of 5, then 10 more at 5 per second
+        sent.append(now[0])
+    # the whole budget per period: 5 at once, 5 after a second, 5 after two
     assert now[0] == pytest.approx(2.0)
+    # and never more than 5 in any one-second window, however an exchange aligns its windows
+    # (a token bucket that starts full sends 9 in the first second)
+    assert max(sum(1 for t in sent if start <= t < start + 1.0 - 1e-9) for start in sent) == 5
+    for weight in (2.0, 7.0):  # weighted requests; one heavier than the budget goes alone
+        limiter.acquire(weight)
+    assert now[0] == pytest.approx(4.0)
     limiter.pause(3.0)
     limiter.acquire()
     assert now[0] >= 5.0
