@@ -39,12 +39,13 @@ from lib.models import Contract, FundingSnapshot
 from lib.schema import exchange_data
 from lib.settlements import SettlementWorker
 from lib.status_files import runtime_path
-from lib.timeutils import to_ms, utcnow
+from lib.timeutils import from_ms, to_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
 CONTRACTS_REFRESH_S = 3600.0
 UNKNOWN_REFRESH_MIN_S = 300.0  # an unknown symbol triggers a refresh at most this often
+CATCH_UP_LOOKBACK = timedelta(hours=24)  # how far back a start-up looks for dropped windows
 CSV_FILE = "unified_exchange_data.csv"
 
 
@@ -112,29 +113,29 @@ class Collector:
         return previous
 
     def _catch_up(self, state: ExchangeState) -> None:
-        """After the first listing: queue the slot just before each stored next funding time
-        when the database lacks it (the last run saw it settle but stopped before storing it).
+        """After the first listing: queue what the last run saw settle but did not store.
 
-        Slots from the stored next funding time on are the first snapshot's job (see
-        `_settlements`). The window ends at the exchange's own times, never at the local clock,
-        which may run behind the exchange's by a few seconds (or, with the simulator's time
-        scale, by hours)."""
-        windows = {
-            c.symbol: (state.next_funding[c.symbol] - timedelta(hours=c.funding_interval_hours),
-                       state.next_funding[c.symbol] - timedelta(seconds=1))
-            for c in state.contracts.values() if c.symbol in state.next_funding
-        }
-        if not windows:
+        A stopped run drops its queued windows (a slow or retrying worker can hold several),
+        so each contract's last `CATCH_UP_LOOKBACK` before its stored next funding time is
+        checked against the database; older gaps are fill_recent_gaps.py's. Slots from the
+        stored next funding time on are the first snapshot's job (see `_settlements`). The
+        window ends at the exchange's own times, never at the local clock, which may run
+        behind the exchange's by a few seconds (or, with the simulator's time scale, by hours).
+        """
+        ends = {c.symbol: state.next_funding[c.symbol] - timedelta(seconds=1)
+                for c in state.contracts.values() if c.symbol in state.next_funding}
+        if not ends:
             return
-        items = [state.contracts[symbol] for symbol in windows]
-        start = min(lo for lo, _ in windows.values())
-        end = max(hi for _, hi in windows.values())
+        items = [state.contracts[symbol] for symbol in ends]
+        end = max(ends.values())
         with self.engine.connect() as conn:
-            all_gaps = load_gaps(conn, state.adapter.id, items, start, end)
+            all_gaps = load_gaps(conn, state.adapter.id, items, end - CATCH_UP_LOOKBACK, end)
         for gaps in all_gaps:
-            lo, hi = windows[gaps.contract.symbol]
-            if any(to_ms(lo) <= t <= to_ms(hi) for t in gaps.missing):
-                state.worker.submit(gaps.contract, lo, hi)
+            hi = ends[gaps.contract.symbol]
+            lo = hi - CATCH_UP_LOOKBACK
+            missing = [t for t in gaps.missing if to_ms(lo) <= t <= to_ms(hi)]
+            if missing:
+                state.worker.submit(gaps.contract, from_ms(missing[0]), hi)
 
     # -- one cycle -----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from config.settings import Settings, get_settings
 from lib.collector import Collector
 from lib.errors import TemporaryExchangeError
 from lib.exchanges.dydx import Adapter as DydxAdapter
-from lib.models import Contract
+from lib.models import Contract, FundingEvent
 from lib.schema import exchange_data
 from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
 from lib.status_files import METRICS_FILE, read_json, runtime_path
@@ -188,6 +188,46 @@ def test_settlements_wait_for_a_late_contract_list(
                                     for symbol, nft in baseline.items()])
     assert len(expected) >= 1.8 * len(baseline)
     assert {k: live.get(k) for k in expected} == expected
+
+
+class HistoryDown(DydxAdapter):
+    """dYdX whose history endpoint fails: every settled window stays queued."""
+
+    def fetch_history(self, contract: Contract, start: datetime,
+                      end: datetime) -> list[FundingEvent]:
+        raise TemporaryExchangeError(self.id, "/v4/historicalFunding: HTTP 503: unavailable")
+
+
+def test_windows_a_stopped_run_left_queued_are_stored_on_restart(
+    engine: Engine, fast_sim: SimulatorServer, live_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run sees two hourly settlements but cannot store them (history down) and stops with
+    both windows queued; the next start-up stores both, not just the newest."""
+    monkeypatch.setenv("SIMULATOR_URL", fast_sim.url)
+    get_settings.cache_clear()
+    settings = get_settings()
+    t0 = fast_sim.universe.now()
+    first = Collector(engine, ["dydx"], settings, time_scale=SCALE,
+                      adapter_factory=lambda ex: HistoryDown(settings, time_scale=SCALE))
+    try:
+        _run_for(first, 2.3 * 3600 / SCALE)  # more than two simulated hours
+        queued = first.pending_windows()
+    finally:
+        first.close()
+    t1 = fast_sim.universe.now()
+    assert len(queued) >= 2 * len(fast_sim.universe.contracts("dydx"))
+    assert not stored(engine)
+    second = Collector(engine, ["dydx"], settings, time_scale=SCALE)
+    try:
+        second.run_cycle()
+        _drain_all_but_missing(second, fast_sim)
+    finally:
+        second.close()
+    seen = ground_truth(fast_sim, ["dydx"], t0 + timedelta(seconds=1), t1)
+    assert len(seen) >= 2 * len(fast_sim.universe.contracts("dydx")) - 1
+    live = stored(engine, source="live")
+    assert {k: live.get(k) for k in seen} == seen
 
 
 def test_metrics_file_and_one_failing_exchange(
