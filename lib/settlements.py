@@ -129,6 +129,11 @@ class SettlementWorker:
                 logger.warning("%s %s: settled rate not stored yet: %s", self.adapter.id,
                                item.contract.symbol, e)
                 done = False
+            except Exception:  # a bug: log it with its traceback, but never let it end the
+                # thread, which would silently stop storing this exchange's settlements
+                logger.exception("%s %s: storing settlements %s..%s failed", self.adapter.id,
+                                 item.contract.symbol, item.start, item.end)
+                done = False
             with self._cond:
                 self._busy = None
                 if not done:
