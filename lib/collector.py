@@ -127,9 +127,9 @@ class Collector:
         if not ends:
             return
         items = [state.contracts[symbol] for symbol in ends]
-        end = max(ends.values())
+        start = min(ends.values()) - CATCH_UP_LOOKBACK
         with self.engine.connect() as conn:
-            all_gaps = load_gaps(conn, state.adapter.id, items, end - CATCH_UP_LOOKBACK, end)
+            all_gaps = load_gaps(conn, state.adapter.id, items, start, max(ends.values()))
         for gaps in all_gaps:
             hi = ends[gaps.contract.symbol]
             lo = hi - CATCH_UP_LOOKBACK
