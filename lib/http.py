@@ -137,6 +137,7 @@ class ExchangeHttp:
         self.request_count = 0
         self._count_lock = threading.Lock()
         self._server_date: tuple[datetime, float] | None = None  # (Date header, monotonic)
+        self._date_lock = threading.Lock()
         retry = Retry(
             total=max_retries,
             connect=max_retries,
@@ -194,7 +195,7 @@ class ExchangeHttp:
         Venues that do not publish the next funding time (Hyperliquid, dYdX) derive it from
         "now"; the exchange's clock, not a local one that may be skewed, says which hour has
         settled. `Date` is truncated to the second, which never moves "now" across an hour."""
-        with self._count_lock:
+        with self._date_lock:
             seen = self._server_date
         if seen is None:
             return utcnow()
@@ -209,7 +210,7 @@ class ExchangeHttp:
             except (TypeError, ValueError):
                 parsed = None
             if parsed is not None and parsed.tzinfo is not None:
-                with self._count_lock:
+                with self._date_lock:
                     self._server_date = (parsed.astimezone(UTC), time.monotonic())
         header = self.weight_header
         if header is None or header.name not in response.headers:
