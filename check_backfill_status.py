@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from lib.backfill_report import check_status
-from lib.cli import make_parser, run
-from lib.db import open_database
+from lib.history.report import check_status
+from lib.runtime.cli import make_parser, run
+from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:

@@ -7,9 +7,10 @@ import json
 import sys
 
 from config.settings import get_settings
-from lib import db_admin, db_backup
-from lib.cli import make_parser, run
 from lib.errors import ConfigurationError, SchemaError
+from lib.runtime.cli import make_parser, run
+from lib.storage import admin as db_admin
+from lib.storage import backup as db_backup
 
 
 def _confirm_clear(url: str) -> None:

@@ -13,8 +13,9 @@ from datetime import timedelta
 import requests
 
 from config.settings import load_settings
-from lib.exchanges import dydx as dydx_module
-from lib.exchanges import gate, get_adapter, hyperliquid, kucoin
+from lib.exchanges import get_adapter
+from lib.exchanges.venues import dydx as dydx_module
+from lib.exchanges.venues import gate, hyperliquid, kucoin
 from lib.simulator import SimulatorConfig, running_simulator
 from lib.timeutils import floor_to_interval
 

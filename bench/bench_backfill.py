@@ -40,12 +40,12 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from config.settings import get_settings
-from lib.backfill import run_backfill
-from lib.db import normalise_url, open_database
 from lib.exchanges import adapter_class
-from lib.schema import funding_rates_historical
+from lib.history.backfill import run_backfill
 from lib.simulator import SimulatorConfig, Universe, running_simulator
 from lib.simulator.server import Simulator
+from lib.storage.engine import normalise_url, open_database
+from lib.storage.schema import funding_rates_historical
 
 PG_ADMIN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ALL = ("binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx")

@@ -38,9 +38,9 @@ def main() -> None:
         os.environ.update(SIMULATOR_URL=sim.url, DATABASE_URL=f"sqlite:///{tmp}/cycle.db",
                           RUNTIME_DIR=tmp, LOG_DIR=tmp)
         from config.settings import SUPPORTED_EXCHANGES, get_settings
-        from lib.collector import Collector
-        from lib.db import open_database
+        from lib.collection.collector import Collector
         from lib.exchanges import get_adapter
+        from lib.storage.engine import open_database
 
         settings = get_settings()
         solo: dict[str, tuple[float, int]] = {}

@@ -1,4 +1,4 @@
-"""Bulk-load benchmark of the history write path (`lib.db.insert_ignore`) on both engines.
+"""Bulk-load benchmark of the history write path (`storage.engine.insert_ignore`), both engines.
 
 Loads a realistic 30-day history (2,300 contracts, 1 in 20 settling 8-hourly, the rest hourly:
 about 1.6 M rows) in backfill order, then loads it again to time insert-or-ignore of rows that
@@ -22,8 +22,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from lib.db import insert_ignore, normalise_url, open_database
-from lib.schema import funding_rates_historical
+from lib.storage.engine import insert_ignore, normalise_url, open_database
+from lib.storage.schema import funding_rates_historical
 
 EXCHANGES = ("binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx")
 CONTRACTS = 2_300

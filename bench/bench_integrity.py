@@ -1,7 +1,7 @@
 """How long de-duplication and cleanup take on a full 30-day history (about 1.6 M rows).
 
 Loads 2,300 contracts x 30 days (95 % hourly, 5 % 8-hourly) plus a small share of defects into a
-history table without its unique key (as imports have it) through lib.db.insert_ignore, then
+history table without its unique key (as imports have it) through insert_ignore, then
 times fix_duplicates and cleanup_history, dry run and real, on each engine.
 
     python bench/bench_integrity.py [--engines sqlite,postgresql] [--contracts 2300] [--days 30]
@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
-from lib.db import insert_ignore, normalise_url, open_database
-from lib.integrity import cleanup_history, fix_duplicates, loose_history_table
-from lib.schema import funding_rates_historical
+from lib.integrity.repairs import cleanup_history, fix_duplicates, loose_history_table
+from lib.storage.engine import insert_ignore, normalise_url, open_database
+from lib.storage.schema import funding_rates_historical
 from lib.timeutils import utcnow
 
 TEST_DATABASE_URL = os.environ.get(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from lib.cli import make_parser, run
-from lib.db import open_database
-from lib.integrity import cleanup_history
+from lib.integrity.repairs import cleanup_history
+from lib.runtime.cli import make_parser, run
+from lib.storage.engine import open_database
 
 
 def positive_int(value: str) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from config.settings import get_settings
-from lib.cli import make_parser, parse_exchanges, run
-from lib.collector import Collector
-from lib.db import open_database
-from lib.stopping import stop_on_signals
+from lib.collection.collector import Collector
+from lib.runtime.cli import make_parser, parse_exchanges, run
+from lib.runtime.stopping import stop_on_signals
+from lib.storage.engine import open_database
 
 DRAIN_SECONDS = 60.0  # --once: how long to wait for just-settled rates
 

@@ -9,11 +9,11 @@ from dataclasses import astuple, fields
 
 from tabulate import tabulate
 
-from lib.cli import make_parser, parse_exchanges, run
-from lib.db import open_database
-from lib.locks import history_lock
-from lib.repair import GapReport, fill_recent_gaps
-from lib.stopping import stop_on_signals
+from lib.history.repair import GapReport, fill_recent_gaps
+from lib.runtime.cli import make_parser, parse_exchanges, run
+from lib.runtime.locks import history_lock
+from lib.runtime.stopping import stop_on_signals
+from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:

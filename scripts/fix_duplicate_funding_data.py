@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from lib.cli import make_parser, run
-from lib.db import open_database
-from lib.integrity import fix_duplicates
+from lib.integrity.repairs import fix_duplicates
+from lib.runtime.cli import make_parser, run
+from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:

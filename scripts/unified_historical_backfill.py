@@ -6,12 +6,12 @@ import argparse
 import shlex
 import sys
 
-from lib.backfill import run_backfill
-from lib.backfill_report import status_table
-from lib.cli import make_parser, parse_exchanges, run
-from lib.db import open_database
-from lib.locks import history_lock
-from lib.stopping import stop_on_signals
+from lib.history.backfill import run_backfill
+from lib.history.report import status_table
+from lib.runtime.cli import make_parser, parse_exchanges, run
+from lib.runtime.locks import history_lock
+from lib.runtime.stopping import stop_on_signals
+from lib.storage.engine import open_database
 
 EXIT_CODES = {"completed": 0, "stopped": 0, "failed": 2}
 

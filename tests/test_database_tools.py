@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, MetaData, Table, UniqueConstraint, func, select, text
 
-from lib import schema
-from lib.db import describe_url, insert_ignore, upsert
-from lib.db_admin import CSV_FILENAME, export_exchange_data_csv
-from lib.migrations import create_version, read_version
+from lib.storage import schema
+from lib.storage.admin import CSV_FILENAME, export_exchange_data_csv
+from lib.storage.engine import describe_url, insert_ignore, upsert
+from lib.storage.migrations import create_version, read_version
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = str(ROOT / "database_tools.py")
@@ -135,7 +135,7 @@ def test_check_does_not_create_a_schema(db_url: str, cli_env: dict[str, str]) ->
         return
     assert done.stderr == (f"{PREFIX}{describe_url(db_url)}: empty database: "
                            "no schema_version table (no schema yet)\n")
-    from lib.db import create_db_engine
+    from lib.storage.engine import create_db_engine
     eng = create_db_engine(db_url)
     with eng.connect() as conn:
         assert conn.execute(text(
@@ -174,7 +174,7 @@ def counts_without(engine: Engine, missing: str) -> dict[str, int]:
 
 def test_check_reports_old_version_without_upgrading(
         db_url: str, cli_env: dict[str, str]) -> None:
-    from lib.db import create_db_engine
+    from lib.storage.engine import create_db_engine
     eng = create_db_engine(db_url)
     create_version(eng, 1)
     done = run_tool(cli_env, "check")

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 
-from lib import schema
-from lib.db import BATCH_ROWS, insert_ignore, open_database, upsert
-from lib.db_admin import check_database
 from lib.errors import SchemaError
-from lib.migrations import create_version, read_version
+from lib.storage import schema
+from lib.storage.admin import check_database
+from lib.storage.engine import BATCH_ROWS, insert_ignore, open_database, upsert
+from lib.storage.migrations import create_version, read_version
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -107,7 +107,7 @@ def test_stddev_samp_is_the_same_sql_on_both_engines(engine: Engine) -> None:
 
 
 def test_older_schema_is_upgraded_in_place(db_url: str) -> None:
-    from lib.db import create_db_engine
+    from lib.storage.engine import create_db_engine
 
     old = create_db_engine(db_url)
     create_version(old, 1)
@@ -148,7 +148,7 @@ def test_older_schema_is_upgraded_in_place(db_url: str) -> None:
 def test_version_2_with_the_unversioned_missing_table_is_upgraded(db_url: str) -> None:
     """Version 2 databases got `funding_missing_at_exchange` on first use, outside the schema
     version; version 3 owns it. Its rows survive and it gains its index."""
-    from lib.db import create_db_engine
+    from lib.storage.engine import create_db_engine
 
     old = create_db_engine(db_url)
     create_version(old, 2)

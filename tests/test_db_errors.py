@@ -16,8 +16,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from test_database_tools import PREFIX, counts, run_tool, seed
 
-from lib.db import create_db_engine, describe_url, normalise_url
-from lib.schema import SCHEMA_VERSION, schema_version
+from lib.storage.engine import create_db_engine, describe_url, normalise_url
+from lib.storage.schema import SCHEMA_VERSION, schema_version
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -7,16 +7,15 @@ from pathlib import Path
 import pytest
 
 from config.settings import SUPPORTED_EXCHANGES, load_settings
-from lib import symbols
 from lib.errors import ConfigurationError
-from lib.exchanges import ADAPTER_MODULES, adapter_class, get_adapter
+from lib.exchanges import ADAPTER_MODULES, adapter_class, get_adapter, symbols
 from lib.exchanges.base import ExchangeAdapter
 
-EXCHANGE_DIR = Path(__file__).resolve().parent.parent / "lib" / "exchanges"
+EXCHANGE_DIR = Path(__file__).resolve().parent.parent / "lib" / "exchanges" / "venues"
 
 
 def test_table_files_and_settings_agree() -> None:
-    files = {p.stem for p in EXCHANGE_DIR.glob("*.py")} - {"__init__", "base"}
+    files = {p.stem for p in EXCHANGE_DIR.glob("*.py")} - {"__init__"}
     assert files == set(ADAPTER_MODULES) == set(SUPPORTED_EXCHANGES)
     assert tuple(symbols.SUPPORTED_EXCHANGES) == SUPPORTED_EXCHANGES
 

@@ -1,4 +1,4 @@
-"""lib.http against a real local HTTP server: retries, Retry-After, malformed JSON, timeouts."""
+"""lib.exchanges.http against a real local HTTP server: retries, Retry-After, bad JSON, timeouts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
-from lib.http import ExchangeHttp, RateLimit, RateLimiter, WeightHeader
+from lib.exchanges.http import ExchangeHttp, RateLimit, RateLimiter, WeightHeader
 
 
 class Script:

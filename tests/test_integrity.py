@@ -15,9 +15,13 @@ import pytest
 from sqlalchemy import Engine, MetaData, select, text
 from sqlalchemy import exc as sa_exc
 
-from lib.db import insert_ignore, open_database, upsert
-from lib.integrity import fix_duplicates, has_unique_key, loose_history_table
-from lib.schema import arbitrage_spreads, funding_missing_at_exchange, funding_rates_historical
+from lib.integrity.repairs import fix_duplicates, has_unique_key, loose_history_table
+from lib.storage.engine import insert_ignore, open_database, upsert
+from lib.storage.schema import (
+    arbitrage_spreads,
+    funding_missing_at_exchange,
+    funding_rates_historical,
+)
 from lib.timeutils import normalise_settlement, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,7 +159,7 @@ def test_cleanup_dry_run_then_real(engine: Engine, cli_env: dict[str, str]) -> N
 
 def test_cleanup_shrinks_sqlite_file(sqlite_url: str, tmp_path: Path) -> None:
     """VACUUM gives the space back: the reported size drops after deleting most rows."""
-    from lib.integrity import cleanup_history
+    from lib.integrity.repairs import cleanup_history
 
     engine = open_database(sqlite_url)
     old = utcnow() - timedelta(days=60)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from lib.errors import LockHeldError
-from lib.locks import FileLock, LockHolder, history_lock
-from lib.status_files import REPAIR_LOCK_FILE, UNIFIED_LOCK_FILE
+from lib.runtime.files import REPAIR_LOCK_FILE, UNIFIED_LOCK_FILE
+from lib.runtime.locks import FileLock, LockHolder, history_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from lib.cli import make_parser, run
-    from lib.locks import history_lock
+    from lib.runtime.cli import make_parser, run
+    from lib.runtime.locks import history_lock
 
     parser = make_parser("lock holder")
     parser.add_argument("kind")

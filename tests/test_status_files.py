@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lib.errors import FundingError
-from lib.status_files import (
+from lib.runtime.files import (
     BACKFILL_STATUS_FILE,
     METRICS_FILE,
     StatusFileError,
@@ -110,7 +110,7 @@ def test_reader_process_never_sees_a_partial_file(tmp_path: Path) -> None:
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys
             from pathlib import Path
-            from lib.status_files import read_json
+            from lib.runtime.files import read_json
             seen = set()
             while True:
                 data = read_json(Path({str(path)!r}))

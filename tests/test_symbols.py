@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from lib import symbols
 from lib.errors import ConfigurationError, UnknownSymbolError
-from lib.symbols import (
+from lib.exchanges import symbols
+from lib.exchanges.symbols import (
     SUPPORTED_EXCHANGES,
     SymbolInfo,
     canonical_base,

@@ -1,5 +1,11 @@
-"""The exchange registry: one module per exchange, named by its id, each defining `Adapter`.
+"""Exchanges: one adapter per exchange behind one interface, and what adapters share.
 
+Owns the adapter interface and shared flow (`base`), HTTP with retries and rate limits (`http`),
+native <-> canonical symbols (`symbols`) and one module per exchange, named by its id, each
+defining `Adapter`. May import: `config`, `lib.errors`, `lib.models`, `lib.timeutils`. Never
+storage or jobs: adapters fetch and parse, callers store.
+
+The registry:
 `ADAPTER_MODULES` is the one table of supported exchanges; a test checks that it, the files in
 this package and `config.settings.SUPPORTED_EXCHANGES` agree.
 """
@@ -12,7 +18,9 @@ from config.settings import SUPPORTED_EXCHANGES, Settings
 from lib.errors import ConfigurationError
 from lib.exchanges.base import ExchangeAdapter
 
-ADAPTER_MODULES: dict[str, str] = {name: f"lib.exchanges.{name}" for name in SUPPORTED_EXCHANGES}
+ADAPTER_MODULES: dict[str, str] = {
+    name: f"lib.exchanges.venues.{name}" for name in SUPPORTED_EXCHANGES
+}
 
 
 def adapter_class(exchange: str) -> type[ExchangeAdapter]:

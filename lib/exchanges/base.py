@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from config.settings import Settings, get_settings
 from lib.errors import ExchangeDataError
-from lib.http import ExchangeHttp, RateLimit, WeightHeader
+from lib.exchanges.http import ExchangeHttp, RateLimit, WeightHeader
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import normalise_settlement
 

@@ -5,8 +5,8 @@ binance (USD-M fapi), bybit (v5 linear), okx (SWAP), bitget (mix v2 USDT-FUTURES
 (futures usdt, under /api/v4), kucoin (KuCoin Futures; also the UTA /api/ua/v2 funding list),
 hyperliquid (POST /info) and dydx (v4 indexer, under /v4).  Shapes, units, page limits, sort
 orders, parameter errors and rate limits follow ../shared/exchange-apis.md; data is
-deterministic from the seed.  Nothing here imports lib.exchanges or lib.symbols: the two are
-written independently so that each checks the other.
+deterministic from the seed.  Nothing here imports lib.exchanges (adapters, HTTP, symbol
+rules): the two are written independently so that each checks the other.
 
 Programmatic use (tests, benchmarks)::
 

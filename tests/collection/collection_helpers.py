@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from lib.schema import funding_rates_historical as frh
 from lib.simulator import SimulatorServer
+from lib.storage.schema import funding_rates_historical as frh
 from lib.timeutils import to_ms
 
 ROOT = Path(__file__).resolve().parents[2]

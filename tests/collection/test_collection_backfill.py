@@ -10,12 +10,12 @@ from collection_helpers import DAYS, ground_truth, row_count, stored
 from sqlalchemy import Engine, select
 
 from config.settings import Settings, get_settings
-from lib.backfill import run_backfill
-from lib.completeness import schedule
 from lib.exchanges import get_adapter
-from lib.schema import funding_missing_at_exchange as missing_at_exchange
+from lib.history.backfill import run_backfill
+from lib.history.completeness import schedule
+from lib.runtime.files import BACKFILL_STATUS_FILE, read_json, runtime_path
 from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
-from lib.status_files import BACKFILL_STATUS_FILE, read_json, runtime_path
+from lib.storage.schema import funding_missing_at_exchange as missing_at_exchange
 from lib.timeutils import from_iso, to_ms
 
 EXCHANGES = ["binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx"]

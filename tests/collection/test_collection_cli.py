@@ -11,9 +11,9 @@ from pathlib import Path
 from collection_helpers import DAYS, ground_truth, row_count, run_cli, start_cli, stored
 from sqlalchemy import Engine
 
-from lib.db import open_database
+from lib.runtime.files import read_json
 from lib.simulator import SimulatorServer
-from lib.status_files import read_json
+from lib.storage.engine import open_database
 from lib.timeutils import from_iso, to_ms
 
 BACKFILL = ["scripts/unified_historical_backfill.py", "--days", str(DAYS), "--parallel"]
@@ -135,7 +135,7 @@ def test_below_threshold_is_exit_2(db_url: str, sim: SimulatorServer,
     engine = open_database(db_url)
     try:
         with engine.begin() as conn:
-            from lib.schema import funding_rates_historical as frh
+            from lib.storage.schema import funding_rates_historical as frh
 
             keep = conn.execute(frh.select().limit(10)).all()
             conn.execute(frh.delete())

@@ -15,13 +15,13 @@ from collection_helpers import ground_truth, row_count, run_cli, start_cli, stor
 from sqlalchemy import Engine, func, select
 
 from config.settings import Settings, get_settings
-from lib.collector import Collector
+from lib.collection.collector import Collector
 from lib.errors import TemporaryExchangeError
-from lib.exchanges.dydx import Adapter as DydxAdapter
+from lib.exchanges.venues.dydx import Adapter as DydxAdapter
 from lib.models import Contract, FundingEvent
-from lib.schema import exchange_data
+from lib.runtime.files import METRICS_FILE, read_json, runtime_path
 from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
-from lib.status_files import METRICS_FILE, read_json, runtime_path
+from lib.storage.schema import exchange_data
 from lib.timeutils import to_ms
 
 SCALE = 720.0  # one simulated hour every 5 s

@@ -20,9 +20,9 @@ from collection_helpers import DAYS, row_count, run_cli, start_cli
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from lib.db import normalise_url, open_database
+from lib.runtime.files import read_json
 from lib.simulator import SimulatorServer
-from lib.status_files import read_json
+from lib.storage.engine import normalise_url, open_database
 
 BACKFILL = ["scripts/unified_historical_backfill.py", "--days", str(DAYS), "--parallel"]
 

@@ -8,9 +8,9 @@ from collection_helpers import ground_truth, run_cli, stored
 from sqlalchemy import Engine, and_, delete, select
 
 from config.settings import Settings
-from lib.backfill import run_backfill
-from lib.schema import funding_rates_historical as frh
+from lib.history.backfill import run_backfill
 from lib.simulator import SimulatorServer
+from lib.storage.schema import funding_rates_historical as frh
 from lib.timeutils import utcnow
 
 EXCHANGES = ["bybit", "hyperliquid"]

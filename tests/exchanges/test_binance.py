@@ -10,7 +10,7 @@ import pytest
 from replay_b import check_contracts, check_history, drop, mutated, recording, set_to
 
 from lib.errors import ExchangeDataError, ExchangeError
-from lib.exchanges.binance import (
+from lib.exchanges.venues.binance import (
     parse_contracts,
     parse_current,
     parse_funding_info,

@@ -19,7 +19,7 @@ from replay_b import (
 )
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
-from lib.exchanges.bitget import (
+from lib.exchanges.venues.bitget import (
     CURRENT,
     first_page,
     parse_contracts,

@@ -19,7 +19,7 @@ from replay_b import (
 )
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
-from lib.exchanges.bybit import next_cursor, parse_contracts, parse_current, parse_history
+from lib.exchanges.venues.bybit import next_cursor, parse_contracts, parse_current, parse_history
 from lib.timeutils import from_ms, to_ms
 
 OBSERVED = datetime(2026, 1, 1, tzinfo=UTC)

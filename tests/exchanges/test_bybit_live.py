@@ -15,7 +15,7 @@ from live_b import (
     history_contracts,
 )
 
-from lib.exchanges.bybit import Adapter
+from lib.exchanges.venues.bybit import Adapter
 from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
 

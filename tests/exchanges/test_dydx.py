@@ -19,7 +19,7 @@ from replay_b import (
 )
 
 from lib.errors import ExchangeDataError, ExchangeError
-from lib.exchanges.dydx import iso_ms, parse_contracts, parse_current, parse_history
+from lib.exchanges.venues.dydx import iso_ms, parse_contracts, parse_current, parse_history
 from lib.timeutils import from_ms, normalise_settlement, to_ms
 
 OBSERVED = datetime(2026, 1, 1, 23, 59, 59, tzinfo=UTC)

@@ -19,7 +19,7 @@ from replay_b import (
 )
 
 from lib.errors import ExchangeDataError, ExchangeError
-from lib.exchanges.gate import parse_contracts, parse_current, parse_history
+from lib.exchanges.venues.gate import parse_contracts, parse_current, parse_history
 from lib.timeutils import from_ms, to_ms
 
 OBSERVED = datetime(2026, 1, 1, tzinfo=UTC)

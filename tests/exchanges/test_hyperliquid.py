@@ -10,7 +10,7 @@ import pytest
 from replay_b import ccxt_files, check_contracts, check_history, mutated, recording, set_to
 
 from lib.errors import ExchangeDataError, ExchangeError
-from lib.exchanges.hyperliquid import parse_contracts, parse_current, parse_history
+from lib.exchanges.venues.hyperliquid import parse_contracts, parse_current, parse_history
 from lib.timeutils import from_ms, to_ms
 
 OBSERVED = datetime(2026, 1, 1, 10, 17, 3, tzinfo=UTC)

@@ -19,7 +19,7 @@ from replay_b import (
 )
 
 from lib.errors import ExchangeDataError, ExchangeError
-from lib.exchanges.kucoin import (
+from lib.exchanges.venues.kucoin import (
     parse_contracts,
     parse_current,
     parse_current_one,

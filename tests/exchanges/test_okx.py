@@ -10,7 +10,7 @@ import pytest
 from replay_b import check_contracts, check_history, drop, mutated, recording, set_to
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
-from lib.exchanges.okx import (
+from lib.exchanges.venues.okx import (
     FUNDING_RATE,
     MARK_PRICE,
     OPEN_INTEREST,

@@ -1,0 +1,1 @@
+"""One module per exchange, named by its id, each defining `Adapter` (see `lib.exchanges`)."""

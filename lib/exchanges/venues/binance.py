@@ -1,0 +1,240 @@
+"""Binance USDⓈ-M futures (fapi).
+
+Contracts come from `/fapi/v1/exchangeInfo`, current funding for every symbol from one
+`/fapi/v1/premiumIndex`, and the funding interval from `/fapi/v1/fundingInfo`, which lists only
+symbols whose interval or caps were adjusted (every other perpetual settles every 8 h). History
+is `/fapi/v1/fundingRate`, oldest first, up to 1000 rows from `startTime`
+(../shared/exchange-apis.md §1).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.exchanges.base import (
+    ExchangeAdapter,
+    HistoryPage,
+    field,
+    finite,
+    optional_field,
+    text,
+)
+from lib.exchanges.http import RateLimit, WeightHeader
+from lib.exchanges.symbols import is_dated_future, parse_native
+from lib.models import Contract, FundingEvent, FundingSnapshot
+from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+
+logger = logging.getLogger(__name__)
+
+EXCHANGE = "binance"
+EXCHANGE_INFO = "/fapi/v1/exchangeInfo"
+PREMIUM_INDEX = "/fapi/v1/premiumIndex"
+FUNDING_INFO = "/fapi/v1/fundingInfo"
+HISTORY = "/fapi/v1/fundingRate"
+# fundingInfo omits symbols that were never adjusted: Binance documents 8 h for all of them.
+UNLISTED_INTERVAL_HOURS = 8.0
+PERPETUAL_TYPES = {"PERPETUAL", "TRADIFI_PERPETUAL"}
+LIVE_STATUSES = {"TRADING"}
+# Binance stamps a settlement a few ms late: ask a little past the range end so the row for a
+# settlement exactly at `end` is in; fetch_history cuts to [start, end] after normalising.
+SLACK = timedelta(minutes=1)
+
+
+def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
+    """A bare array of objects, or the error Binance's `{code, msg}` envelope names."""
+    if isinstance(payload, dict) and "code" in payload and "msg" in payload:
+        raise ExchangeError(EXCHANGE, f"{endpoint}: error {payload['code']}: {payload['msg']}")
+    if not isinstance(payload, list):
+        raise ExchangeDataError(
+            EXCHANGE, endpoint, f"expected a JSON array, got {type(payload).__name__}"
+        )
+    for row in payload:
+        if not isinstance(row, dict):
+            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
+    return payload
+
+
+def parse_funding_info(payload: Any) -> dict[str, float]:
+    """Adjusted funding intervals from `GET /fapi/v1/fundingInfo`: {symbol: hours}.
+
+    Sample::
+
+        [{"symbol": "BLZUSDT", "adjustedFundingRateCap": "0.03000000",
+          "adjustedFundingRateFloor": "-0.03000000", "fundingIntervalHours": 4,
+          "disclaimer": false}]
+    """
+    intervals = {}
+    for row in _rows(payload, FUNDING_INFO):
+        symbol = field(EXCHANGE, FUNDING_INFO, row, "symbol", text)
+        hours = field(EXCHANGE, FUNDING_INFO, row, "fundingIntervalHours", float)
+        if hours <= 0:
+            raise ExchangeDataError(
+                EXCHANGE, FUNDING_INFO, f"{symbol}: field 'fundingIntervalHours' is {hours}"
+            )
+        intervals[symbol] = hours
+    if not intervals:
+        # Binance always lists dozens of adjusted symbols; taking an empty (cut) reply at its
+        # word would give every 4 h and 1 h contract the 8 h default
+        raise ExchangeDataError(EXCHANGE, FUNDING_INFO, "the reply lists no symbol")
+    return intervals
+
+
+def _interval(symbol: str, intervals: dict[str, float]) -> float:
+    return intervals.get(symbol, UNLISTED_INTERVAL_HOURS)
+
+
+def parse_contracts(payload: Any, intervals: dict[str, float] | None = None) -> list[Contract]:
+    """Trading perpetuals from `GET /fapi/v1/exchangeInfo` (delivery and pending left out).
+
+    `intervals` is `parse_funding_info(...)`; symbols missing from it settle every 8 h. Sample::
+
+        {"serverTime": 1565613908500, "symbols": [
+          {"symbol": "1000PEPEUSDT", "pair": "1000PEPEUSDT", "contractType": "PERPETUAL",
+           "deliveryDate": 4133404800000, "onboardDate": 1683244800000, "status": "TRADING",
+           "baseAsset": "1000PEPE", "quoteAsset": "USDT", "marginAsset": "USDT", ...}]}
+    """
+    if not isinstance(payload, dict):
+        raise ExchangeDataError(
+            EXCHANGE, EXCHANGE_INFO, f"expected a JSON object, got {type(payload).__name__}"
+        )
+    if "code" in payload and "msg" in payload:
+        raise ExchangeError(EXCHANGE, f"{EXCHANGE_INFO}: error {payload['code']}: {payload['msg']}")
+    rows = field(EXCHANGE, EXCHANGE_INFO, payload, "symbols", list)
+    intervals = intervals or {}
+    contracts = []
+    for row in rows:
+        symbol = field(EXCHANGE, EXCHANGE_INFO, row, "symbol", text)
+        kind = field(EXCHANGE, EXCHANGE_INFO, row, "contractType", str)
+        status = field(EXCHANGE, EXCHANGE_INFO, row, "status", str)
+        if kind not in PERPETUAL_TYPES or status not in LIVE_STATUSES:
+            logger.debug("binance %s: skipped, %s %s", symbol, kind, status)
+            continue
+        try:
+            info = parse_native(
+                EXCHANGE,
+                symbol,
+                base=field(EXCHANGE, EXCHANGE_INFO, row, "baseAsset", text),
+                quote=field(EXCHANGE, EXCHANGE_INFO, row, "quoteAsset", text),
+                settle=field(EXCHANGE, EXCHANGE_INFO, row, "marginAsset", text),
+            )
+        except UnknownSymbolError as e:
+            logger.warning("binance %s: contract skipped: %s", symbol, e)
+            continue
+        contracts.append(
+            Contract(
+                exchange=EXCHANGE,
+                symbol=symbol,
+                canonical_symbol=info.canonical,
+                base=info.base,
+                quote=info.quote,
+                settle=info.settle,
+                multiplier=info.multiplier,
+                funding_interval_hours=_interval(symbol, intervals),
+                listed_at=optional_field(row, "onboardDate", from_ms),
+                status="trading",
+            )
+        )
+    return contracts
+
+
+def parse_current(
+    payload: Any, intervals: dict[str, float] | None = None, observed_at: datetime | None = None
+) -> list[FundingSnapshot]:
+    """Current funding of every perpetual from `GET /fapi/v1/premiumIndex` (no symbol).
+
+    Delivery contracts on the same list (BTCUSDT_260925, empty `lastFundingRate`) are left
+    out. Sample (trimmed)::
+
+        [{"symbol": "BTCUSDT", "markPrice": "11793.63104562", "indexPrice": "11781.80495970",
+          "lastFundingRate": "0.00038246", "nextFundingTime": 1597392000000,
+          "interestRate": "0.00010000", "time": 1597370495002}]
+    """
+    intervals = intervals or {}
+    now = observed_at or utcnow()
+    snapshots = []
+    for row in _rows(payload, PREMIUM_INDEX):
+        symbol = field(EXCHANGE, PREMIUM_INDEX, row, "symbol", text)
+        if is_dated_future(EXCHANGE, symbol):
+            logger.debug("binance %s: delivery contract, left out of the snapshot", symbol)
+            continue
+        if row.get("lastFundingRate") == "":
+            logger.warning("binance %s: no funding rate, left out of the snapshot", symbol)
+            continue
+        snapshots.append(
+            FundingSnapshot(
+                exchange=EXCHANGE,
+                symbol=symbol,
+                funding_rate=field(EXCHANGE, PREMIUM_INDEX, row, "lastFundingRate", finite),
+                funding_interval_hours=_interval(symbol, intervals),
+                next_funding_time=field(EXCHANGE, PREMIUM_INDEX, row, "nextFundingTime", from_ms),
+                timestamp=optional_field(row, "time", from_ms) or now,
+                mark_price=optional_field(row, "markPrice"),
+                index_price=optional_field(row, "indexPrice"),
+            )
+        )
+    return snapshots
+
+
+def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
+    """Settled rates from `GET /fapi/v1/fundingRate` (ascending, `fundingTime` ms).
+
+    Sample::
+
+        [{"symbol": "BTCUSDT", "fundingRate": "-0.03750000", "fundingTime": 1570608000000,
+          "markPrice": "34287.54619963"}]
+    """
+    return [
+        FundingEvent(
+            exchange=EXCHANGE,
+            symbol=symbol,
+            funding_time=field(EXCHANGE, HISTORY, row, "fundingTime", from_ms),
+            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
+            mark_price=optional_field(row, "markPrice"),
+        )
+        for row in _rows(payload, HISTORY)
+    ]
+
+
+class Adapter(ExchangeAdapter):
+    """Binance USDⓈ-M perpetuals: premiumIndex + fundingInfo, history paged forward."""
+
+    id = EXCHANGE
+    default_base_url = "https://fapi.binance.com"
+    # fundingRate (history) and fundingInfo share 500 requests per 5 min per IP: that, not
+    # the 2400 weight per minute (watched through the weight header), bounds a backfill.
+    rate_limit = RateLimit(500, 300.0)
+    history_page_size = 1000
+    history_direction = "forward"
+    weight_header = WeightHeader("X-MBX-USED-WEIGHT-1M", limit=2400, window=60.0)
+
+    def funding_intervals(self) -> dict[str, float]:
+        return parse_funding_info(self.http.get_json(FUNDING_INFO))
+
+    def list_contracts(self) -> list[Contract]:
+        return parse_contracts(self.http.get_json(EXCHANGE_INFO), self.funding_intervals())
+
+    def fetch_current(self) -> list[FundingSnapshot]:
+        """Two requests: premiumIndex (rates, prices) and fundingInfo (intervals)."""
+        payload = self.http.get_json(PREMIUM_INDEX)
+        return parse_current(payload, self.funding_intervals(), self.http.exchange_now())
+
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """Oldest rows from `startTime` (cursor: ms); next `startTime` is newest + 1 ms."""
+        params = {
+            "symbol": contract.symbol,
+            "startTime": cursor if cursor is not None else to_ms(start - SLACK),
+            "endTime": to_ms(end + SLACK),
+            "limit": self.history_page_size,
+        }
+        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
+        next_cursor = None
+        if len(events) >= self.history_page_size:
+            newest = max(e.funding_time for e in events)
+            if normalise_settlement(newest) < end:
+                next_cursor = to_ms(newest) + 1
+        return HistoryPage(events, next_cursor)

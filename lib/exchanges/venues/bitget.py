@@ -1,0 +1,286 @@
+"""Bitget mix v2 USDT-margined perpetuals (productType=USDT-FUTURES).
+
+Contracts come from `/api/v2/mix/market/contracts` (`fundInterval` hours), current funding for
+every symbol from one `/api/v2/mix/market/current-fund-rate` (`fundingRateInterval`,
+`nextUpdate`), prices, open interest and volume from one `/api/v2/mix/market/tickers`. History
+is `/api/v2/mix/market/history-fund-rate`: newest first, `pageNo`/`pageSize` ≤ 100 and no time
+parameters, so pages are addressed by position (../shared/exchange-apis.md §4).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
+from lib.exchanges.base import (
+    ExchangeAdapter,
+    HistoryPage,
+    field,
+    finite,
+    optional_field,
+    text,
+)
+from lib.exchanges.http import RateLimit
+from lib.exchanges.symbols import parse_native
+from lib.models import Contract, FundingEvent, FundingSnapshot
+from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+
+logger = logging.getLogger(__name__)
+
+EXCHANGE = "bitget"
+CONTRACTS = "/api/v2/mix/market/contracts"
+CURRENT = "/api/v2/mix/market/current-fund-rate"
+TICKERS = "/api/v2/mix/market/tickers"
+HISTORY = "/api/v2/mix/market/history-fund-rate"
+PRODUCT = {"productType": "USDT-FUTURES"}
+# symbolStatus: listed = pre-launch, off = removed; the others still settle funding.
+LIVE_STATUSES = {"normal", "maintain", "limit_open", "restrictedAPI"}
+TEMPORARY_CODES = {"429", "1001", "40010"}  # throttled, throttled, request timed out
+HOUR_MS = 3_600_000
+
+
+def _data(payload: Any, endpoint: str) -> Any:
+    """The `data` of a `{code: "00000", data: ...}` envelope, or the error code it names."""
+    if not isinstance(payload, dict):
+        raise ExchangeDataError(
+            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
+        )
+    code = field(EXCHANGE, endpoint, payload, "code", str)
+    if code != "00000":
+        error = TemporaryExchangeError if code in TEMPORARY_CODES else ExchangeError
+        raise error(EXCHANGE, f"{endpoint}: error {code}: {payload.get('msg', '')}")
+    if "data" not in payload:
+        raise ExchangeDataError(EXCHANGE, endpoint, "missing field 'data'")
+    return payload["data"]
+
+
+def _rows(data: Any, endpoint: str) -> list[dict[str, Any]]:
+    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+        raise ExchangeDataError(EXCHANGE, endpoint, f"field 'data' is not a list of objects: "
+                                f"{data!r:.60}")
+    return data
+
+
+def _hours(value: Any) -> float:
+    hours = float(value)
+    if hours <= 0:
+        raise ValueError(f"{value!r} is not a positive number of hours")
+    return hours
+
+
+def _first(row: dict[str, Any], endpoint: str, names: tuple[str, ...], convert: Any) -> Any:
+    """The first of several names a field has had across API versions (v2 vs UTA v3)."""
+    for name in names[:-1]:
+        if row.get(name) not in (None, ""):
+            return field(EXCHANGE, endpoint, row, name, convert)
+    return field(EXCHANGE, endpoint, row, names[-1], convert)
+
+
+def parse_contracts(payload: Any) -> list[Contract]:
+    """Perpetuals that settle funding from `GET /api/v2/mix/market/contracts`.
+
+    Sample (trimmed)::
+
+        {"code": "00000", "msg": "success", "requestTime": 1695793701269, "data": [
+          {"symbol": "BTCUSDT", "baseCoin": "BTC", "quoteCoin": "USDT",
+           "supportMarginCoins": ["USDT"], "symbolType": "perpetual",
+           "symbolStatus": "normal", "launchTime": "", "fundInterval": "8"}]}
+    """
+    contracts = []
+    for row in _rows(_data(payload, CONTRACTS), CONTRACTS):
+        symbol = field(EXCHANGE, CONTRACTS, row, "symbol", text)
+        kind = field(EXCHANGE, CONTRACTS, row, "symbolType", str)
+        status = field(EXCHANGE, CONTRACTS, row, "symbolStatus", str)
+        if kind != "perpetual" or status not in LIVE_STATUSES:
+            logger.debug("bitget %s: skipped, %s %s", symbol, kind, status)
+            continue
+        quote = field(EXCHANGE, CONTRACTS, row, "quoteCoin", text)
+        margin = row.get("supportMarginCoins") or [quote]
+        try:
+            info = parse_native(
+                EXCHANGE,
+                symbol,
+                base=field(EXCHANGE, CONTRACTS, row, "baseCoin", text),
+                quote=quote,
+                settle=str(margin[0]),
+            )
+        except UnknownSymbolError as e:
+            logger.warning("bitget %s: contract skipped: %s", symbol, e)
+            continue
+        contracts.append(
+            Contract(
+                exchange=EXCHANGE,
+                symbol=symbol,
+                canonical_symbol=info.canonical,
+                base=info.base,
+                quote=info.quote,
+                settle=info.settle,
+                multiplier=info.multiplier,
+                funding_interval_hours=field(EXCHANGE, CONTRACTS, row, "fundInterval", _hours),
+                listed_at=optional_field(row, "launchTime", from_ms),
+                status="trading" if status == "normal" else status,
+            )
+        )
+    return contracts
+
+
+def parse_schedule(payload: Any, endpoint: str = CURRENT) -> dict[str, tuple[datetime, float]]:
+    """{symbol: (next settlement, interval hours)} from current-fund-rate or funding-time.
+
+    current-fund-rate names them `nextUpdate`/`fundingRateInterval`, funding-time
+    `nextFundingTime`/`ratePeriod`::
+
+        {"code": "00000", "data": [{"symbol": "BTCUSDT", "nextFundingTime": "1695801600000",
+                                    "ratePeriod": "8"}]}
+    """
+    schedule = {}
+    for row in _rows(_data(payload, endpoint), endpoint):
+        symbol = field(EXCHANGE, endpoint, row, "symbol", text)
+        when = _first(row, endpoint, ("nextFundingTime", "nextUpdate"), from_ms)
+        hours = _first(row, endpoint, ("ratePeriod", "fundingRateInterval"), _hours)
+        schedule[symbol] = (when, hours)
+    return schedule
+
+
+def parse_tickers(payload: Any) -> dict[str, dict[str, float | None]]:
+    """{symbol: {mark, index, oi, volume}} from `GET /api/v2/mix/market/tickers`.
+
+    Sample (trimmed)::
+
+        {"code": "00000", "data": [{"symbol": "BTCUSD", "indexPrice": "29132.353333",
+          "markPrice": "12345", "fundingRate": "-0.0007", "holdingAmount": "125.6844",
+          "quoteVolume": "0", "ts": "1695794271400"}]}
+    """
+    return {
+        field(EXCHANGE, TICKERS, row, "symbol", text): {
+            "mark": optional_field(row, "markPrice"),
+            "index": optional_field(row, "indexPrice"),
+            "oi": optional_field(row, "holdingAmount"),
+            "volume": optional_field(row, "quoteVolume"),
+        }
+        for row in _rows(_data(payload, TICKERS), TICKERS)
+    }
+
+
+def parse_current(
+    payload: Any,
+    tickers: dict[str, dict[str, float | None]] | None = None,
+    observed_at: datetime | None = None,
+) -> list[FundingSnapshot]:
+    """Current funding of every symbol from `GET /api/v2/mix/market/current-fund-rate`.
+
+    `tickers` is `parse_tickers(...)` (prices, OI, volume) where it was fetched. Sample::
+
+        {"code": "00000", "msg": "success", "requestTime": 1743054548546, "data": [
+          {"symbol": "BTCUSDT", "fundingRate": "0.000068", "fundingRateInterval": "8",
+           "nextUpdate": "1743062400000", "minFundingRate": "-0.003",
+           "maxFundingRate": "0.003"}]}
+    """
+    schedule = parse_schedule(payload)
+    now = optional_field(payload, "requestTime", from_ms) or observed_at or utcnow()
+    tickers = tickers or {}
+    snapshots = []
+    for row in _rows(_data(payload, CURRENT), CURRENT):
+        symbol = row["symbol"]  # parse_schedule checked it
+        when, hours = schedule[symbol]
+        extra = tickers.get(symbol, {})
+        snapshots.append(
+            FundingSnapshot(
+                exchange=EXCHANGE,
+                symbol=symbol,
+                funding_rate=field(EXCHANGE, CURRENT, row, "fundingRate", finite),
+                funding_interval_hours=hours,
+                next_funding_time=when,
+                timestamp=now,
+                mark_price=extra.get("mark"),
+                index_price=extra.get("index"),
+                open_interest=extra.get("oi"),
+                volume_24h=extra.get("volume"),
+            )
+        )
+    return snapshots
+
+
+def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
+    """Settled rates from `GET /api/v2/mix/market/history-fund-rate` (newest first).
+
+    Also reads the UTA v3 shape (`data.resultList`, `fundingRateTimestamp`). Sample::
+
+        {"code": "00000", "msg": "success", "requestTime": 1695796546319, "data": [
+          {"symbol": "BTCUSDT", "fundingRate": "0.0005", "fundingTime": "1695776400000"}]}
+    """
+    data = _data(payload, HISTORY)
+    if isinstance(data, dict):
+        data = field(EXCHANGE, HISTORY, data, "resultList", list)
+    return [
+        FundingEvent(
+            exchange=EXCHANGE,
+            symbol=symbol,
+            funding_time=_first(row, HISTORY, ("fundingRateTimestamp", "fundingTime"), from_ms),
+            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
+        )
+        for row in _rows(data, HISTORY)
+    ]
+
+
+def first_page(contract: Contract, end: datetime, now: datetime, page_size: int) -> int:
+    """The page that should hold the newest settlement at or before `end`.
+
+    Rows are numbered from the newest; settlements after `end` are estimated from the interval.
+    A guess too far back is corrected by stepping to newer pages (see `history_page`).
+    """
+    step_ms = contract.funding_interval_hours * HOUR_MS
+    newer = max(0, math.floor(to_ms(now) / step_ms) - math.floor(to_ms(end) / step_ms))
+    return newer // page_size + 1
+
+
+class Adapter(ExchangeAdapter):
+    """Bitget USDT-M perpetuals: current-fund-rate + tickers, history addressed by page."""
+
+    id = EXCHANGE
+    default_base_url = "https://api.bitget.com"
+    rate_limit = RateLimit(20, 1.0)  # 20 requests/s per endpoint and IP (6000/min overall)
+    history_page_size = 100
+    history_direction = "pages"
+
+    def list_contracts(self) -> list[Contract]:
+        return parse_contracts(self.http.get_json(CONTRACTS, PRODUCT))
+
+    def fetch_current(self) -> list[FundingSnapshot]:
+        """Rates in one request; prices, OI and volume in one more, if it comes."""
+        payload = self.http.get_json(CURRENT, PRODUCT)
+        try:
+            tickers = parse_tickers(self.http.get_json(TICKERS, PRODUCT))
+        except ExchangeError as e:
+            logger.warning("bitget: tickers unavailable, snapshot without prices: %s", e)
+            tickers = {}
+        return parse_current(payload, tickers, self.http.exchange_now())
+
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """One page by number. Cursor: (pageNo, whether it is a first guess).
+
+        The first page is estimated from the interval. If the guess went too far back (the
+        page is empty, or a settlement at or before `end` would be newer than its newest row:
+        missing settlements, an interval change, a clock ahead of the exchange's), the walk
+        starts again from a newer page; then it goes to older pages until one reaches `start`.
+        """
+        page, guess = cursor if cursor is not None else (
+            first_page(contract, end, self.http.exchange_now(), self.history_page_size), True
+        )
+        params = {**PRODUCT, "symbol": contract.symbol, "pageNo": page,
+                  "pageSize": self.history_page_size}
+        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
+        times = [normalise_settlement(e.funding_time) for e in events]
+        step = timedelta(hours=contract.funding_interval_hours)
+        if guess and page > 1 and (not times or max(times) + step <= end):
+            newer = (end - max(times)) // step if times else page * self.history_page_size
+            row = max(0, (page - 1) * self.history_page_size - newer)
+            return HistoryPage(events, (row // self.history_page_size + 1, True))
+        if len(events) >= self.history_page_size and min(times) > start:
+            return HistoryPage(events, (page + 1, False))
+        return HistoryPage(events, None)

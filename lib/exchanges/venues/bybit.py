@@ -1,0 +1,260 @@
+"""Bybit v5, category=linear (USDT and USDC perpetuals).
+
+Contracts come from `/v5/market/instruments-info` (cursor pages of up to 1000; `fundingInterval`
+in minutes), current funding for every symbol from one `/v5/market/tickers` (with
+`fundingIntervalHour` since 2025-10), history from `/v5/market/funding/history`, newest first,
+up to 200 rows ending at `endTime` (../shared/exchange-apis.md §2).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
+from lib.exchanges.base import (
+    ExchangeAdapter,
+    HistoryPage,
+    field,
+    finite,
+    optional_field,
+    text,
+)
+from lib.exchanges.http import RateLimit
+from lib.exchanges.symbols import is_dated_future, parse_native
+from lib.models import Contract, FundingEvent, FundingSnapshot
+from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+
+logger = logging.getLogger(__name__)
+
+EXCHANGE = "bybit"
+INSTRUMENTS = "/v5/market/instruments-info"
+TICKERS = "/v5/market/tickers"
+HISTORY = "/v5/market/funding/history"
+CATEGORY = "linear"
+PERPETUAL_TYPES = {"LinearPerpetual"}
+LIVE_STATUSES = {"Trading"}
+RATE_LIMIT_CODES = {"10006", "10018"}  # "too many visits", "exceed ip rate limit"
+INSTRUMENTS_PAGE = 1000
+SLACK = timedelta(minutes=1)  # ask a little past the range; fetch_history cuts it exactly
+
+
+def _result(payload: Any, endpoint: str) -> dict[str, Any]:
+    """The `result` of a `{retCode: 0, result: {...}}` envelope, or the error it names."""
+    if not isinstance(payload, dict):
+        raise ExchangeDataError(
+            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
+        )
+    code = str(field(EXCHANGE, endpoint, payload, "retCode", str))
+    if code != "0":
+        error = TemporaryExchangeError if code in RATE_LIMIT_CODES else ExchangeError
+        raise error(EXCHANGE, f"{endpoint}: error {code}: {payload.get('retMsg', '')}")
+    result = field(EXCHANGE, endpoint, payload, "result", dict)
+    return result
+
+
+def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
+    rows = field(EXCHANGE, endpoint, _result(payload, endpoint), "list", list)
+    for row in rows:
+        if not isinstance(row, dict):
+            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
+    return rows
+
+
+def _minutes_to_hours(value: Any) -> float:
+    hours = float(value) / 60
+    if hours <= 0:
+        raise ValueError(f"{value!r} is not a positive number of minutes")
+    return hours
+
+
+def _positive(value: Any) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError(f"{value!r} is not positive")
+    return number
+
+
+def next_cursor(payload: Any) -> str | None:
+    """The instruments-info `nextPageCursor`, None on the last page ("")."""
+    cursor = _result(payload, INSTRUMENTS).get("nextPageCursor")
+    return str(cursor) if cursor else None
+
+
+def parse_contracts(payload: Any) -> list[Contract]:
+    """Trading linear perpetuals from one `GET /v5/market/instruments-info` page.
+
+    Sample (trimmed)::
+
+        {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": [
+          {"symbol": "1000PEPEUSDT", "contractType": "LinearPerpetual", "status": "Trading",
+           "baseCoin": "1000PEPE", "quoteCoin": "USDT", "settleCoin": "USDT",
+           "launchTime": "1683187200000", "deliveryTime": "0", "fundingInterval": 480}],
+         "nextPageCursor": ""}, "time": 1672712495660}
+    """
+    contracts = []
+    for row in _list(payload, INSTRUMENTS):
+        symbol = field(EXCHANGE, INSTRUMENTS, row, "symbol", text)
+        kind = field(EXCHANGE, INSTRUMENTS, row, "contractType", str)
+        status = field(EXCHANGE, INSTRUMENTS, row, "status", str)
+        if kind not in PERPETUAL_TYPES or status not in LIVE_STATUSES:
+            logger.debug("bybit %s: skipped, %s %s", symbol, kind, status)
+            continue
+        settle = field(EXCHANGE, INSTRUMENTS, row, "settleCoin", text)
+        try:
+            info = parse_native(
+                EXCHANGE,
+                symbol,
+                base=field(EXCHANGE, INSTRUMENTS, row, "baseCoin", text),
+                quote=field(EXCHANGE, INSTRUMENTS, row, "quoteCoin", text),
+                # old USDC perpetuals (BTCPERP) say "USD"; they settle in USDC (as ccxt reads)
+                settle="USDC" if settle == "USD" else settle,
+            )
+        except UnknownSymbolError as e:
+            logger.warning("bybit %s: contract skipped: %s", symbol, e)
+            continue
+        contracts.append(
+            Contract(
+                exchange=EXCHANGE,
+                symbol=symbol,
+                canonical_symbol=info.canonical,
+                base=info.base,
+                quote=info.quote,
+                settle=info.settle,
+                multiplier=info.multiplier,
+                funding_interval_hours=field(
+                    EXCHANGE, INSTRUMENTS, row, "fundingInterval", _minutes_to_hours
+                ),
+                listed_at=optional_field(row, "launchTime", from_ms),
+                status="trading",
+            )
+        )
+    return contracts
+
+
+def parse_current(
+    payload: Any, intervals: dict[str, float] | None = None, observed_at: datetime | None = None
+) -> list[FundingSnapshot]:
+    """Current funding of every linear perpetual from `GET /v5/market/tickers`.
+
+    The interval is the row's `fundingIntervalHour`; replies from before 2025-10 lack it, and
+    then `intervals` ({symbol: hours} from instruments-info) must name the symbol. Dated
+    futures on the same list (BTCUSDT-27MAR26, empty `fundingRate`) are left out. Sample::
+
+        {"retCode": 0, "result": {"category": "linear", "list": [
+          {"symbol": "BTCUSDT", "markPrice": "19255.00", "indexPrice": "19260.68",
+           "openInterest": "48069.549", "turnover24h": "4686694853.047006",
+           "fundingRate": "0.0001", "nextFundingTime": "1663689600000",
+           "fundingIntervalHour": "8"}]}, "time": 1663670053454}
+    """
+    rows = _list(payload, TICKERS)
+    now = optional_field(payload, "time", from_ms) or observed_at or utcnow()
+    intervals = intervals or {}
+    snapshots = []
+    for row in rows:
+        symbol = field(EXCHANGE, TICKERS, row, "symbol", text)
+        if is_dated_future(EXCHANGE, symbol):
+            logger.debug("bybit %s: dated future, left out of the snapshot", symbol)
+            continue
+        if row.get("fundingRate") == "":
+            logger.warning("bybit %s: no funding rate, left out of the snapshot", symbol)
+            continue
+        if row.get("fundingIntervalHour") not in (None, ""):
+            interval = field(EXCHANGE, TICKERS, row, "fundingIntervalHour", _positive)
+        elif symbol in intervals:
+            interval = intervals[symbol]
+        else:
+            raise ExchangeDataError(
+                EXCHANGE, TICKERS, f"{symbol}: missing field 'fundingIntervalHour'"
+            )
+        snapshots.append(
+            FundingSnapshot(
+                exchange=EXCHANGE,
+                symbol=symbol,
+                funding_rate=field(EXCHANGE, TICKERS, row, "fundingRate", finite),
+                funding_interval_hours=interval,
+                next_funding_time=field(EXCHANGE, TICKERS, row, "nextFundingTime", from_ms),
+                timestamp=now,
+                mark_price=optional_field(row, "markPrice"),
+                index_price=optional_field(row, "indexPrice"),
+                open_interest=optional_field(row, "openInterest"),
+                volume_24h=optional_field(row, "turnover24h"),
+            )
+        )
+    return snapshots
+
+
+def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
+    """Settled rates from `GET /v5/market/funding/history` (newest first, ms strings).
+
+    Sample::
+
+        {"retCode": 0, "result": {"category": "linear", "list": [
+          {"symbol": "ETHPERP", "fundingRate": "0.0001",
+           "fundingRateTimestamp": "1672041600000"}]}, "time": 1672051897447}
+    """
+    return [
+        FundingEvent(
+            exchange=EXCHANGE,
+            symbol=symbol,
+            funding_time=field(EXCHANGE, HISTORY, row, "fundingRateTimestamp", from_ms),
+            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
+        )
+        for row in _list(payload, HISTORY)
+    ]
+
+
+class Adapter(ExchangeAdapter):
+    """Bybit linear perpetuals: tickers = snapshot, history paged backward by `endTime`."""
+
+    id = EXCHANGE
+    default_base_url = "https://api.bybit.com"
+    rate_limit = RateLimit(600, 5.0)  # 600 requests per 5 s per IP (403 and a ban beyond)
+    history_page_size = 200
+    history_direction = "backward"
+    instruments_page_size = INSTRUMENTS_PAGE
+
+    def list_contracts(self) -> list[Contract]:
+        """Every page of instruments-info (1000 a page; >500 linear symbols exist)."""
+        contracts: list[Contract] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"category": CATEGORY, "limit": self.instruments_page_size}
+            if cursor:
+                params["cursor"] = cursor
+            payload = self.http.get_json(INSTRUMENTS, params)
+            contracts.extend(parse_contracts(payload))
+            cursor = next_cursor(payload)
+            if cursor is None:
+                return contracts
+
+    def fetch_current(self) -> list[FundingSnapshot]:
+        """One tickers request; instruments-info only if a row lacks its interval."""
+        payload = self.http.get_json(TICKERS, {"category": CATEGORY})
+        rows = _list(payload, TICKERS)
+        if all(row.get("fundingIntervalHour") not in (None, "") for row in rows
+               if row.get("fundingRate") not in (None, "")):
+            return parse_current(payload, None, self.http.exchange_now())
+        logger.info("bybit: tickers carry no fundingIntervalHour, reading instruments-info")
+        intervals = {c.symbol: c.funding_interval_hours for c in self.list_contracts()}
+        return parse_current(payload, intervals, self.http.exchange_now())
+
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """Newest rows at or before `endTime` (cursor: ms); next `endTime` is oldest - 1 ms."""
+        params = {
+            "category": CATEGORY,
+            "symbol": contract.symbol,
+            "startTime": to_ms(start - SLACK),
+            "endTime": cursor if cursor is not None else to_ms(end + SLACK),
+            "limit": self.history_page_size,
+        }
+        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
+        next_cursor = None
+        if len(events) >= self.history_page_size:
+            oldest = min(e.funding_time for e in events)
+            if normalise_settlement(oldest) > start:
+                next_cursor = to_ms(oldest) - 1
+        return HistoryPage(events, next_cursor)

@@ -1,0 +1,185 @@
+"""dYdX v4 (indexer) perpetual markets: hourly funding, all USDC-collateralised.
+
+`/v4/perpetualMarkets` is keyed by ticker and carries every market's predicted hourly rate,
+oracle price, open interest and 24 h volume: one request for the whole snapshot. History
+`/v4/historicalFunding/{ticker}` returns up to 1000 rows newest first, before or at
+`effectiveBeforeOrAt` (ISO-8601), with no start parameter (../shared/exchange-apis.md §9).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.exchanges.base import (
+    ExchangeAdapter,
+    HistoryPage,
+    field,
+    finite,
+    optional_field,
+    text,
+)
+from lib.exchanges.http import RateLimit
+from lib.exchanges.symbols import parse_native
+from lib.models import Contract, FundingEvent, FundingSnapshot
+from lib.timeutils import floor_to_interval, from_iso, hours, normalise_settlement, utcnow
+
+logger = logging.getLogger(__name__)
+
+EXCHANGE = "dydx"
+MARKETS = "/v4/perpetualMarkets"
+HISTORY = "/v4/historicalFunding/{ticker}"
+INTERVAL_HOURS = 1.0  # every dYdX v4 market settles hourly
+# Not collected: not yet trading, or closing out for good (no funding any more).
+SKIPPED_STATUSES = {"INITIALIZING", "FINAL_SETTLEMENT"}
+SLACK = timedelta(minutes=30)  # `effectiveAt` is stamped up to seconds after the hour
+
+
+def _check(payload: Any, endpoint: str) -> dict[str, Any]:
+    """The reply object; the indexer's `{"errors": [{"msg": ...}]}` shape raises."""
+    if not isinstance(payload, dict):
+        raise ExchangeDataError(
+            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
+        )
+    if "errors" in payload:
+        errors = payload["errors"]
+        first = errors[0] if isinstance(errors, list) and errors else errors
+        message = first.get("msg", first) if isinstance(first, dict) else first
+        raise ExchangeError(EXCHANGE, f"{endpoint}: error: {message}")
+    return payload
+
+
+def _markets(payload: Any) -> list[dict[str, Any]]:
+    """Markets worth collecting (INITIALIZING/FINAL_SETTLEMENT left out, logged)."""
+    markets = field(EXCHANGE, MARKETS, _check(payload, MARKETS), "markets", lambda v: v)
+    if not isinstance(markets, dict) or not all(isinstance(m, dict) for m in markets.values()):
+        raise ExchangeDataError(EXCHANGE, MARKETS, "field 'markets' is not an object of objects")
+    rows = []
+    for ticker, market in markets.items():
+        status = field(EXCHANGE, MARKETS, market, "status", text)
+        if status in SKIPPED_STATUSES:
+            logger.debug("dydx %s: skipped, status %s", ticker, status)
+            continue
+        rows.append(market)
+    return rows
+
+
+def parse_contracts(payload: Any) -> list[Contract]:
+    """Perpetual markets from `GET /v4/perpetualMarkets`.
+
+    Sample (trimmed)::
+
+        {"markets": {"BTC-USD": {"ticker": "BTC-USD", "status": "ACTIVE",
+          "oraclePrice": "118976.5376", "nextFundingRate": "0", "marketType": "CROSS",
+          "openInterest": "52.0691", "volume24H": "1292729.3605", ...}}}
+    """
+    contracts = []
+    for market in _markets(payload):
+        ticker = field(EXCHANGE, MARKETS, market, "ticker", text)
+        try:
+            info = parse_native(EXCHANGE, ticker)
+        except UnknownSymbolError as e:
+            logger.warning("dydx %s: contract skipped: %s", ticker, e)
+            continue
+        status = market["status"]
+        contracts.append(
+            Contract(
+                exchange=EXCHANGE,
+                symbol=ticker,
+                canonical_symbol=info.canonical,
+                base=info.base,
+                quote=info.quote,
+                settle=info.settle,
+                multiplier=info.multiplier,
+                funding_interval_hours=INTERVAL_HOURS,
+                status="trading" if status == "ACTIVE" else status.lower(),
+            )
+        )
+    return contracts
+
+
+def parse_current(payload: Any, observed_at: datetime | None = None) -> list[FundingSnapshot]:
+    """Predicted hourly rates from `GET /v4/perpetualMarkets` (decimals are strings).
+
+    The oracle price is the only price dYdX gives (it margins on it): it is the index price
+    here, and there is no mark price. Next settlement = the next full hour.
+    """
+    now = observed_at or utcnow()
+    return [
+        FundingSnapshot(
+            exchange=EXCHANGE,
+            symbol=field(EXCHANGE, MARKETS, market, "ticker", text),
+            funding_rate=field(EXCHANGE, MARKETS, market, "nextFundingRate", finite),
+            funding_interval_hours=INTERVAL_HOURS,
+            next_funding_time=floor_to_interval(now, INTERVAL_HOURS) + hours(1),
+            timestamp=now,
+            index_price=optional_field(market, "oraclePrice"),
+            open_interest=optional_field(market, "openInterest"),
+            volume_24h=optional_field(market, "volume24H"),
+        )
+        for market in _markets(payload)
+    ]
+
+
+def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
+    """Settled hourly rates from `GET /v4/historicalFunding/{ticker}` (newest first).
+
+    Sample::
+
+        {"historicalFunding": [{"ticker": "BTC-USD", "rate": "0.000176",
+          "price": "118536.67532", "effectiveAtHeight": "45103017",
+          "effectiveAt": "2025-07-29T05:00:01.053Z"}]}
+    """
+    rows = field(EXCHANGE, HISTORY, _check(payload, HISTORY), "historicalFunding", lambda v: v)
+    if not isinstance(rows, list):
+        raise ExchangeDataError(EXCHANGE, HISTORY, "field 'historicalFunding' is not a list")
+    return [
+        FundingEvent(
+            exchange=EXCHANGE,
+            symbol=symbol,
+            funding_time=field(EXCHANGE, HISTORY, row, "effectiveAt", from_iso),
+            funding_rate=field(EXCHANGE, HISTORY, row, "rate", finite),
+            funding_interval_hours=INTERVAL_HOURS,
+            mark_price=optional_field(row, "price"),
+        )
+        for row in rows
+    ]
+
+
+def iso_ms(value: datetime) -> str:
+    """ISO-8601 with milliseconds and Z, the form the indexer validates."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Adapter(ExchangeAdapter):
+    """dYdX v4 indexer: one GET per snapshot; history paged backward by effectiveBeforeOrAt."""
+
+    id = EXCHANGE
+    default_base_url = "https://indexer.dydx.trade"
+    rate_limit = RateLimit(100, 10.0)  # indexer default: 100 GETs / 10 s per IP
+    history_page_size = 1000  # API_LIMIT_V4
+    history_direction = "backward"
+    retry_after_unit = 0.001  # the indexer sends Retry-After in milliseconds
+
+    def list_contracts(self) -> list[Contract]:
+        return parse_contracts(self.http.get_json(MARKETS))
+
+    def fetch_current(self) -> list[FundingSnapshot]:
+        return parse_current(self.http.get_json(MARKETS), self.http.exchange_now())
+
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """Newest rows at or before the cursor (ISO); next cursor is the oldest - 1 ms."""
+        before = cursor if cursor is not None else iso_ms(end + SLACK)
+        params = {"limit": self.history_page_size, "effectiveBeforeOrAt": before}
+        path = HISTORY.format(ticker=contract.symbol)
+        events = parse_history(self.http.get_json(path, params), contract.symbol)
+        next_cursor = None
+        if len(events) >= self.history_page_size:
+            oldest = min(e.funding_time for e in events)
+            if normalise_settlement(oldest) > start:
+                next_cursor = iso_ms(oldest - timedelta(milliseconds=1))
+        return HistoryPage(events, next_cursor)

@@ -1,0 +1,196 @@
+"""Gate APIv4 USDT-settled perpetual futures.
+
+The contract list is also the funding snapshot (one request for every contract); history is
+`/futures/usdt/funding_rate`, newest first, up to 1000 rows, times in Unix seconds
+(../shared/exchange-apis.md §5).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.exchanges.base import (
+    ExchangeAdapter,
+    HistoryPage,
+    field,
+    finite,
+    optional_field,
+    text,
+)
+from lib.exchanges.http import RateLimit
+from lib.exchanges.symbols import parse_native
+from lib.models import Contract, FundingEvent, FundingSnapshot
+from lib.timeutils import from_seconds, normalise_settlement, utcnow
+
+logger = logging.getLogger(__name__)
+
+EXCHANGE = "gate"
+CONTRACTS = "/api/v4/futures/usdt/contracts"
+HISTORY = "/api/v4/futures/usdt/funding_rate"
+# Reported settlement times may lag the schedule; ask a little past the range's ends and let
+# fetch_history keep exactly [start, end] after normalising (intervals are >= 1 h).
+SLACK = timedelta(minutes=30)
+SKIPPED_STATUSES = {"prelaunch", "delisted"}
+
+
+def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
+    """The bare array Gate returns, or the error its `{label, message}` envelope names."""
+    if isinstance(payload, dict) and "label" in payload:
+        raise ExchangeError(
+            EXCHANGE, f"{endpoint}: error {payload['label']}: {payload.get('message', '')}"
+        )
+    if not isinstance(payload, list):
+        raise ExchangeDataError(
+            EXCHANGE, endpoint, f"expected a JSON array, got {type(payload).__name__}"
+        )
+    for row in payload:
+        if not isinstance(row, dict):
+            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
+    return payload
+
+
+def _is_perpetual(row: dict[str, Any], endpoint: str) -> bool:
+    """False (logged) for pre-market and delisted contracts, which have no funding to collect."""
+    name = field(EXCHANGE, endpoint, row, "name", text)
+    status = str(row.get("status", "trading"))
+    if row.get("is_pre_market") is True or status in SKIPPED_STATUSES:
+        logger.debug("gate %s: skipped, status %s", name, status)
+        return False
+    return True
+
+
+def _interval_hours(row: dict[str, Any], endpoint: str) -> float:
+    seconds = field(EXCHANGE, endpoint, row, "funding_interval", int)
+    if seconds <= 0:
+        raise ExchangeDataError(EXCHANGE, endpoint, f"field 'funding_interval' is {seconds}")
+    return seconds / 3600
+
+
+def parse_contracts(payload: Any) -> list[Contract]:
+    """Perpetual contracts from `GET /futures/usdt/contracts` (pre-market/delisted left out).
+
+    Sample (trimmed)::
+
+        [{"name": "0G_USDT", "type": "direct", "quanto_multiplier": "1",
+          "funding_interval": 28800, "status": "trading", "is_pre_market": false,
+          "launch_time": 1758124392, "create_time": 1758124392, ...}]
+    """
+    contracts = []
+    for row in _rows(payload, CONTRACTS):
+        if not _is_perpetual(row, CONTRACTS):
+            continue
+        name = row["name"]
+        try:
+            info = parse_native(EXCHANGE, name)
+        except UnknownSymbolError as e:
+            logger.warning("gate %s: contract skipped: %s", name, e)
+            continue
+        listed = optional_field(row, "launch_time", from_seconds) or optional_field(
+            row, "create_time", from_seconds
+        )
+        contracts.append(
+            Contract(
+                exchange=EXCHANGE,
+                symbol=name,
+                canonical_symbol=info.canonical,
+                base=info.base,
+                quote=info.quote,
+                settle=info.settle,
+                multiplier=info.multiplier,
+                funding_interval_hours=_interval_hours(row, CONTRACTS),
+                listed_at=listed,
+                status=str(row.get("status", "trading")),
+            )
+        )
+    return contracts
+
+
+def parse_current(payload: Any, observed_at: datetime | None = None) -> list[FundingSnapshot]:
+    """Current funding from the same contract list; `funding_next_apply` is Unix seconds.
+
+    Sample (trimmed)::
+
+        [{"name": "BTC_USD", "funding_rate": "0.0001", "funding_interval": 28800,
+          "funding_next_apply": 1741363200, "mark_price": "89029.86",
+          "index_price": "89025.82", "position_size": 11835253, ...}]
+
+    Open interest is `position_size` in contracts, as Gate gives it; the list carries no 24 h
+    volume (that needs `/tickers`, a second request).
+    """
+    now = observed_at or utcnow()
+    snapshots = []
+    for row in _rows(payload, CONTRACTS):
+        if not _is_perpetual(row, CONTRACTS):
+            continue
+        snapshots.append(
+            FundingSnapshot(
+                exchange=EXCHANGE,
+                symbol=row["name"],
+                funding_rate=field(EXCHANGE, CONTRACTS, row, "funding_rate", finite),
+                funding_interval_hours=_interval_hours(row, CONTRACTS),
+                next_funding_time=field(
+                    EXCHANGE, CONTRACTS, row, "funding_next_apply", from_seconds
+                ),
+                timestamp=now,
+                mark_price=optional_field(row, "mark_price"),
+                index_price=optional_field(row, "index_price"),
+                open_interest=optional_field(row, "position_size"),
+            )
+        )
+    return snapshots
+
+
+def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
+    """Settled rates from `GET /futures/usdt/funding_rate` (newest first, `t` Unix seconds).
+
+    Sample::
+
+        [{"t": 1543968000, "r": "0.000157"}, {"t": 1543939200, "r": "0.000100"}]
+    """
+    return [
+        FundingEvent(
+            exchange=EXCHANGE,
+            symbol=symbol,
+            funding_time=field(EXCHANGE, HISTORY, row, "t", from_seconds),
+            funding_rate=field(EXCHANGE, HISTORY, row, "r", finite),
+        )
+        for row in _rows(payload, HISTORY)
+    ]
+
+
+class Adapter(ExchangeAdapter):
+    """Gate USDT perpetuals: contracts = snapshot, history paged backward by `to`."""
+
+    id = EXCHANGE
+    default_base_url = "https://api.gateio.ws"
+    rate_limit = RateLimit(200, 10.0)  # public endpoints: 200 requests / 10 s per endpoint, IP
+    history_page_size = 1000
+    history_direction = "backward"
+
+    def list_contracts(self) -> list[Contract]:
+        return parse_contracts(self.http.get_json(CONTRACTS))
+
+    def fetch_current(self) -> list[FundingSnapshot]:
+        return parse_current(self.http.get_json(CONTRACTS), self.http.exchange_now())
+
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """Newest rows at or before `to` (cursor: Unix seconds); next `to` is oldest - 1 s."""
+        to = cursor if cursor is not None else int((end + SLACK).timestamp())
+        params = {
+            "contract": contract.symbol,
+            "limit": self.history_page_size,
+            "from": int((start - SLACK).timestamp()),
+            "to": to,
+        }
+        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
+        next_cursor = None
+        if len(events) >= self.history_page_size:
+            oldest = min(e.funding_time for e in events)
+            if normalise_settlement(oldest) > start:
+                next_cursor = int(oldest.timestamp()) - 1
+        return HistoryPage(events, next_cursor)

@@ -1,0 +1,210 @@
+"""Hyperliquid perpetuals: every public request is `POST /info` with a JSON `type`.
+
+`metaAndAssetCtxs` returns `[meta, assetCtxs]` aligned by index (one request for the whole
+snapshot); funding settles every hour; `fundingHistory` returns at most 500 rows, oldest first,
+from `startTime` (ms). Names are bare coins, all USDC-settled; `kPEPE` = 1000 PEPE
+(../shared/exchange-apis.md §8).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.exchanges.base import (
+    ExchangeAdapter,
+    HistoryPage,
+    field,
+    finite,
+    optional_field,
+    text,
+)
+from lib.exchanges.http import RateLimit
+from lib.exchanges.symbols import parse_native
+from lib.models import Contract, FundingEvent, FundingSnapshot
+from lib.timeutils import (
+    HOUR_MS,
+    floor_to_interval,
+    from_ms,
+    hours,
+    normalise_settlement,
+    to_ms,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+EXCHANGE = "hyperliquid"
+INFO = "/info"
+INTERVAL_HOURS = 1.0  # every Hyperliquid perpetual settles hourly
+INFO_WEIGHT = 20  # meta, metaAndAssetCtxs, fundingHistory; fundingHistory +1 per 20 rows
+SLACK = timedelta(minutes=30)  # `time` is stamped a little after the hour
+
+
+def _check(payload: Any, endpoint: str) -> Any:
+    """Raise for the `{"status": "err", "response": ...}` error shape."""
+    if isinstance(payload, dict) and payload.get("status") == "err":
+        raise ExchangeError(EXCHANGE, f"{endpoint}: error: {payload.get('response', '')}")
+    return payload
+
+
+def _universe(meta: Any, endpoint: str) -> list[dict[str, Any]]:
+    universe = field(EXCHANGE, endpoint, meta, "universe", lambda v: v)
+    if not isinstance(universe, list) or not all(isinstance(u, dict) for u in universe):
+        raise ExchangeDataError(EXCHANGE, endpoint, "field 'universe' is not a list of objects")
+    return universe
+
+
+def _split(payload: Any, endpoint: str) -> tuple[list[dict[str, Any]], list[Any] | None]:
+    """(universe, asset contexts or None) from a `meta` object or a `[meta, ctxs]` pair."""
+    payload = _check(payload, endpoint)
+    if isinstance(payload, dict):
+        return _universe(payload, endpoint), None
+    if not isinstance(payload, list) or len(payload) != 2 or not isinstance(payload[1], list):
+        raise ExchangeDataError(EXCHANGE, endpoint, "expected [meta, assetCtxs]")
+    universe, ctxs = _universe(payload[0], endpoint), payload[1]
+    if len(universe) != len(ctxs):
+        raise ExchangeDataError(
+            EXCHANGE, endpoint,
+            f"{len(universe)} universe entries but {len(ctxs)} assetCtxs (index-aligned)",
+        )
+    return universe, ctxs
+
+
+def _live(entry: dict[str, Any], endpoint: str) -> bool:
+    name = field(EXCHANGE, endpoint, entry, "name", text)
+    if entry.get("isDelisted") is True:
+        logger.debug("hyperliquid %s: skipped, delisted", name)
+        return False
+    return True
+
+
+def parse_contracts(payload: Any) -> list[Contract]:
+    """Perpetuals from `{"type": "meta"}` (or `metaAndAssetCtxs`); delisted coins left out.
+
+    Sample (trimmed)::
+
+        {"universe": [{"name": "BTC", "szDecimals": 5, "maxLeverage": 50},
+                      {"name": "kPEPE", "szDecimals": 0, "maxLeverage": 10},
+                      {"name": "MATIC", "szDecimals": 1, "maxLeverage": 20,
+                       "isDelisted": true}]}
+    """
+    contracts = []
+    for entry in _split(payload, INFO)[0]:
+        if not _live(entry, INFO):
+            continue
+        name = entry["name"]
+        try:
+            info = parse_native(EXCHANGE, name)
+        except UnknownSymbolError as e:
+            logger.warning("hyperliquid %s: contract skipped: %s", name, e)
+            continue
+        contracts.append(
+            Contract(
+                exchange=EXCHANGE,
+                symbol=name,
+                canonical_symbol=info.canonical,
+                base=info.base,
+                quote=info.quote,
+                settle=info.settle,
+                multiplier=info.multiplier,
+                funding_interval_hours=INTERVAL_HOURS,
+            )
+        )
+    return contracts
+
+
+def parse_current(payload: Any, observed_at: datetime | None = None) -> list[FundingSnapshot]:
+    """Current hourly funding from `{"type": "metaAndAssetCtxs"}` (values are strings).
+
+    Sample (trimmed)::
+
+        [{"universe": [{"name": "SOL", "szDecimals": 2, "maxLeverage": 50}]},
+         [{"funding": "0.0000198", "markPx": "108.04", "oraclePx": "107.99",
+           "openInterest": "10764.48", "dayNtlVlm": "9450588.2273", ...}]]
+    """
+    universe, ctxs = _split(payload, INFO)
+    if ctxs is None:
+        raise ExchangeDataError(EXCHANGE, INFO, "expected [meta, assetCtxs], got meta only")
+    now = observed_at or utcnow()
+    snapshots = []
+    for entry, ctx in zip(universe, ctxs, strict=True):
+        if not _live(entry, INFO):
+            continue
+        snapshots.append(
+            FundingSnapshot(
+                exchange=EXCHANGE,
+                symbol=entry["name"],
+                funding_rate=field(EXCHANGE, INFO, ctx, "funding", finite),
+                funding_interval_hours=INTERVAL_HOURS,
+                next_funding_time=floor_to_interval(now, INTERVAL_HOURS) + hours(1),
+                timestamp=now,
+                mark_price=optional_field(ctx, "markPx"),
+                index_price=optional_field(ctx, "oraclePx"),
+                open_interest=optional_field(ctx, "openInterest"),
+                volume_24h=optional_field(ctx, "dayNtlVlm"),
+            )
+        )
+    return snapshots
+
+
+def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
+    """Settled hourly rates from `{"type": "fundingHistory"}` (oldest first, `time` ms).
+
+    Sample::
+
+        [{"coin": "ETH", "fundingRate": "0.0000125", "premium": "0.00057962",
+          "time": 1704290400031}]
+    """
+    payload = _check(payload, "fundingHistory")
+    if not isinstance(payload, list):
+        raise ExchangeDataError(
+            EXCHANGE, "fundingHistory", f"expected a JSON array, got {type(payload).__name__}"
+        )
+    return [
+        FundingEvent(
+            exchange=EXCHANGE,
+            symbol=symbol,
+            funding_time=field(EXCHANGE, "fundingHistory", row, "time", from_ms),
+            funding_rate=field(EXCHANGE, "fundingHistory", row, "fundingRate", finite),
+            funding_interval_hours=INTERVAL_HOURS,
+        )
+        for row in payload
+    ]
+
+
+class Adapter(ExchangeAdapter):
+    """Hyperliquid: one weighted POST per snapshot; history paged forward by `startTime`."""
+
+    id = EXCHANGE
+    default_base_url = "https://api.hyperliquid.xyz"
+    rate_limit = RateLimit(1200, 60.0)  # aggregated REST weight per IP per minute
+    history_page_size = 500
+    history_direction = "forward"
+
+    def list_contracts(self) -> list[Contract]:
+        return parse_contracts(self.http.post_json(INFO, {"type": "meta"}, weight=INFO_WEIGHT))
+
+    def fetch_current(self) -> list[FundingSnapshot]:
+        payload = self.http.post_json(INFO, {"type": "metaAndAssetCtxs"}, weight=INFO_WEIGHT)
+        return parse_current(payload, self.http.exchange_now())
+
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """Oldest rows from `startTime` (cursor, ms) to `endTime`; next is the last + 1 ms."""
+        first = cursor if cursor is not None else to_ms(start - SLACK)
+        last = to_ms(end + SLACK)
+        expected_rows = min(self.history_page_size, max(0, (last - first) // HOUR_MS + 1))
+        body = {"type": "fundingHistory", "coin": contract.symbol,
+                "startTime": first, "endTime": last}
+        payload = self.http.post_json(INFO, body, weight=INFO_WEIGHT + expected_rows // 20)
+        events = parse_history(payload, contract.symbol)
+        next_cursor = None
+        if len(events) >= self.history_page_size:
+            newest = max(e.funding_time for e in events)
+            if normalise_settlement(newest) < end:
+                next_cursor = to_ms(newest) + 1
+        return HistoryPage(events, next_cursor)

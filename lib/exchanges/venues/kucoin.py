@@ -1,0 +1,258 @@
+"""KuCoin Futures (api-futures.kucoin.com): USDT-, USDC- and coin-margined perpetuals.
+
+`/api/v1/contracts/active` carries every contract with its current funding, interval
+(`fundingRateGranularity`, ms), next settlement, mark/index, open interest and turnover: one
+request for the whole snapshot. History `/api/v1/contract/funding-rates` needs `from` and `to`
+(ms) and returns at most 100 rows, newest first (../shared/exchange-apis.md §6). BTC is "XBT".
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.exchanges.base import (
+    ExchangeAdapter,
+    HistoryPage,
+    field,
+    finite,
+    optional_field,
+    text,
+)
+from lib.exchanges.http import RateLimit
+from lib.exchanges.symbols import parse_native
+from lib.models import Contract, FundingEvent, FundingSnapshot
+from lib.timeutils import HOUR_MS, from_ms, normalise_settlement, to_ms, utcnow
+
+logger = logging.getLogger(__name__)
+
+EXCHANGE = "kucoin"
+CONTRACTS = "/api/v1/contracts/active"
+CURRENT_ONE = "/api/v1/funding-rate/{symbol}/current"
+HISTORY = "/api/v1/contract/funding-rates"
+OK_CODES = {"200000", "200"}  # the history endpoint answers "200", the rest "200000"
+PERPETUAL_TYPE = "FFWCSX"  # FFICSX = dated futures
+PRELAUNCH_STATUS = "Init"
+# Weights in KuCoin's public resource pool (2000 per 30 s).
+WEIGHT_CONTRACTS, WEIGHT_CURRENT_ONE, WEIGHT_HISTORY = 3, 2, 5
+SLACK = timedelta(minutes=30)  # reported times lag the schedule; intervals are >= 1 h
+
+
+def _data(payload: Any, endpoint: str) -> Any:
+    """`data` of the `{code, data}` envelope; a non-success code raises naming code and msg."""
+    if not isinstance(payload, dict):
+        raise ExchangeDataError(
+            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
+        )
+    code = str(payload.get("code"))
+    if code not in OK_CODES:
+        raise ExchangeError(EXCHANGE, f"{endpoint}: error {code}: {payload.get('msg', '')}")
+    if "data" not in payload:
+        raise ExchangeDataError(EXCHANGE, endpoint, "missing field 'data'")
+    return payload["data"]
+
+
+def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
+    data = _data(payload, endpoint)
+    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+        raise ExchangeDataError(EXCHANGE, endpoint, "field 'data' is not a list of objects")
+    return data
+
+
+def _interval_hours(row: dict[str, Any], endpoint: str, name: str) -> float:
+    granularity = field(EXCHANGE, endpoint, row, name, int)
+    if granularity <= 0:
+        raise ExchangeDataError(EXCHANGE, endpoint, f"field {name!r} is {granularity}")
+    return granularity / HOUR_MS
+
+
+def _perpetuals(payload: Any) -> list[dict[str, Any]]:
+    """Rows of live perpetuals: dated futures and pre-launch (`Init`) contracts left out."""
+    rows = []
+    for row in _list(payload, CONTRACTS):
+        symbol = field(EXCHANGE, CONTRACTS, row, "symbol", text)
+        if row.get("type") != PERPETUAL_TYPE or row.get("status") == PRELAUNCH_STATUS:
+            logger.debug("kucoin %s: skipped (type %s, status %s)",
+                         symbol, row.get("type"), row.get("status"))
+            continue
+        rows.append(row)
+    return rows
+
+
+def parse_contracts(payload: Any) -> list[Contract]:
+    """Perpetual contracts from `GET /api/v1/contracts/active`.
+
+    Sample (trimmed)::
+
+        {"code": "200000", "data": [{"symbol": "XBTUSDTM", "type": "FFWCSX",
+          "baseCurrency": "XBT", "quoteCurrency": "USDT", "settleCurrency": "USDT",
+          "status": "Open", "firstOpenDate": 1585555200000,
+          "fundingRateGranularity": 28800000, ...}]}
+    """
+    contracts = []
+    for row in _perpetuals(payload):
+        symbol = row["symbol"]
+        try:
+            info = parse_native(
+                EXCHANGE,
+                symbol,
+                base=field(EXCHANGE, CONTRACTS, row, "baseCurrency", text),
+                quote=field(EXCHANGE, CONTRACTS, row, "quoteCurrency", text),
+                settle=field(EXCHANGE, CONTRACTS, row, "settleCurrency", text),
+            )
+        except UnknownSymbolError as e:
+            logger.warning("kucoin %s: contract skipped: %s", symbol, e)
+            continue
+        status = str(row.get("status", "Open"))
+        contracts.append(
+            Contract(
+                exchange=EXCHANGE,
+                symbol=symbol,
+                canonical_symbol=info.canonical,
+                base=info.base,
+                quote=info.quote,
+                settle=info.settle,
+                multiplier=info.multiplier,
+                funding_interval_hours=_interval_hours(row, CONTRACTS, "fundingRateGranularity"),
+                listed_at=optional_field(row, "firstOpenDate", from_ms),
+                status="trading" if status == "Open" else status.lower(),
+            )
+        )
+    return contracts
+
+
+def _next_funding(row: dict[str, Any], now: datetime) -> datetime:
+    """`nextFundingRateDateTime` (absolute ms) where given, else now + the countdown
+    `nextFundingRateTime` (ms remaining, not a timestamp)."""
+    absolute = optional_field(row, "nextFundingRateDateTime", from_ms)
+    if absolute is not None:
+        return absolute
+    remaining = field(EXCHANGE, CONTRACTS, row, "nextFundingRateTime", int)
+    return normalise_settlement(now + timedelta(milliseconds=remaining))
+
+
+def parse_current(payload: Any, observed_at: datetime | None = None) -> list[FundingSnapshot]:
+    """Current funding of every perpetual from `GET /api/v1/contracts/active`.
+
+    Sample (trimmed; mostly JSON numbers, `openInterest` a string of contracts)::
+
+        {"code": "200000", "data": [{"symbol": "XBTUSDTM", "type": "FFWCSX",
+          "fundingFeeRate": 0.000132, "fundingRateGranularity": 28800000,
+          "nextFundingRateTime": 7466987, "nextFundingRateDateTime": 1750176000000,
+          "markPrice": 64681.31, "indexPrice": 64681.1, "openInterest": "8306597",
+          "turnoverOf24h": 560148040.31, ...}]}
+    """
+    now = observed_at or utcnow()
+    return [
+        FundingSnapshot(
+            exchange=EXCHANGE,
+            symbol=row["symbol"],
+            funding_rate=field(EXCHANGE, CONTRACTS, row, "fundingFeeRate", finite),
+            funding_interval_hours=_interval_hours(row, CONTRACTS, "fundingRateGranularity"),
+            next_funding_time=_next_funding(row, now),
+            timestamp=now,
+            mark_price=optional_field(row, "markPrice"),
+            index_price=optional_field(row, "indexPrice"),
+            open_interest=optional_field(row, "openInterest"),
+            volume_24h=optional_field(row, "turnoverOf24h"),
+        )
+        for row in _perpetuals(payload)
+    ]
+
+
+def parse_current_one(
+    payload: Any, symbol: str, observed_at: datetime | None = None
+) -> FundingSnapshot:
+    """One contract's funding from `GET /api/v1/funding-rate/{symbol}/current`.
+
+    Sample (the reply names the funding index symbol, not the contract)::
+
+        {"code": "200000", "data": {"symbol": ".XBTUSDTMFPI8H", "granularity": 28800000,
+          "timePoint": 1705896000000, "value": 0.000136, "predictedValue": 8e-05,
+          "fundingTime": 1705924800000}}
+
+    `timePoint` is the start of the running period (KuCoin: "the settlement time point of the
+    previous cycle"), so the next settlement is `fundingTime`, or `timePoint + granularity`
+    where older replies lack it.
+    """
+    endpoint = CURRENT_ONE
+    data = _data(payload, endpoint)
+    if not isinstance(data, dict):
+        raise ExchangeDataError(EXCHANGE, endpoint, "field 'data' is not an object")
+    granularity = field(EXCHANGE, endpoint, data, "granularity", int)
+    next_time = optional_field(data, "fundingTime", from_ms)
+    if next_time is None:
+        start = field(EXCHANGE, endpoint, data, "timePoint", int)
+        next_time = from_ms(start + granularity)
+    return FundingSnapshot(
+        exchange=EXCHANGE,
+        symbol=symbol,
+        funding_rate=field(EXCHANGE, endpoint, data, "value", finite),
+        funding_interval_hours=_interval_hours(data, endpoint, "granularity"),
+        next_funding_time=next_time,
+        timestamp=observed_at or utcnow(),
+    )
+
+
+def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
+    """Settled rates from `GET /api/v1/contract/funding-rates` (newest first, ms numbers).
+
+    Sample::
+
+        {"success": true, "code": "200", "msg": "success", "retry": false,
+         "data": [{"symbol": "IDUSDTM", "fundingRate": 0.018750, "timepoint": 1702310700000}]}
+    """
+    return [
+        FundingEvent(
+            exchange=EXCHANGE,
+            symbol=symbol,
+            funding_time=field(EXCHANGE, HISTORY, row, "timepoint", from_ms),
+            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
+        )
+        for row in _list(payload, HISTORY)
+    ]
+
+
+class Adapter(ExchangeAdapter):
+    """KuCoin Futures: contracts/active = snapshot; history paged backward by `to`."""
+
+    id = EXCHANGE
+    default_base_url = "https://api-futures.kucoin.com"
+    rate_limit = RateLimit(2000, 30.0)  # public pool: 2000 weight / 30 s per IP
+    history_page_size = 100  # the endpoint has no limit parameter; 100 rows is its page
+    history_direction = "backward"
+
+    def list_contracts(self) -> list[Contract]:
+        return parse_contracts(self.http.get_json(CONTRACTS, weight=WEIGHT_CONTRACTS))
+
+    def fetch_current(self) -> list[FundingSnapshot]:
+        payload = self.http.get_json(CONTRACTS, weight=WEIGHT_CONTRACTS)
+        return parse_current(payload, self.http.exchange_now())
+
+    def fetch_current_one(self, symbol: str) -> FundingSnapshot:
+        """One contract's current funding (a cheaper call than the whole list)."""
+        path = CURRENT_ONE.format(symbol=symbol)
+        return parse_current_one(
+            self.http.get_json(path, weight=WEIGHT_CURRENT_ONE), symbol, self.http.exchange_now()
+        )
+
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """Newest rows in [from, to] (cursor: `to` in ms); next `to` is the oldest - 1 ms."""
+        params = {
+            "symbol": contract.symbol,
+            "from": to_ms(start - SLACK),
+            "to": cursor if cursor is not None else to_ms(end + SLACK),
+        }
+        events = parse_history(
+            self.http.get_json(HISTORY, params, weight=WEIGHT_HISTORY), contract.symbol
+        )
+        next_cursor = None
+        if len(events) >= self.history_page_size:
+            oldest = min(e.funding_time for e in events)
+            if normalise_settlement(oldest) > start:
+                next_cursor = to_ms(oldest) - 1
+        return HistoryPage(events, next_cursor)

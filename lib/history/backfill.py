@@ -1,0 +1,351 @@
+"""The historical backfill: fetch only what the database lacks in the window, exchange by exchange.
+
+For each exchange: list its contracts (and record them), load what is stored and known-missing
+in the window, and for each contract fetch just its missing ranges at the largest page size,
+writing the contract's rows in their own transaction. So a run killed at any point loses at
+most the contract in flight, and the next run continues where it stopped with no duplicate
+(UNIQUE(exchange, symbol, funding_time) + insert-or-ignore). Exchanges run in parallel with
+`parallel` (one worker each); the contracts of one exchange run one after the other, so that
+exchange's rate limit is what paces them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+
+from config.settings import Settings, get_settings
+from lib.errors import DatabaseError, ExchangeDataError, FundingError
+from lib.exchanges import get_adapter
+from lib.exchanges.base import ExchangeAdapter
+from lib.history.completeness import (
+    ContractGaps,
+    ExchangeCompleteness,
+    confirmed_missing,
+    load_gaps,
+    missing_ranges,
+    record_known_missing,
+    summarise,
+)
+from lib.history.status import StatusWriter
+from lib.models import Contract, FundingEvent
+from lib.runtime.files import BACKFILL_STATUS_FILE, runtime_path
+from lib.storage.engine import translate_error
+from lib.storage.writes import retire_unlisted, save_contracts, save_events
+from lib.timeutils import from_ms, to_ms, utcnow
+
+logger = logging.getLogger(__name__)
+
+AdapterFactory = Callable[[str], ExchangeAdapter]
+CONTRACT_ATTEMPTS = 4
+RETRY_DELAY_S = 0.5
+PUBLISH_GRACE_MS = 120_000  # an exchange may publish a settlement a little late
+
+
+@dataclass
+class FillResult:
+    """What filling one contract's gaps did."""
+
+    symbol: str
+    ranges: int = 0
+    inserted: int = 0
+    in_window: int = 0  # of the inserted, how many fall on the window's schedule
+    new_known_missing: int = 0
+    attempts: int = 0
+    error: str | None = None
+    # slots a reply left out with nothing on one side to bracket them
+    unbracketed: list[int] = field(default_factory=list)
+
+
+def fill_contract(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGaps, end_ms: int,
+                  source: str = "backfill", merge_within: int | None = None) -> FillResult:
+    """Fetch one contract's missing ranges and store them in one transaction.
+
+    Each range is widened by one interval on both sides so that a slot the exchange does not
+    have can be confirmed as missing at the exchange (it returned settlements around it).
+    Updates `gaps` in place. Exchange and data errors propagate (the caller retries).
+    """
+    c = gaps.contract
+    step = gaps.scheduled.step
+    page = merge_within if merge_within is not None else adapter.history_page_size
+    result = FillResult(c.symbol)
+    events: list[FundingEvent] = []
+    confirmed: list[int] = []
+    for first, last in missing_ranges(gaps, page):
+        result.ranges += 1
+        start, end = from_ms(first - step), from_ms(min(last + step, end_ms))
+        got = adapter.fetch_history(c, start, end)
+        times = [to_ms(e.funding_time) for e in got]
+        lo = gaps.scheduled.start  # the neighbours before the window only confirm gaps
+        events.extend(e for e, t in zip(got, times, strict=True) if t >= lo)
+        wanted_now = [t for t in gaps.missing if first <= t <= last]
+        confirmed.extend(confirmed_missing(wanted_now, times))
+        if times:
+            # before the exchange's first settlement (listed inside the window, listing time
+            # not given), and after its newest one (the window ends a publish grace ago)
+            result.unbracketed.extend(t for t in wanted_now if t < min(times))
+            # the exchange's own clock must agree that the slot is a grace old (a local clock
+            # running ahead must not turn a slot that has not settled yet into a missing one)
+            published = to_ms(adapter.http.exchange_now()) - PUBLISH_GRACE_MS
+            result.unbracketed.extend(t for t in wanted_now if max(times) < t <= published)
+    now = utcnow()
+    try:
+        with engine.begin() as conn:
+            result.inserted = save_events(conn, events, c.funding_interval_hours, source, now)
+            result.new_known_missing = record_known_missing(
+                conn, c.exchange, c.symbol, confirmed, now
+            )
+    except sa_exc.SQLAlchemyError as e:
+        raise translate_error(e, str(engine.url)) from e
+    before = gaps.have
+    gaps.stored.update(to_ms(e.funding_time) for e in events)
+    gaps.known_missing.update(confirmed)
+    result.in_window = gaps.have - before
+    return result
+
+
+def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGaps,
+                      end_ms: int, attempts: int = CONTRACT_ATTEMPTS,
+                      delay: float = RETRY_DELAY_S, stop: threading.Event | None = None,
+                      source: str = "backfill") -> FillResult:
+    """`fill_contract` until nothing settled is left unresolved, with back-off on errors.
+
+    A reply can be short without being an error (an empty page ends pagination early), so a
+    contract whose settled slots are still neither stored nor confirmed missing is asked again,
+    up to `attempts` passes. The database's errors are fatal and propagate.
+    """
+    total = FillResult(gaps.contract.symbol)
+    absent: Counter[int] = Counter()
+    waiter = stop or threading.Event()
+    for attempt in range(1, attempts + 1):
+        total.attempts = attempt
+        try:
+            result = fill_contract(adapter, engine, gaps, end_ms, source)
+        except DatabaseError:
+            raise
+        except FundingError as e:
+            total.error = str(e)
+            logger.warning("%s %s: attempt %d/%d failed: %s", adapter.id,
+                           gaps.contract.symbol, attempt, attempts, e)
+            if attempt < attempts and waiter.wait(delay * 2 ** (attempt - 1)):
+                break
+            continue
+        total.error = None
+        total.ranges += result.ranges
+        total.inserted += result.inserted
+        total.in_window += result.in_window
+        total.new_known_missing += result.new_known_missing
+        total.new_known_missing += _confirm_unbracketed(engine, gaps, result.unbracketed,
+                                                        absent)
+        unresolved = gaps.missing
+        if not unresolved or waiter.is_set():
+            break
+        logger.info("%s %s: %d settled slots still unresolved, asking again", adapter.id,
+                    gaps.contract.symbol, len(unresolved))
+    return total
+
+
+def _confirm_unbracketed(engine: Engine, gaps: ContractGaps, unbracketed: list[int],
+                         absent: Counter[int]) -> int:
+    """Confirm as missing at the exchange the slots that two separate replies left out with
+    nothing on one side of them: before the exchange's first settlement of the contract (it
+    was listed later, and the exchange gives no listing time) or after its newest one, past
+    the publish grace. Asking twice keeps one faulted, cut-short reply from confirming them."""
+    absent.update(unbracketed)
+    confirmed = [t for t in unbracketed if absent[t] >= 2 and t in gaps.missing]
+    if not confirmed:
+        return 0
+    c = gaps.contract
+    try:
+        with engine.begin() as conn:
+            new = record_known_missing(conn, c.exchange, c.symbol, confirmed, utcnow())
+    except sa_exc.SQLAlchemyError as e:
+        raise translate_error(e, str(engine.url)) from e
+    gaps.known_missing.update(confirmed)
+    return new
+
+
+def list_with_retries(adapter: ExchangeAdapter, attempts: int = CONTRACT_ATTEMPTS,
+                      delay: float = RETRY_DELAY_S) -> list[Contract]:
+    """The exchange's contracts, retrying temporary failures with back-off.
+
+    An empty list is taken as a bad reply, not as "no contracts": a venue never lists zero
+    perpetuals, and accepting it would retire every contract and skip the exchange.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            items = adapter.list_contracts()
+            if not items:
+                raise ExchangeDataError(adapter.id, "contracts", "the contract list is empty")
+            return items
+        except FundingError as e:
+            if attempt == attempts:
+                raise
+            logger.warning("%s: listing contracts failed (attempt %d/%d): %s",
+                           adapter.id, attempt, attempts, e)
+            time.sleep(delay * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class Window:
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def last(cls, days: float, now: datetime | None = None) -> Window:
+        """`days` ending one publish grace before `now`: a settlement younger than that may not
+        be in the exchange's history yet (it is the live collector's), and every slot in the
+        window is then old enough that a reply without it shows it missing at the exchange."""
+        end = (now or utcnow()) - timedelta(milliseconds=PUBLISH_GRACE_MS)
+        return cls(end - timedelta(days=days), end)
+
+
+class ExchangeBackfill:
+    """One exchange's share of a run: list, plan, fill contract by contract, report."""
+
+    def __init__(self, exchange: str, adapter: ExchangeAdapter, engine: Engine, window: Window,
+                 status: StatusWriter, stop: threading.Event) -> None:
+        self.exchange = exchange
+        self.adapter = adapter
+        self.engine = engine
+        self.window = window
+        self.status = status
+        self.stop = stop
+        self.requests0 = adapter.request_count
+
+    def _requests(self) -> int:
+        return self.adapter.request_count - self.requests0
+
+    def run(self) -> str:
+        """Fill this exchange; return its final state."""
+        self.status.update(self.exchange, state="running", force=True)
+        try:
+            items = list_with_retries(self.adapter)
+            with self.engine.begin() as conn:
+                save_contracts(conn, items, utcnow())
+                retire_unlisted(conn, self.exchange, [c.symbol for c in items])
+                all_gaps = load_gaps(conn, self.exchange, items, self.window.start,
+                                     self.window.end)
+        except sa_exc.SQLAlchemyError as e:
+            raise translate_error(e, str(self.engine.url)) from e
+        except DatabaseError:
+            raise
+        except FundingError as e:
+            logger.error("%s: cannot list contracts: %s", self.exchange, e)
+            self.status.error(self.exchange, str(e))
+            self.status.update(self.exchange, state="failed", requests=self._requests(),
+                               force=True)
+            return "failed"
+        return self._fill(all_gaps)
+
+    def _fill(self, all_gaps: list[ContractGaps]) -> str:
+        totals = summarise(self.exchange, all_gaps)
+        self.status.update(self.exchange, contracts_total=len(all_gaps), totals=totals,
+                           force=True)
+        end_ms = to_ms(self.window.end)
+        done = records = 0
+        for gaps in all_gaps:
+            if self.stop.is_set():
+                self.status.update(self.exchange, state="stopped", requests=self._requests(),
+                                   force=True)
+                return "stopped"
+            if gaps.missing:
+                records += self._fill_one(gaps, end_ms, totals)
+            done += 1
+            self.status.update(self.exchange, contracts_done=done, records=records,
+                               requests=self._requests(), totals=totals)
+        logger.info("%s: backfill done: %d contracts, %d rows, %d requests, %.2f%% complete",
+                    self.exchange, done, records, self._requests(), totals.completeness)
+        self.status.update(self.exchange, state="completed", requests=self._requests(),
+                           totals=totals, force=True)
+        return "completed"
+
+    def _fill_one(self, gaps: ContractGaps, end_ms: int, totals: ExchangeCompleteness) -> int:
+        result = fill_with_retries(self.adapter, self.engine, gaps, end_ms, stop=self.stop)
+        if result.error:
+            logger.error("%s %s: giving up after %d attempts: %s", self.exchange,
+                         gaps.contract.symbol, result.attempts, result.error)
+            self.status.error(self.exchange, result.error, gaps.contract.symbol)
+        totals.stored += result.in_window
+        totals.expected -= result.new_known_missing
+        totals.known_missing += result.new_known_missing
+        return result.inserted
+
+
+@dataclass
+class BackfillResult:
+    """The outcome of a run, as the status file holds it."""
+
+    state: str
+    status: dict[str, Any]
+
+
+def _close(adapters: dict[str, ExchangeAdapter]) -> None:
+    for adapter in adapters.values():
+        adapter.close()
+
+
+def _run_exchange(job: ExchangeBackfill) -> str:
+    try:
+        return job.run()
+    except DatabaseError:
+        job.stop.set()  # the database is gone for everyone: stop the other workers too
+        raise
+
+
+def run_backfill(
+    engine: Engine,
+    days: float,
+    exchanges: Sequence[str] | None = None,
+    parallel: bool = True,
+    stop: threading.Event | None = None,
+    settings: Settings | None = None,
+    adapter_factory: AdapterFactory | None = None,
+    command: str = "unified_historical_backfill",
+    time_scale: float = 1.0,
+    now: datetime | None = None,
+) -> BackfillResult:
+    """Backfill `days` of settled funding for `exchanges` up to `now` (default: the current
+    time) less the publish grace; return the final status.
+
+    Stops between contracts when `stop` is set (state 'stopped'). Raises DatabaseError when the
+    database fails (state 'failed' is recorded first) and StatusFileError when the status file
+    cannot be written at the start or the end.
+    """
+    settings = settings or get_settings()
+    names = list(exchanges or settings.EXCHANGES)
+    stop = stop or threading.Event()
+    factory = adapter_factory or (lambda ex: get_adapter(ex, settings, time_scale))
+    window = Window.last(days, now)
+    status = StatusWriter(runtime_path(BACKFILL_STATUS_FILE), days=days,
+                          window_start=window.start, window_end=window.end,
+                          exchanges=names, command=command)
+    status.start()
+    adapters = {ex: factory(ex) for ex in names}
+    jobs = [ExchangeBackfill(ex, adapters[ex], engine, window, status, stop) for ex in names]
+    try:
+        with ThreadPoolExecutor(max_workers=len(jobs) if parallel else 1,
+                                thread_name_prefix="backfill") as pool:
+            states = list(pool.map(_run_exchange, jobs))
+    except DatabaseError:
+        status.finish("failed")
+        raise
+    finally:
+        _close(adapters)
+    if stop.is_set():
+        state = "stopped"
+    else:
+        state = "completed" if all(s == "completed" for s in states) else "failed"
+    status.finish(state)
+    return BackfillResult(state, status.data)
