@@ -57,10 +57,7 @@ def seed(engine: Engine) -> dict[str, int]:
                 "base": "BTC", "quote": "USDT", "settle": "USDT", "multiplier": 1.0,
                 "funding_interval_hours": 8.0, "listed_at": None, "status": "trading",
                 "first_seen": T0, "last_seen": T0 + timedelta(days=1)}
-    spread = {"ts": T0, "base": "BTC", "exchange_a": "binance", "symbol_a": "BTCUSDT",
-              "exchange_b": "okx", "symbol_b": "BTC-USDT-SWAP", "rate_8h_a": 0.0001,
-              "rate_8h_b": -0.0002, "short_exchange": "binance", "spread_8h": 0.0003,
-              "spread_apr": 0.3285}
+    leg_hour = {"ts": T0, "leg_id": 1, "rate_8h": 0.0001}
     stat = {"exchange": "binance", "symbol": "BTCUSDT", "window_days": 30, "n": 5,
             "mean_8h": 0.0002, "std_8h": 0.0001, "latest_8h": 0.0004, "zscore": 2.0,
             "percentile": 100.0, "calculated_at": T0 + timedelta(hours=1)}
@@ -70,11 +67,13 @@ def seed(engine: Engine) -> dict[str, int]:
         insert_ignore(conn, schema.funding_rates_historical, hist)
         upsert(conn, schema.exchange_data, snaps)
         conn.execute(schema.contracts.insert(), [contract])
-        conn.execute(schema.arbitrage_spreads.insert(), [spread])
+        conn.execute(schema.arbitrage_leg_hours.insert(), [leg_hour])
         conn.execute(schema.funding_statistics.insert(), [stat])
         conn.execute(schema.funding_missing_at_exchange.insert(), [absent])
     return {"contracts": 1, "exchange_data": 2, "funding_rates_historical": 8,
-            "arbitrage_spreads": 1, "funding_statistics": 1, "funding_missing_at_exchange": 1}
+            "arbitrage_leg_hours": 1, "funding_statistics": 1, "funding_missing_at_exchange": 1,
+            "arbitrage_legs": 0, "arbitrage_pairs": 0, "arbitrage_spread_statistics": 0,
+            "analytics_watermarks": 0}
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -119,8 +118,8 @@ def test_check_healthy(engine: Engine, cli_env: dict[str, str], db_url: str) -> 
     done = run_tool(cli_env, "check")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        f"{describe_url(db_url)}: healthy (schema version {schema.SCHEMA_VERSION}, 7 tables, "
-        "6 unique constraints, 5 indexes)"
+        f"{describe_url(db_url)}: healthy (schema version {schema.SCHEMA_VERSION}, 11 tables, "
+        "10 unique constraints, 4 indexes)"
     )
 
 
@@ -203,8 +202,10 @@ def test_clear_yes_keeps_schema(engine: Engine, cli_env: dict[str, str]) -> None
     done = run_tool(cli_env, "clear", "--quick", "--yes")
     assert done.returncode == 0, done.stderr
     assert done.stdout == (
-        "cleared 14 rows: funding_missing_at_exchange 1, funding_statistics 1, "
-        "arbitrage_spreads 1, funding_rates_historical 8, exchange_data 2, contracts 1\n"
+        "cleared 14 rows: analytics_watermarks 0, arbitrage_spread_statistics 0, "
+        "arbitrage_leg_hours 1, arbitrage_pairs 0, arbitrage_legs 0, "
+        "funding_missing_at_exchange 1, funding_statistics 1, funding_rates_historical 8, "
+        "exchange_data 2, contracts 1\n"
     )
     assert set(counts(engine).values()) == {0}
     with engine.connect() as conn:
@@ -255,7 +256,7 @@ def test_export_writes_csv_in_current_directory(
     assert rows[0] == [c.name for c in schema.exchange_data.columns]
     assert rows[1] == ["binance", "BTCUSDT", "0.0001", "2026-01-01T08:00:00+00:00", "50000.5",
                        "2026-01-01T00:01:00+00:00", "BTC/USDT:USDT", "BTC", "8.0", "", "12.5",
-                       ""]
+                       "", "", "", "", "", ""]
     assert rows[2][:4] == ["okx", "BTC-USDT-SWAP", "-0.0002", ""]
     assert len(rows) == 3
     assert sorted(p.name for p in work.iterdir()) == [CSV_FILENAME]
@@ -339,7 +340,7 @@ def test_pg_backup_without_pg_dump_on_path(
 
 
 def test_unique_constraint_helper_is_what_the_schema_declares() -> None:
-    """The check counts 6 unique constraints: one per data table."""
+    """The check counts one unique constraint per data table (10 since version 4)."""
     uniques = [c for t in schema.metadata.sorted_tables for c in t.constraints
                if isinstance(c, UniqueConstraint)]
-    assert len(uniques) == len(schema.DATA_TABLES) == 6
+    assert len(uniques) == len(schema.DATA_TABLES) == 10

@@ -18,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 from lib.integrity.repairs import fix_duplicates, has_unique_key, loose_history_table
 from lib.storage.engine import insert_ignore, open_database, upsert
 from lib.storage.schema import (
-    arbitrage_spreads,
+    arbitrage_leg_hours,
     funding_missing_at_exchange,
     funding_rates_historical,
 )
@@ -98,16 +98,13 @@ def _seed_cleanup(engine: Engine) -> int:
         _row("dydx", "ETH-USD", now_h + 2 * H, 0.0001, interval=1.0),  # beyond now + 1 h
         _row("binance", "BTCUSDT", now_h - timedelta(days=31), 0.0001),
     ]
-    spread = {"ts": now_h - timedelta(days=100), "base": "BTC", "exchange_a": "binance",
-              "symbol_a": "BTCUSDT", "exchange_b": "okx", "symbol_b": "BTC-USDT-SWAP",
-              "rate_8h_a": 0.0001, "rate_8h_b": 0.2, "short_exchange": "okx",
-              "spread_8h": 0.1999, "spread_apr": 218.9}
+    spread = {"ts": now_h - timedelta(days=100), "leg_id": 1, "rate_8h": 0.2}
     absent = [{"exchange": "bitget", "symbol": "XUSDT", "funding_time": now_h - age,
                "checked_at": now_h} for age in (timedelta(days=45), timedelta(days=31),
                                                timedelta(days=25), H)]
     with engine.begin() as conn:
         assert insert_ignore(conn, loose, valid + bad) == len(valid) + len(bad)
-        insert_ignore(conn, arbitrage_spreads, [spread])
+        insert_ignore(conn, arbitrage_leg_hours, [spread])
         insert_ignore(conn, funding_missing_at_exchange, absent)
     return len(valid)
 
@@ -144,7 +141,7 @@ def test_cleanup_dry_run_then_real(engine: Engine, cli_env: dict[str, str]) -> N
     assert _line(real.stdout, "deleted") == "10"
     assert re.search(r"^database size\s+[\d.]+ [KMG]?B\s+[\d.]+ [KMG]?B$", real.stdout, re.M)
     assert _count(engine, "funding_rates_historical") == n_valid
-    assert _count(engine, "arbitrage_spreads") == 1  # spreads are kept indefinitely
+    assert _count(engine, "arbitrage_leg_hours") == 1  # spreads are kept indefinitely
     assert _line(real.stdout, "missing-at-exchange records older than 30 days (deleted)") == "2"
     assert _count(engine, "funding_missing_at_exchange") == 2
 

@@ -25,7 +25,13 @@ from sqlalchemy.engine import make_url
 from lib.errors import DatabaseError, SchemaError
 from lib.storage.engine import create_db_engine, describe_url, normalise_url, translate_error
 from lib.storage.migrations import read_version
-from lib.storage.schema import DATA_TABLES, SCHEMA_VERSION, exchange_data, funding_rates_historical
+from lib.storage.schema import (
+    DATA_TABLES,
+    SCHEMA_VERSION,
+    VIEWS,
+    exchange_data,
+    funding_rates_historical,
+)
 from lib.storage.schema import metadata as schema_metadata
 
 logger = logging.getLogger(__name__)
@@ -35,9 +41,13 @@ TIME_COLUMNS: dict[str, str] = {
     "contracts": "last_seen",
     "exchange_data": "updated_at",
     "funding_rates_historical": "funding_time",
-    "arbitrage_spreads": "ts",
     "funding_statistics": "calculated_at",
     "funding_missing_at_exchange": "funding_time",
+    "arbitrage_legs": "created_at",
+    "arbitrage_pairs": "created_at",
+    "arbitrage_leg_hours": "ts",
+    "arbitrage_spread_statistics": "calculated_at",
+    "analytics_watermarks": "updated_at",
 }
 
 CSV_FILENAME = "unified_exchange_data.csv"
@@ -282,6 +292,8 @@ def check_database(url: str) -> CheckReport:
                 continue
             report.tables += 1
             _check_table(inspector, table, report)
+        views = set(inspector.get_view_names())
+        report.problems.extend(f"view {v} is missing" for v in VIEWS if v not in views)
     return report
 
 

@@ -33,6 +33,7 @@ from config.settings import get_settings
 from lib.errors import DatabaseError
 from lib.storage.migrations import ensure_schema
 from lib.storage.schema import UTCDateTime
+from lib.storage.sqlfunctions import register_sqlite_functions
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class _StddevSamp:
 
 def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     dbapi_conn.create_aggregate("stddev_samp", 1, _StddevSamp)  # type: ignore[arg-type]
+    register_sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     mode = cur.execute("PRAGMA journal_mode = WAL").fetchone()

@@ -4,15 +4,18 @@ A new database gets the current schema at once; an older one is upgraded step by
 use, inside one transaction, without touching its rows. A database newer than this code is
 refused rather than guessed at. Each version's additions are declared as data in
 `lib.storage.schema.ADDED_COLUMNS`; new tables and indexes are found by comparing with `metadata`.
+A table a version replaced (`REPLACED_TABLES`) is renamed aside, its rows converted into the
+new tables, and dropped; views (`VIEWS`) are recreated after every change.
 This is small enough that a migration framework (Alembic) would add more than it saves.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -20,12 +23,27 @@ from sqlalchemy import (
     MetaData,
     Table,
     UniqueConstraint,
+    func,
     inspect,
     select,
+    union,
 )
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from lib.errors import SchemaError
-from lib.storage.schema import ADDED_COLUMNS, ADDED_TABLES, SCHEMA_VERSION, metadata, schema_version
+from lib.storage.schema import (
+    ADDED_COLUMNS,
+    ADDED_TABLES,
+    REPLACED_TABLES,
+    SCHEMA_VERSION,
+    VIEWS,
+    arbitrage_leg_hours,
+    arbitrage_legs,
+    arbitrage_pairs,
+    metadata,
+    schema_version,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +84,55 @@ def version_metadata(version: int) -> MetaData:
             if isinstance(uc, UniqueConstraint) and not {c.name for c in uc.columns} & gone
         ]
         Table(table.name, old, *cols, *kept)
+    for v, replaced in REPLACED_TABLES.items():
+        if v > version:
+            for make_legacy in replaced.values():
+                make_legacy(old)
     return old
+
+
+def _create_views(conn: Connection) -> None:
+    """(Re)create every view from its current definition."""
+    for name, body in VIEWS.items():
+        sql = body().compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
+        conn.exec_driver_sql(f"CREATE VIEW {name} AS {sql}")
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    dialect = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
+    return dialect.insert(table)
+
+
+def _convert_v3_spreads(conn: Connection, legacy: Table) -> None:
+    """Version 1-3 spread rows (names on every row) into legs, pairs and leg hours."""
+    now = datetime.now(UTC)
+    old = legacy.c
+    sides = [(old.exchange_a, old.symbol_a, old.rate_8h_a),
+             (old.exchange_b, old.symbol_b, old.rate_8h_b)]
+    legs = union(*(select(ex, sym, func.min(old.base)).group_by(ex, sym) for ex, sym, _ in sides))
+    for ex, sym, base in conn.execute(legs).all():
+        conn.execute(_insert(conn, arbitrage_legs).values(
+            exchange=ex, symbol=sym, base=base, created_at=now).on_conflict_do_nothing())
+    ids = {(r.exchange, r.symbol): r.leg_id for r in conn.execute(select(arbitrage_legs))}
+    pairs = select(old.exchange_a, old.symbol_a, old.exchange_b, old.symbol_b, old.base).distinct()
+    for ex_a, sym_a, ex_b, sym_b, base in conn.execute(pairs).all():
+        first, second = sorted([(ex_a, sym_a), (ex_b, sym_b)])
+        conn.execute(_insert(conn, arbitrage_pairs).values(
+            leg_a=ids[first], leg_b=ids[second], base=base, created_at=now
+        ).on_conflict_do_nothing())
+    leg = arbitrage_legs
+    for ex, sym, rate in sides:
+        rows = (select(old.ts, leg.c.leg_id, rate).select_from(legacy)
+                .join(leg, (leg.c.exchange == ex) & (leg.c.symbol == sym)))
+        conn.execute(_insert(conn, arbitrage_leg_hours).from_select(
+            ["ts", "leg_id", "rate_8h"], rows).on_conflict_do_nothing())
+
+
+# How each replaced table's rows reach the tables that replaced it.
+_CONVERSIONS: dict[int, dict[str, Callable[[Connection, Table], None]]] = {
+    4: {"arbitrage_spreads": _convert_v3_spreads},
+}
 
 
 @contextmanager
@@ -93,11 +159,20 @@ def read_version(conn: Connection) -> int | None:
     return int(value) if value is not None else None
 
 
-def _upgrade_step(conn: Connection, version: int) -> None:
-    """Bring a database at `version - 1` to `version` in place."""
-    existing_tables = set(inspect(conn).get_table_names())
+def _set_aside(conn: Connection, version: int, existing: set[str]) -> dict[str, Table]:
+    """Rename the tables `version` replaces out of the way; their legacy definitions."""
+    legacy: dict[str, Table] = {}
+    for name, make_legacy in REPLACED_TABLES.get(version, {}).items():
+        if name in existing:
+            aside = f"{name}_v{version - 1}"
+            conn.exec_driver_sql(f"ALTER TABLE {name} RENAME TO {aside}")
+            legacy[name] = make_legacy(MetaData()).to_metadata(MetaData(), name=aside)
+    return legacy
+
+
+def _add_columns(conn: Connection, version: int, existing: set[str]) -> None:
     for table_name, cols in ADDED_COLUMNS.get(version, {}).items():
-        if table_name not in existing_tables:
+        if table_name not in existing:
             continue
         present = {c["name"] for c in inspect(conn).get_columns(table_name)}
         for col_name in cols:
@@ -111,12 +186,23 @@ def _upgrade_step(conn: Connection, version: int) -> None:
             if not column.nullable:
                 ddl += " NOT NULL"
             conn.exec_driver_sql(ddl)
+
+
+def _upgrade_step(conn: Connection, version: int) -> None:
+    """Bring a database at `version - 1` to `version` in place."""
+    existing_tables = set(inspect(conn).get_table_names())
+    legacy = _set_aside(conn, version, existing_tables)
+    _add_columns(conn, version, existing_tables)
     metadata.create_all(conn, checkfirst=True)
     for table in metadata.sorted_tables:
         names = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
         for index in list(table.indexes):
             if index.name not in names:
                 index.create(conn)
+    for name, table in legacy.items():
+        logger.info("converting the rows of %s to its version %d form", name, version)
+        _CONVERSIONS[version][name](conn, table)
+        conn.exec_driver_sql(f"DROP TABLE {table.name}")
 
 
 def ensure_schema(engine: Engine) -> int:
@@ -137,6 +223,7 @@ def ensure_schema(engine: Engine) -> int:
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 logger.info("upgrading database schema from version %d to %d", step - 1, step)
                 _upgrade_step(conn, step)
+        _create_views(conn)
         conn.execute(
             schema_version.insert().values(version=SCHEMA_VERSION, applied_at=datetime.now(UTC))
         )
@@ -148,4 +235,6 @@ def create_version(engine: Engine, version: int) -> None:
     """Create an empty database at an older schema version (tests of the upgrade path)."""
     with engine.begin() as conn:
         version_metadata(version).create_all(conn)
+        if version == SCHEMA_VERSION:
+            _create_views(conn)
         conn.execute(schema_version.insert().values(version=version, applied_at=datetime.now(UTC)))

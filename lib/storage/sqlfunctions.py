@@ -1,0 +1,118 @@
+"""SQL the two engines spell differently, written once as SQLAlchemy constructs.
+
+Analytics queries use these instead of raw dialect SQL, so one query runs on both engines:
+
+- `epoch_hour(ts)`: whole hours since 1970-01-01 UTC of a stored UTC time (an integer, for
+  hour arithmetic and joins on the hour grid);
+- `hour_start(h)`: the stored UTC time of epoch hour `h`, in the exact form the column type
+  stores (SQLite compares times as text, so the form matters);
+- `percentile(x, fraction)`: the continuous percentile aggregate (PostgreSQL's
+  `percentile_cont ... WITHIN GROUP`; on SQLite an aggregate registered by
+  `register_sqlite_functions`, interpolating the same way). Works with `.filter(...)`.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Float, Integer
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from lib.storage.schema import UTCDateTime
+
+
+class epoch_hour(FunctionElement[int]):  # lower case: they read as SQL functions
+    """Hours since the epoch (floor) of a UTC time column or bound time."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+class hour_start(FunctionElement[Any]):
+    """The UTC time at which epoch hour `h` starts, as the column type stores it."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+class percentile(FunctionElement[float]):
+    """Continuous percentile (linear interpolation between closest ranks) of `expr`."""
+
+    type = Float()
+    inherit_cache = True
+
+    def __init__(self, expr: ColumnElement[Any], fraction: float) -> None:
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"percentile fraction {fraction} is not within 0..1")
+        self.fraction = float(fraction)
+        super().__init__(expr)
+
+
+def _arg(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(epoch_hour, "sqlite")
+def _epoch_hour_sqlite(element: epoch_hour, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(CAST(strftime('%s', {_arg(element, compiler, **kw)}) AS INTEGER) / 3600)"
+
+
+@compiles(epoch_hour, "postgresql")
+def _epoch_hour_pg(element: epoch_hour, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(floor(extract(epoch FROM {_arg(element, compiler, **kw)}) / 3600) AS INTEGER)"
+
+
+@compiles(hour_start, "sqlite")
+def _hour_start_sqlite(element: hour_start, compiler: SQLCompiler, **kw: Any) -> str:
+    # the text form SQLAlchemy's SQLite DateTime stores: "2026-01-01 08:00:00.000000"
+    hours = _arg(element, compiler, **kw)
+    return f"strftime('%Y-%m-%d %H:%M:%S.000000', ({hours}) * 3600, 'unixepoch')"
+
+
+@compiles(hour_start, "postgresql")
+def _hour_start_pg(element: hour_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_timestamp(({_arg(element, compiler, **kw)}) * 3600)"
+
+
+@compiles(percentile, "sqlite")
+def _percentile_sqlite(element: percentile, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"percentile_cont({_arg(element, compiler, **kw)}, {element.fraction!r})"
+
+
+@compiles(percentile, "postgresql")
+def _percentile_pg(element: percentile, compiler: SQLCompiler, **kw: Any) -> str:
+    expr = _arg(element, compiler, **kw)
+    return f"percentile_cont({element.fraction!r}) WITHIN GROUP (ORDER BY {expr})"
+
+
+class _PercentileCont:
+    """SQLite aggregate `percentile_cont(x, fraction)`, as PostgreSQL computes it."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value: float | None, fraction: float) -> None:
+        if value is not None:
+            self.values.append(value)
+            self.fraction = fraction
+
+    def finalize(self) -> float | None:
+        values = self.values
+        if not values:
+            return None
+        values.sort()
+        position = self.fraction * (len(values) - 1)
+        low = math.floor(position)
+        high = min(low + 1, len(values) - 1)
+        return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def register_sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
+    """Give a new SQLite connection the aggregates PostgreSQL has built in."""
+    dbapi_conn.create_aggregate("percentile_cont", 2, _PercentileCont)  # type: ignore[arg-type]
