@@ -26,6 +26,10 @@ class SchemaError(DatabaseError):
     """The database schema is not what this code expects (missing table, newer version...)."""
 
 
+class NoDataError(FundingError):
+    """The database holds nothing yet for the job asked for (e.g. analytics before a backfill)."""
+
+
 class LockHeldError(FundingError):
     """Another process holds a lock this job needs."""
 

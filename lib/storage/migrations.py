@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -28,8 +27,6 @@ from sqlalchemy import (
     select,
     union,
 )
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from lib.errors import SchemaError
 from lib.storage.schema import (
@@ -44,6 +41,7 @@ from lib.storage.schema import (
     metadata,
     schema_version,
 )
+from lib.storage.sqlfunctions import dialect_insert
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +97,6 @@ def _create_views(conn: Connection) -> None:
         conn.exec_driver_sql(f"CREATE VIEW {name} AS {sql}")
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    dialect = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
-    return dialect.insert(table)
-
-
 def _convert_v3_spreads(conn: Connection, legacy: Table) -> None:
     """Version 1-3 spread rows (names on every row) into legs, pairs and leg hours."""
     now = datetime.now(UTC)
@@ -112,20 +105,20 @@ def _convert_v3_spreads(conn: Connection, legacy: Table) -> None:
              (old.exchange_b, old.symbol_b, old.rate_8h_b)]
     legs = union(*(select(ex, sym, func.min(old.base)).group_by(ex, sym) for ex, sym, _ in sides))
     for ex, sym, base in conn.execute(legs).all():
-        conn.execute(_insert(conn, arbitrage_legs).values(
+        conn.execute(dialect_insert(conn, arbitrage_legs).values(
             exchange=ex, symbol=sym, base=base, created_at=now).on_conflict_do_nothing())
     ids = {(r.exchange, r.symbol): r.leg_id for r in conn.execute(select(arbitrage_legs))}
     pairs = select(old.exchange_a, old.symbol_a, old.exchange_b, old.symbol_b, old.base).distinct()
     for ex_a, sym_a, ex_b, sym_b, base in conn.execute(pairs).all():
         first, second = sorted([(ex_a, sym_a), (ex_b, sym_b)])
-        conn.execute(_insert(conn, arbitrage_pairs).values(
+        conn.execute(dialect_insert(conn, arbitrage_pairs).values(
             leg_a=ids[first], leg_b=ids[second], base=base, created_at=now
         ).on_conflict_do_nothing())
     leg = arbitrage_legs
     for ex, sym, rate in sides:
         rows = (select(old.ts, leg.c.leg_id, rate).select_from(legacy)
                 .join(leg, (leg.c.exchange == ex) & (leg.c.symbol == sym)))
-        conn.execute(_insert(conn, arbitrage_leg_hours).from_select(
+        conn.execute(dialect_insert(conn, arbitrage_leg_hours).from_select(
             ["ts", "leg_id", "rate_8h"], rows).on_conflict_do_nothing())
 
 

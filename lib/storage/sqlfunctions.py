@@ -8,7 +8,9 @@ Analytics queries use these instead of raw dialect SQL, so one query runs on bot
   stores (SQLite compares times as text, so the form matters);
 - `percentile(x, fraction)`: the continuous percentile aggregate (PostgreSQL's
   `percentile_cont ... WITHIN GROUP`; on SQLite an aggregate registered by
-  `register_sqlite_functions`, interpolating the same way). Works with `.filter(...)`.
+  `register_sqlite_functions`, interpolating the same way). Works with `.filter(...)`;
+- `dialect_insert(conn, table)`: the INSERT with `on_conflict_do_nothing/do_update` for the
+  connection's engine (both spell ON CONFLICT the same way).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import math
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Float, Integer
+from sqlalchemy import Connection, Float, Integer, Table
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -51,6 +55,13 @@ class percentile(FunctionElement[float]):
             raise ValueError(f"percentile fraction {fraction} is not within 0..1")
         self.fraction = float(fraction)
         super().__init__(expr)
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """An INSERT for `table` that knows ON CONFLICT on the connection's engine."""
+    if conn.dialect.name == "postgresql":
+        return pg_dialect.insert(table)
+    return sqlite_dialect.insert(table)
 
 
 def _arg(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
