@@ -4,8 +4,8 @@ Each settled rate covers the hours of its own interval before its settlement tim
 settled at 16:00 on an 8 h schedule was in force from 08:00 to 16:00, so it fills the hours
 08:00 ... 15:00, and a 1 h leg and an 8 h leg compare hour by hour. Rates are stored per leg as
 rate_8h (see `lib.storage.schema.arbitrage_leg_hours`); a pair's spread is the join of its legs.
-Where two settlements claim one hour (a schedule that changed), the nearest one after the hour
-wins.
+A settlement never reaches back past the previous settlement of its contract (a history row
+stored with a longer interval than it had), so no hour is claimed twice.
 
 Incremental by default: only settlements stored since the last build (and every settlement of a
 leg that is new since then) are expanded, and hours already built are kept, so a run after an
@@ -22,29 +22,34 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
     Float,
+    Integer,
+    MetaData,
+    Table,
+    case,
     cast,
     delete,
+    exists,
     func,
-    literal,
     or_,
     select,
-    union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from lib.analytics.matching import PairSync, sync_pairs
 from lib.analytics.watermarks import read_watermark, write_watermark
 from lib.storage.schema import (
+    UTCDateTime,
     arbitrage_leg_hours,
     arbitrage_legs,
     contracts,
     funding_rates_historical,
 )
-from lib.storage.sqlfunctions import dialect_insert, epoch_hour, hour_start
-from lib.timeutils import HOUR_MS, floor_to_interval, to_ms, utcnow
+from lib.storage.sqlfunctions import dialect_insert, epoch_hour, tune_for_bulk
+from lib.timeutils import HOUR_MS, floor_to_interval, from_ms, to_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -79,40 +84,70 @@ def settled_interval(f: Any = funding_rates_historical) -> ColumnElement[Any]:
     return func.coalesce(f.c.funding_interval_hours, listed)
 
 
-def _offsets() -> Any:
-    """Hours 1..MAX_INTERVAL_HOURS before a settlement, as a derived table. (Not a WITH: the
-    sqlite3 driver counts rows written only for statements that start with INSERT.)"""
-    return union_all(*(select(literal(k).label("k")) for k in range(1, MAX_INTERVAL_HOURS + 1))
-                     ).subquery("offsets")
+_temp = MetaData()
+# The hours of the window with their stored time form (one conversion per hour, not per row).
+_hours = Table("tmp_spread_hours", _temp, Column("h", Integer, primary_key=True),
+               Column("ts", UTCDateTime, nullable=False), prefixes=["TEMPORARY"])
+# -1 .. -MAX_INTERVAL_HOURS: the hours before a settlement, in ascending order.
+_offsets = Table("tmp_spread_offsets", _temp, Column("j", Integer, primary_key=True),
+                 prefixes=["TEMPORARY"])
+# The settlements being expanded: leg, settlement hour, rate_8h and the hours it covers.
+_settled = Table("tmp_spread_settled", _temp, Column("leg_id", Integer), Column("th", Integer),
+                 Column("r8", Float), Column("span", Integer), prefixes=["TEMPORARY"])
 
 
-def leg_hours_select(start: datetime, end: datetime, settled_by: datetime,
-                     since: datetime | None = None) -> Any:
-    """(ts, leg_id, rate_8h) of every leg hour in [start, end) covered by a settlement up to
-    `settled_by`; with `since`, only from settlements stored (or of legs new) since then."""
+def _settled_select(start: datetime, settled_by: datetime, since: datetime | None) -> Any:
+    """Each settlement of a leg (with `since`, the previous build's start: stored since shortly
+    before it, or of a leg new since it) with the
+    hours it covers: its interval, or fewer where the previous settlement is nearer (a history
+    row stored with a longer interval than it had)."""
     f, legs = funding_rates_historical, arbitrage_legs
-    offsets = _offsets()
-    interval = settled_interval()
-    hour = epoch_hour(f.c.funding_time) - offsets.c.k
-    query = (
-        select(hour_start(hour).label("ts"), legs.c.leg_id,
-               (cast(f.c.funding_rate, Float) * 8.0 / interval).label("rate_8h"))
-        .select_from(f)
+    interval = cast(settled_interval(), Integer)
+    inner = (
+        select(legs.c.leg_id,
+               epoch_hour(f.c.funding_time).label("th"),
+               (cast(f.c.funding_rate, Float) * 8.0 / settled_interval()).label("r8"),
+               interval.label("iv"))
         .join(legs, (legs.c.exchange == f.c.exchange) & (legs.c.symbol == f.c.symbol))
-        .join(offsets, offsets.c.k <= interval)
-        .where(
-            f.c.funding_time > start,
-            f.c.funding_time <= min(end + timedelta(hours=MAX_INTERVAL_HOURS), settled_by),
-            hour >= to_ms(start) // HOUR_MS,
-            hour < to_ms(end) // HOUR_MS,
-            interval > 0,
-        )
-        # key order for the index; on a shared hour the nearest settlement comes first and wins
-        .order_by(hour, legs.c.leg_id, f.c.funding_time)
+        .where(f.c.funding_time > start, f.c.funding_time <= settled_by, interval > 0)
     )
     if since is not None:
-        query = query.where(or_(f.c.collected_at >= since, legs.c.created_at >= since))
-    return query
+        inner = inner.where(or_(f.c.collected_at >= since - RESTAMP_MARGIN,
+                                legs.c.created_at > since))
+    s = inner.subquery("s")
+    previous = func.lag(s.c.th).over(partition_by=s.c.leg_id, order_by=s.c.th)
+    gap = s.c.th - func.coalesce(previous, s.c.th - s.c.iv)
+    span = case((gap < s.c.iv, gap), else_=s.c.iv)
+    return select(s.c.leg_id, s.c.th, s.c.r8, span)
+
+
+def _expand(conn: Connection, start: datetime, end: datetime, settled_by: datetime,
+            since: datetime | None, expect_stored: bool) -> int:
+    """Insert the leg hours in [start, end) the selected settlements cover; rows written.
+    Unless `expect_stored`, they are first inserted plainly (the fast path: PostgreSQL's
+    ON CONFLICT costs twice as much a row), falling back to insert-or-ignore on a stored key."""
+    tune_for_bulk(conn)
+    for table in (_hours, _offsets, _settled):
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
+    first, last = to_ms(start) // HOUR_MS, to_ms(end) // HOUR_MS
+    conn.execute(_hours.insert(), [{"h": h, "ts": from_ms(h * HOUR_MS)}
+                                   for h in range(first, last)])
+    conn.execute(_offsets.insert(), [{"j": -k} for k in range(1, MAX_INTERVAL_HOURS + 1)])
+    conn.execute(_settled.insert().from_select(
+        ["leg_id", "th", "r8", "span"],
+        _settled_select(start, min(end + timedelta(hours=MAX_INTERVAL_HOURS), settled_by),
+                        since)))
+    s, o, h = _settled, _offsets, _hours
+    rows = (select(h.c.ts, s.c.leg_id, s.c.r8)
+            .select_from(s)
+            .join(o, o.c.j >= -s.c.span)
+            .join(h, h.c.h == s.c.th + o.c.j)
+            .where(s.c.span > 0))
+    written = _insert_leg_hours(conn, rows)
+    for table in (_settled, _offsets, _hours):
+        table.drop(conn)
+    return written
 
 
 def build_series(engine: Engine, days: int = 30, force: bool = False,
@@ -133,9 +168,10 @@ def build_series(engine: Engine, days: int = 30, force: bool = False,
         elif previous is None:
             mode, since = "full", None
         else:
-            mode, since = "incremental", previous - RESTAMP_MARGIN
-        rows = leg_hours_select(start, end, now or started, since)
-        written = _insert_leg_hours(conn, rows)
+            mode, since = "incremental", previous
+        stored = mode == "incremental" or (mode == "full" and bool(conn.execute(select(exists(
+        ).where(arbitrage_leg_hours.c.ts >= start, arbitrage_leg_hours.c.ts < end))).scalar()))
+        written = _expand(conn, start, end, now or started, since, expect_stored=stored)
         write_watermark(conn, JOB, started)
         legs = int(conn.execute(select(func.count()).select_from(arbitrage_legs)).scalar_one())
     build = SeriesBuild(mode, start, end, pairs, legs, written, deleted, time.perf_counter() - t0)

@@ -1,7 +1,8 @@
 """Database access: one engine factory for SQLite and PostgreSQL, error translation, bulk writes.
 
 SQLite runs in WAL mode with a busy timeout so the collectors, scripts and the API can share one
-file; `stddev_samp` is registered there so analytics SQL is the same on both engines.
+file; the aggregates PostgreSQL has and SQLite lacks (`stddev_samp`, `percentile_cont`) are
+registered there by `lib.storage.sqlfunctions`, so analytics SQL is the same on both engines.
 PostgreSQL bulk inserts go through COPY into a temporary table, then one INSERT ... ON CONFLICT,
 which is the fast path there; SQLite uses executemany inside one transaction.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import math
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,28 +47,7 @@ SQLITE_CACHE_KIB = 32_768
 Row = Mapping[str, Any]
 
 
-class _StddevSamp:
-    """Sample standard deviation for SQLite (Welford), matching PostgreSQL's stddev_samp."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.mean = 0.0
-        self.m2 = 0.0
-
-    def step(self, value: float | None) -> None:
-        if value is None:
-            return
-        self.n += 1
-        delta = value - self.mean
-        self.mean += delta / self.n
-        self.m2 += delta * (value - self.mean)
-
-    def finalize(self) -> float | None:
-        return math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else None
-
-
 def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-    dbapi_conn.create_aggregate("stddev_samp", 1, _StddevSamp)  # type: ignore[arg-type]
     register_sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")

@@ -183,14 +183,15 @@ arbitrage_pairs = Table(
 # (a settlement at T with interval I covers the I hours before T). 16 bytes of data: with the
 # tuple header, line pointer and key index about 76 bytes a row on PostgreSQL. REAL (4 bytes)
 # keeps 7 significant digits, more than the 6-8 decimals venues print a rate with. The key
-# starts with ts, so hourly appends go to the end of the index and windows read one range.
+# starts with the leg: a pair's two legs are read as two ranges, on any window, and the
+# distribution column leads.
 arbitrage_leg_hours = Table(
     "arbitrage_leg_hours",
     metadata,
     Column("ts", UTCDateTime, nullable=False),
     Column("leg_id", Integer, nullable=False),
     Column("rate_8h", REAL, nullable=False),
-    UniqueConstraint("ts", "leg_id"),
+    UniqueConstraint("leg_id", "ts"),
 )
 
 
