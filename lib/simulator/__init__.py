@@ -46,13 +46,16 @@ CLI: python -m lib.simulator --port 8900 --seed 42 [--faults ...] [--time-scale 
      [--contracts 2300] [--now 2026-01-01T00:00:00Z]
 """
 
-from lib.simulator.config import EXCHANGES, FaultConfig, SimClock, SimulatorConfig
+from lib.simulator.config import FaultConfig, SimClock, SimulatorConfig
+from lib.simulator.contracts import Contract, Snapshot
 from lib.simulator.server import Simulator, SimulatorServer
 from lib.simulator.testing import running_simulator
-from lib.simulator.universe import Contract, Snapshot, Universe
+from lib.simulator.universe import Universe
+from lib.simulator.venues import EXCHANGES, VENUES
 
 __all__ = [
     "EXCHANGES",
+    "VENUES",
     "Contract",
     "FaultConfig",
     "SimClock",

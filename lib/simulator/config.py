@@ -1,4 +1,4 @@
-"""Simulator settings: seed, clock, universe size and the fault mix.
+"""Simulator settings: seed, clock, universe size and the fault mix (the venues list themselves).
 
 Kept apart from the server so that the CLI, tests and benchmarks build the same objects.
 """
@@ -9,17 +9,6 @@ import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
-
-EXCHANGES: tuple[str, ...] = (
-    "binance",
-    "bybit",
-    "okx",
-    "bitget",
-    "gate",
-    "kucoin",
-    "hyperliquid",
-    "dydx",
-)
 
 
 @dataclass(frozen=True)
