@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -34,6 +34,16 @@ class ParamError(Exception):
         self.message = message
         self.code = code
         self.status = status
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request as a client sends it: method, the venue's own path, query and JSON body."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,10 +76,12 @@ class Venue(ABC):
     # ----- rate limits and request costs (exchange-apis.md) -----------------------------------
     rate_limits: ClassVar[tuple[Limit, ...]]  # check_limits charges them, by name
     history_cost: ClassVar[HistoryCost]  # one funding-history request, for rate floors
-    snapshot_requests: ClassVar[int] = 1  # fewest requests for every contract's current funding
+    snapshot_call: ClassVar[Call]  # the one request listing every contract's current funding
+    snapshot_requests: ClassVar[int] = 1  # fewest requests for a full snapshot (+ prices, OI)
 
     REQUIRED_FACTS: ClassVar[tuple[str, ...]] = (
         "default_size", "interval_mix", "naming", "rate_decimals", "rate_limits", "history_cost",
+        "snapshot_call",
     )
 
     @classmethod

@@ -16,7 +16,16 @@ from lib.simulator.contracts import Contract
 from lib.simulator.http_types import Request, Response, html_response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.series import unit
-from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
+from lib.simulator.venues.base import (
+    Call,
+    ParamError,
+    Route,
+    Venue,
+    fmt_px,
+    fmt_rate,
+    int_param,
+    to_ms,
+)
 
 PERPETUAL_SENTINEL = 4133404800000
 BAN_SECONDS = 120.0
@@ -45,6 +54,7 @@ class Binance(Venue):
         Limit("funding", 500, 300.0),  # /fapi/v1/fundingRate and /fapi/v1/fundingInfo share it
     )
     history_cost = HistoryCost("funding")
+    snapshot_call = Call("GET", "/fapi/v1/premiumIndex")
     snapshot_requests = 2  # premiumIndex lacks the interval: fundingInfo, which can change
 
     def register(self) -> None:

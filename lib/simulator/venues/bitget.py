@@ -11,7 +11,16 @@ from lib.simulator.assets import NamingRules
 from lib.simulator.contracts import Contract
 from lib.simulator.http_types import Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
+from lib.simulator.venues.base import (
+    Call,
+    ParamError,
+    Route,
+    Venue,
+    fmt_px,
+    fmt_rate,
+    int_param,
+    to_ms,
+)
 
 PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES",
                  "SUSDT-FUTURES", "SCOIN-FUTURES", "SUSDC-FUTURES")
@@ -26,6 +35,9 @@ class Bitget(Venue):
     rate_decimals = 6
     rate_limits = (Limit("endpoint", 20, 1.0, per="endpoint"), Limit("ip", 6000, 60.0))
     history_cost = HistoryCost("endpoint")
+    snapshot_call = Call(
+        "GET", "/api/v2/mix/market/current-fund-rate", {"productType": "USDT-FUTURES"}
+    )
     snapshot_requests = 2  # current-fund-rate lacks prices and volume: tickers
 
     def register(self) -> None:

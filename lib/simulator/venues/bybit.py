@@ -14,7 +14,16 @@ from lib.simulator.assets import DeliveryRules, NamingRules
 from lib.simulator.contracts import Contract
 from lib.simulator.http_types import Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
+from lib.simulator.venues.base import (
+    Call,
+    ParamError,
+    Route,
+    Venue,
+    fmt_px,
+    fmt_rate,
+    int_param,
+    to_ms,
+)
 
 CATEGORIES = ("linear", "inverse", "spot", "option")
 
@@ -29,6 +38,7 @@ class Bybit(Venue):
     rate_decimals = 8
     rate_limits = (Limit("ip", 600, 5.0),)
     history_cost = HistoryCost("ip")
+    snapshot_call = Call("GET", "/v5/market/tickers", {"category": "linear"})
 
     def register(self) -> None:
         self.add("GET", "/v5/market/time", self.server_time)

@@ -16,6 +16,7 @@ from lib.simulator.contracts import Contract
 from lib.simulator.http_types import Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit
 from lib.simulator.venues.base import (
+    Call,
     ParamError,
     Route,
     Venue,
@@ -50,6 +51,7 @@ class Dydx(Venue):
     jitter = (5, 2500, 0.0)
     rate_limits = (Limit("get", 100, 10.0),)
     history_cost = HistoryCost("get")
+    snapshot_call = Call("GET", "/v4/perpetualMarkets")
 
     def register(self) -> None:
         self.add("GET", "/v4/time", self.server_time)

@@ -12,7 +12,16 @@ from lib.simulator.assets import NamingRules
 from lib.simulator.contracts import Contract
 from lib.simulator.http_types import Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
+from lib.simulator.venues.base import (
+    Call,
+    ParamError,
+    Route,
+    Venue,
+    fmt_px,
+    fmt_rate,
+    int_param,
+    to_ms,
+)
 
 SETTLES = ("usdt", "btc")
 
@@ -27,6 +36,7 @@ class Gate(Venue):
     rate_decimals = 6
     rate_limits = (Limit("endpoint", 200, 10.0, per="endpoint"),)
     history_cost = HistoryCost("endpoint")
+    snapshot_call = Call("GET", "/api/v4/futures/usdt/contracts")
 
     def register(self) -> None:
         base = "/api/v4/futures/{settle}"

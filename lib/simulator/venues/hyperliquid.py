@@ -14,7 +14,7 @@ from lib.simulator.assets import NamingRules
 from lib.simulator.contracts import Contract
 from lib.simulator.http_types import Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate
+from lib.simulator.venues.base import Call, ParamError, Route, Venue, fmt_px, fmt_rate
 
 WEIGHT, LIGHT_WEIGHT = 20, 2  # per /info request; the light types below cost 2
 ROWS_PER_EXTRA_WEIGHT = 20  # fundingHistory: +1 weight per 20 rows returned
@@ -33,6 +33,7 @@ class Hyperliquid(Venue):
     jitter = (1, 120, 0.0)
     rate_limits = (Limit("ip", 1200, 60.0),)
     history_cost = HistoryCost("ip", per_request=WEIGHT, per_row=1 / ROWS_PER_EXTRA_WEIGHT)
+    snapshot_call = Call("POST", "/info", body={"type": "metaAndAssetCtxs"})
 
     def register(self) -> None:
         self.add("POST", "/info", self.info)

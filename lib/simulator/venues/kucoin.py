@@ -12,7 +12,7 @@ from lib.simulator.assets import DeliveryRules, NamingRules
 from lib.simulator.contracts import Contract
 from lib.simulator.http_types import Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import ParamError, Route, Venue, fmt_rate, int_param, px, to_ms
+from lib.simulator.venues.base import Call, ParamError, Route, Venue, fmt_rate, int_param, px, to_ms
 
 WEIGHTS = {
     "/api/v1/contracts/active": 3, "/api/v1/contracts/{symbol}": 3,
@@ -32,6 +32,7 @@ class Kucoin(Venue):
     rate_decimals = 6
     rate_limits = (Limit("public", 2000, 30.0),)  # weight per request: WEIGHTS
     history_cost = HistoryCost("public", per_request=WEIGHTS["/api/v1/contract/funding-rates"])
+    snapshot_call = Call("GET", "/api/v1/contracts/active")
 
     def register(self) -> None:
         for path, handler in (

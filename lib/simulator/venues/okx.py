@@ -13,7 +13,16 @@ from lib.simulator.contracts import Contract, Row
 from lib.simulator.http_types import Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.series import quantize, unit
-from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
+from lib.simulator.venues.base import (
+    Call,
+    ParamError,
+    Route,
+    Venue,
+    fmt_px,
+    fmt_rate,
+    int_param,
+    to_ms,
+)
 
 MAX_HISTORY = 400
 
@@ -36,6 +45,7 @@ class Okx(Venue):
         Limit("/api/v5/public/time", 10, 2.0, "endpoint", ""),
     )
     history_cost = HistoryCost("/api/v5/public/funding-rate-history")
+    snapshot_call = Call("GET", "/api/v5/public/funding-rate", {"instId": "ANY"})
     snapshot_requests = 3  # funding-rate ANY lacks prices and OI: mark-price, open-interest
 
     def register(self) -> None:
