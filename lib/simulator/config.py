@@ -78,6 +78,9 @@ class SimulatorConfig:
 
     `now` pins the simulated clock's start (UTC); None means the real current time.
     `time_scale` makes simulated time (and every rate-limit window) run that many times faster.
+    `total_contracts` is the universe's size with the eight first venues (their default sizes
+    sum to 2,300); each venue gets its `default_size` × total_contracts / 2300, so a venue
+    added later adds its own contracts without shrinking the others'.
     """
 
     seed: int = 42

@@ -23,6 +23,10 @@ __all__ = ["DAY_MS", "HISTORY_DAYS", "HOUR_MS", "Contract", "Row", "Snapshot", "
 
 HISTORY_DAYS = 90
 MISSING_PER_MILLE = 5  # ~0.5 % of settlements absent at the exchange itself
+# Venues' `default_size` is their count in a universe of this many contracts (the eight first
+# venues sum to it). `total_contracts` scales every venue by total / SIZES_AT, so adding a
+# venue leaves every other venue's contracts, and so its recorded replies, as they were.
+SIZES_AT = 2300
 
 
 class Universe:
@@ -190,7 +194,7 @@ class Universe:
 # ----- building the catalogue from the venues' facts -----------------------------------------
 def _build(u: Universe, total: int) -> None:
     pool = assetlib.build_pool(u.seed, max(700, total // 3))
-    scale = total / sum(venue.default_size for venue in VENUES.values())
+    scale = total / SIZES_AT
     for ex, venue in VENUES.items():
         rng = random.Random(stable_hash(u.seed, ex, "pick"))
         n = max(3, min(len(pool), round(venue.default_size * scale)))

@@ -63,7 +63,7 @@ class Venue(ABC):
 
     name: ClassVar[str] = ""  # the exchange id: the module's name and the URL's first part
     # ----- what the universe lists on this venue (universe.py builds from these) -------------
-    default_size: ClassVar[int]  # perpetuals in the default universe of 2,300 contracts
+    default_size: ClassVar[int]  # perpetuals at total_contracts=2300 (universe.SIZES_AT)
     interval_mix: ClassVar[tuple[float, float, float]]  # share of 8 h / 4 h / 1 h contracts
     naming: ClassVar[NamingRules]  # symbol, base, quote, settle and multiplier names
     lot_sized: ClassVar[bool] = False  # contracts are ~$10 lots (ctVal, quanto_multiplier)
