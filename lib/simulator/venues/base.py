@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from lib.simulator.assets import DeliveryRules, NamingRules
 from lib.simulator.contracts import Contract
-from lib.simulator.http_types import Request, Response, json_response
+from lib.simulator.http_types import Call, Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, Verdict, WindowLimiter
 
 if TYPE_CHECKING:  # the universe reads the venues' facts; venues get it at run time
@@ -34,16 +34,6 @@ class ParamError(Exception):
         self.message = message
         self.code = code
         self.status = status
-
-
-@dataclass(frozen=True)
-class Call:
-    """A request as a client sends it: method, the venue's own path, query and JSON body."""
-
-    method: str
-    path: str
-    query: Mapping[str, str] = field(default_factory=dict)
-    body: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,10 @@ import time
 
 from lib.simulator.assets import DeliveryRules, NamingRules
 from lib.simulator.contracts import Contract
-from lib.simulator.http_types import Request, Response, html_response, json_response
+from lib.simulator.http_types import Call, Request, Response, html_response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.series import unit
-from lib.simulator.venues.base import (
-    Call,
-    ParamError,
-    Route,
-    Venue,
-    fmt_px,
-    fmt_rate,
-    int_param,
-    to_ms,
-)
+from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
 PERPETUAL_SENTINEL = 4133404800000
 BAN_SECONDS = 120.0

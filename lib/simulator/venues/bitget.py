@@ -9,18 +9,9 @@ from __future__ import annotations
 
 from lib.simulator.assets import NamingRules
 from lib.simulator.contracts import Contract
-from lib.simulator.http_types import Request, Response, json_response
+from lib.simulator.http_types import Call, Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import (
-    Call,
-    ParamError,
-    Route,
-    Venue,
-    fmt_px,
-    fmt_rate,
-    int_param,
-    to_ms,
-)
+from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
 PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES",
                  "SUSDT-FUTURES", "SCOIN-FUTURES", "SUSDC-FUTURES")

@@ -12,18 +12,9 @@ import base64
 
 from lib.simulator.assets import DeliveryRules, NamingRules
 from lib.simulator.contracts import Contract
-from lib.simulator.http_types import Request, Response, json_response
+from lib.simulator.http_types import Call, Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import (
-    Call,
-    ParamError,
-    Route,
-    Venue,
-    fmt_px,
-    fmt_rate,
-    int_param,
-    to_ms,
-)
+from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
 CATEGORIES = ("linear", "inverse", "spot", "option")
 

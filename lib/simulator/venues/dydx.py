@@ -13,10 +13,9 @@ from typing import Any
 
 from lib.simulator.assets import NamingRules
 from lib.simulator.contracts import Contract
-from lib.simulator.http_types import Request, Response, json_response
+from lib.simulator.http_types import Call, Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit
 from lib.simulator.venues.base import (
-    Call,
     ParamError,
     Route,
     Venue,

@@ -12,9 +12,9 @@ from typing import Any
 
 from lib.simulator.assets import NamingRules
 from lib.simulator.contracts import Contract
-from lib.simulator.http_types import Request, Response, json_response
+from lib.simulator.http_types import Call, Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import Call, ParamError, Route, Venue, fmt_px, fmt_rate
+from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate
 
 WEIGHT, LIGHT_WEIGHT = 20, 2  # per /info request; the light types below cost 2
 ROWS_PER_EXTRA_WEIGHT = 20  # fundingHistory: +1 weight per 20 rows returned

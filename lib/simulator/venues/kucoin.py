@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from lib.simulator.assets import DeliveryRules, NamingRules
 from lib.simulator.contracts import Contract
-from lib.simulator.http_types import Request, Response, json_response
+from lib.simulator.http_types import Call, Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
-from lib.simulator.venues.base import Call, ParamError, Route, Venue, fmt_rate, int_param, px, to_ms
+from lib.simulator.venues.base import ParamError, Route, Venue, fmt_rate, int_param, px, to_ms
 
 WEIGHTS = {
     "/api/v1/contracts/active": 3, "/api/v1/contracts/{symbol}": 3,

@@ -10,19 +10,10 @@ from __future__ import annotations
 
 from lib.simulator.assets import NamingRules
 from lib.simulator.contracts import Contract, Row
-from lib.simulator.http_types import Request, Response, json_response
+from lib.simulator.http_types import Call, Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.series import quantize, unit
-from lib.simulator.venues.base import (
-    Call,
-    ParamError,
-    Route,
-    Venue,
-    fmt_px,
-    fmt_rate,
-    int_param,
-    to_ms,
-)
+from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
 MAX_HISTORY = 400
 
