@@ -20,16 +20,24 @@ from lib.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-SUPPORTED_EXCHANGES: tuple[str, ...] = (
-    "binance",
-    "bybit",
-    "okx",
-    "bitget",
-    "gate",
-    "kucoin",
-    "hyperliquid",
-    "dydx",
-)
+
+def _adapter_ids() -> tuple[str, ...]:
+    """Every exchange with an adapter module in lib/exchanges/venues/, in alphabetical order.
+
+    Module names are read from the package's files, not imported: lib.exchanges imports this
+    module, so importing the adapters here would be a cycle. Names starting with "_" are
+    helpers, not exchanges.
+    """
+    import pkgutil  # only this function needs them
+    from importlib.resources import files
+
+    venues = files("lib").joinpath("exchanges", "venues")
+    names = (m.name for m in pkgutil.iter_modules([str(venues)]))
+    return tuple(sorted(name for name in names if not name.startswith("_")))
+
+
+# The one exchange list of the project: an exchange is supported when its adapter module exists.
+SUPPORTED_EXCHANGES: tuple[str, ...] = _adapter_ids()
 
 
 @dataclass(frozen=True)
