@@ -227,6 +227,19 @@ def _check_url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     return raw
 
 
+def _why_not_writable(path: Path) -> str | None:
+    """None when this user may create files in the folder `path`, else the reason."""
+    if os.access(path, os.W_OK | os.X_OK):
+        return None
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        return f"{path} is on a read-only file system"
+    return f"this user cannot write to {path}"
+
+
 def _check_directory(name: str, path: Path) -> None:
     """ConfigurationError unless `path` is a writable folder, or could be created as one.
 
@@ -239,8 +252,9 @@ def _check_directory(name: str, path: Path) -> None:
         if probe.exists():
             if not probe.is_dir():
                 raise ConfigurationError(f"{subject} exists and is not a folder")
-            if not os.access(probe, os.W_OK | os.X_OK):
-                raise ConfigurationError(f"{subject} is a folder this user cannot write to")
+            reason = _why_not_writable(probe)
+            if reason:
+                raise ConfigurationError(f"{subject} cannot be used: {reason}")
             return
         if probe.is_symlink():
             raise ConfigurationError(f"{subject} is a link to nothing")
@@ -249,12 +263,9 @@ def _check_directory(name: str, path: Path) -> None:
             ancestor = ancestor.parent
     except OSError as e:
         raise ConfigurationError(f"{subject} cannot be used: {e.strerror or e}") from None
-    if not ancestor.is_dir():
-        raise ConfigurationError(f"{subject} cannot be created: {ancestor} is not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ConfigurationError(
-            f"{subject} cannot be created: this user cannot write to {ancestor}"
-        )
+    reason = _why_not_writable(ancestor) if ancestor.is_dir() else f"{ancestor} is not a folder"
+    if reason:
+        raise ConfigurationError(f"{subject} cannot be created: {reason}")
 
 
 _ENV_KEY = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
@@ -343,7 +354,8 @@ def load_settings(
         values["DATABASE_URL"] = "postgresql://" + url[len("postgres://"):]
     settings = Settings(**values)  # type: ignore[arg-type]
     for name in _DIRECTORIES:
-        _check_directory(name, getattr(settings, name))
+        if name != "DATA_DIR" or not settings.DATABASE_URL:  # its one use: the SQLite default
+            _check_directory(name, getattr(settings, name))
     return settings
 
 

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -441,12 +443,49 @@ def test_folder_without_write_permission(tmp_path: Path, name: str) -> None:
     locked.mkdir(mode=0o500)
     try:
         assert refused({name: str(locked)}, tmp_path / "absent.env") == (
-            f"setting {name}={str(locked)!r} is a folder this user cannot write to")
+            f"setting {name}={str(locked)!r} cannot be used: this user cannot write to {locked}")
         assert refused({name: str(locked / "sub")}, tmp_path / "absent.env") == (
             f"setting {name}={str(locked / 'sub')!r} cannot be created: this user cannot write "
             f"to {locked}")
     finally:
         locked.chmod(0o700)
+
+
+@contextmanager
+def read_only_mount(directory: Path) -> Iterator[None]:
+    """`directory` bind-mounted read-only over itself (root only; skips elsewhere)."""
+    done = subprocess.run(["mount", "--bind", str(directory), str(directory)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        pytest.skip(f"cannot mount here (needs root): {done.stderr.strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(directory)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(directory)], check=True)
+
+
+@pytest.mark.parametrize("name", DIRECTORIES)
+def test_folder_on_a_read_only_file_system(tmp_path: Path, name: str) -> None:
+    frozen = tmp_path / "frozen"
+    frozen.mkdir()
+    with read_only_mount(frozen):
+        assert refused({name: str(frozen)}, tmp_path / "absent.env") == (
+            f"setting {name}={str(frozen)!r} cannot be used: {frozen} is on a read-only file "
+            "system")
+        assert refused({name: str(frozen / "sub")}, tmp_path / "absent.env") == (
+            f"setting {name}={str(frozen / 'sub')!r} cannot be created: {frozen} is on a "
+            "read-only file system")
+
+
+def test_data_dir_is_checked_only_when_it_holds_the_database(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    data_dir = str(tmp_path / "a-file")
+    assert refused({"DATA_DIR": data_dir}, tmp_path / "absent.env") == (
+        f"setting DATA_DIR={data_dir!r} exists and is not a folder")
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    settings = load({"DATA_DIR": data_dir, "DATABASE_URL": url}, tmp_path / "absent.env")
+    assert settings.database_url == url
 
 
 def test_folders_that_do_not_exist_yet_are_fine_and_not_created(tmp_path: Path) -> None:
