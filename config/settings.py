@@ -15,6 +15,7 @@ the checks below are shorter than the adapters it would need.
 
 from __future__ import annotations
 
+import codecs
 import io
 import math
 import os
@@ -283,8 +284,9 @@ def read_env_file(path: Path) -> dict[str, str]:
         return {}
     except OSError as e:
         raise ConfigurationError(f"cannot read {path}: {e.strerror or e}") from None
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         raise ConfigurationError(

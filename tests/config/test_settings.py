@@ -374,6 +374,8 @@ def test_env_file_not_utf8_is_one_line_naming_file_and_line(tmp_path: Path) -> N
     env_file = write_env(tmp_path, b"HISTORICAL_DAYS=10\nLOG_LEVEL=d\xe9bug\n")
     assert refused({}, env_file) == f"{env_file} line 2: byte 0xe9 is not UTF-8 text"
     assert refused({"LOG_LEVEL": "DEBUG"}, env_file) == refused({}, env_file)
+    with_bom = write_env(tmp_path, b"\xef\xbb\xbfA=1\nB=2\nC=\xff\n")
+    assert refused({}, with_bom) == f"{with_bom} line 3: byte 0xff is not UTF-8 text"
 
 
 @pytest.mark.parametrize("text, line, what", [
