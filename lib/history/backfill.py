@@ -134,6 +134,8 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
             raise
         except FundingError as e:
             total.error = str(e)
+            if waiter.is_set():  # stopping: the failure is the stop's, not worth a warning
+                break
             logger.warning("%s %s: attempt %d/%d failed: %s", adapter.id,
                            gaps.contract.symbol, attempt, attempts, e)
             if attempt < attempts and waiter.wait(delay * 2 ** (attempt - 1)):
