@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIMIT_S = 5.0  # the requirement: signal to exit
 CONTRACTS = 120
 COLLECT = ["scripts/collect_funding_rates.py"]
+CONTINUOUS = [*COLLECT, "--continuous", "--interval", "1", "--exchanges", "binance"]
 BACKFILL = ["scripts/unified_historical_backfill.py", "--days", "4", "--exchanges", "binance"]
 FORCED = "the work in progress did not finish within"
 
@@ -116,6 +117,7 @@ class Run:
     could fill and block it)."""
 
     def __init__(self, args: list[str], env: dict[str, str], tmp_path: Path, tag: str) -> None:
+        self.args = args
         self.out_path = tmp_path / f"{tag}.out"
         self.err_path = tmp_path / f"{tag}.err"
         with self.out_path.open("w") as out, self.err_path.open("w") as err:
@@ -133,21 +135,25 @@ class Run:
     def alive(self) -> None:
         assert self.proc.poll() is None, f"exited {self.proc.returncode}: {self.stderr}"
 
-    def stop(self, sig: signal.Signals) -> float:
-        """Send `sig`; seconds until the process ended (it is killed after 3x the limit)."""
+    def stop(self, sig: signal.Signals, what: str) -> float:
+        """Send `sig`; assert the process ended within the limit; the seconds it took."""
         self.alive()
         started = time.monotonic()
         self.proc.send_signal(sig)
         try:
             self.proc.wait(timeout=3 * LIMIT_S)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-            raise AssertionError(f"still running {3 * LIMIT_S:g} s after {sig.name}: "
+            raise AssertionError(f"{what}: still running {3 * LIMIT_S:g} s after {sig.name}: "
                                  f"{self.stderr}") from None
-        return time.monotonic() - started
+        elapsed = time.monotonic() - started
+        print(f"{what}: {sig.name} to exit {elapsed:.2f} s")
+        assert elapsed < LIMIT_S, f"{what}: {elapsed:.2f} s"
+        return elapsed
 
-    def kill(self) -> None:
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
@@ -208,34 +214,9 @@ def _assert_orderly(run: Run) -> None:
     assert "Traceback" not in run.stderr and FORCED not in run.stderr
 
 
-# -- the database drops packets ---------------------------------------------------------------
-
-def test_collector_stops_within_5s_while_database_drops_packets(
-    pg_url: str, proxy: TcpProxy, sim: SimulatorServer, tmp_path: Path
-) -> None:
-    env = _env(tmp_path, _via(proxy, pg_url), sim.url)
-    run = Run([*COLLECT, "--continuous", "--interval", "1", "--exchanges", "binance"], env,
-              tmp_path, "collector")
-    try:
-        _wait_for("a successful cycle", lambda: _binance_ok(env), run=run)
-        before = _count(pg_url, exchange_data)
-        assert before == len(sim.universe.contracts("binance"))
-        proxy.blackhole()
-        assert proxy.stalled.wait(30), "the collector never called the database"
-        elapsed = run.stop(signal.SIGTERM)
-    finally:
-        run.kill()
-        proxy.forward()
-    print(f"collector --continuous, database dropping packets: stopped in {elapsed:.2f} s")
-    assert elapsed < LIMIT_S
-    _assert_forced(run, signal.SIGTERM, "collect_funding_rates.py")
-    assert _count(_via(proxy, pg_url), exchange_data) == before
-
-
-def test_once_stops_within_5s_while_database_drops_packets(
-    pg_url: str, proxy: TcpProxy, missing_sim: SimulatorServer, tmp_path: Path
-) -> None:
-    env = _env(tmp_path, _via(proxy, pg_url), missing_sim.url)
+def _draining_once(env: dict[str, str], tmp_path: Path) -> Run:
+    """`--once` waiting in its drain for a settlement the exchange is missing (up to 60 s): a
+    first run stores the snapshots that the second one's catch-up starts from."""
     once = [*COLLECT, "--once", "--exchanges", "binance"]
     first = subprocess.run([sys.executable, *once], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=120)
@@ -243,19 +224,46 @@ def test_once_stops_within_5s_while_database_drops_packets(
     (Path(env["RUNTIME_DIR"]) / METRICS_FILE).unlink()
     run = Run(once, env, tmp_path, "once")
     try:
-        # the cycle is done and a settlement is queued: --once is draining
         doc = _wait_for("the cycle's metrics", lambda: _metrics(env), run=run)
         assert doc["exchanges"]["binance"]["settlements_pending"] >= 1
+    except BaseException:
+        run.__exit__()
+        raise
+    return run
+
+
+# -- the database drops packets ---------------------------------------------------------------
+
+def _stop_while_database_drops_packets(proxy: TcpProxy, run: Run, sig: signal.Signals,
+                                       what: str) -> None:
+    """Turn the proxy into a black hole, wait until a database call meets it, signal; then
+    the process must have been ended by the stop watcher; the proxy forwards again."""
+    proxy.blackhole()
+    assert proxy.stalled.wait(30), f"{what}: no database call met the black hole"
+    run.stop(sig, f"{what}, database dropping packets")
+    _assert_forced(run, sig, run.args[0].split("/")[-1])
+    proxy.forward()
+
+
+def test_collector_stops_within_5s_while_database_drops_packets(
+    pg_url: str, proxy: TcpProxy, sim: SimulatorServer, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, _via(proxy, pg_url), sim.url)
+    with Run(CONTINUOUS, env, tmp_path, "collector") as run:
+        _wait_for("a successful cycle", lambda: _binance_ok(env), run=run)
+        before = _count(pg_url, exchange_data)
+        assert before == len(sim.universe.contracts("binance"))
+        _stop_while_database_drops_packets(proxy, run, signal.SIGTERM, "collector --continuous")
+    assert _count(_via(proxy, pg_url), exchange_data) == before
+
+
+def test_once_stops_within_5s_while_database_drops_packets(
+    pg_url: str, proxy: TcpProxy, missing_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, _via(proxy, pg_url), missing_sim.url)
+    with _draining_once(env, tmp_path) as run:
         stored = _count(pg_url, frh)
-        proxy.blackhole()
-        assert proxy.stalled.wait(30), "the settlement worker never called the database"
-        elapsed = run.stop(signal.SIGINT)
-    finally:
-        run.kill()
-        proxy.forward()
-    print(f"collector --once draining, database dropping packets: stopped in {elapsed:.2f} s")
-    assert elapsed < LIMIT_S
-    _assert_forced(run, signal.SIGINT, "collect_funding_rates.py")
+        _stop_while_database_drops_packets(proxy, run, signal.SIGINT, "collector --once draining")
     assert _count(_via(proxy, pg_url), frh) >= stored
 
 
@@ -264,20 +272,11 @@ def test_backfill_stops_within_5s_while_database_drops_packets(
 ) -> None:
     env = _env(tmp_path, _via(proxy, pg_url), sim.url)
     sim.set_faults("latency=300ms")  # a run long enough to be caught in the middle
-    run = Run(BACKFILL, env, tmp_path, "backfill")
-    try:
+    with Run(BACKFILL, env, tmp_path, "backfill") as run:
         _wait_for("backfill progress", lambda: _backfill_done(env, 3), run=run)
         stored = _count(pg_url, frh)
         assert stored > 0
-        proxy.blackhole()
-        assert proxy.stalled.wait(30), "the backfill never called the database"
-        elapsed = run.stop(signal.SIGTERM)
-    finally:
-        run.kill()
-        proxy.forward()
-    print(f"backfill, database dropping packets: stopped in {elapsed:.2f} s")
-    assert elapsed < LIMIT_S
-    _assert_forced(run, signal.SIGTERM, "unified_historical_backfill.py")
+        _stop_while_database_drops_packets(proxy, run, signal.SIGTERM, "backfill")
     assert _count(_via(proxy, pg_url), frh) >= stored
 
 
@@ -303,31 +302,24 @@ def _answers_429(sim: SimulatorServer) -> Iterator[threading.Event]:
         del sim.app.dispatch  # back to the class's own
 
 
-def _saturate_and_wait_for_429(sim: SimulatorServer, answered: threading.Event,
-                               run: Run) -> None:
-    """Make the next Binance request certain to get 429 + a minute's Retry-After, and wait
-    until the simulator has answered one (the process is then waiting out the Retry-After)."""
+def _stop_during_retry_after(sim: SimulatorServer, run: Run, answered: threading.Event,
+                             what: str) -> None:
+    """Make the next Binance request certain to get 429 + a minute's Retry-After, wait until
+    the simulator has answered one (the process is then waiting it out), and stop it."""
     assert not answered.is_set()
     assert sim.saturate_rate_limits("binance")
     _wait_for("a 429 from the simulator", answered.is_set, run=run)
+    run.stop(signal.SIGTERM, what)
+    _assert_orderly(run)
 
 
 def test_collector_stops_within_5s_during_a_long_retry_after(
     sim: SimulatorServer, sqlite_url: str, tmp_path: Path
 ) -> None:
     env = _env(tmp_path, sqlite_url, sim.url)
-    with _answers_429(sim) as answered:
-        run = Run([*COLLECT, "--continuous", "--interval", "1", "--exchanges", "binance"], env,
-                  tmp_path, "collector")
-        try:
-            _wait_for("a successful cycle", lambda: _binance_ok(env), run=run)
-            _saturate_and_wait_for_429(sim, answered, run)
-            elapsed = run.stop(signal.SIGTERM)
-        finally:
-            run.kill()
-    print(f"collector --continuous, 429 with a 60 s Retry-After: stopped in {elapsed:.2f} s")
-    assert elapsed < LIMIT_S
-    _assert_orderly(run)
+    with _answers_429(sim) as answered, Run(CONTINUOUS, env, tmp_path, "collector") as run:
+        _wait_for("a successful cycle", lambda: _binance_ok(env), run=run)
+        _stop_during_retry_after(sim, run, answered, "collector --continuous, 60 s Retry-After")
 
 
 def test_backfill_stops_within_5s_during_a_long_retry_after(
@@ -335,17 +327,9 @@ def test_backfill_stops_within_5s_during_a_long_retry_after(
 ) -> None:
     env = _env(tmp_path, sqlite_url, sim.url)
     sim.set_faults("latency=300ms")
-    with _answers_429(sim) as answered:
-        run = Run(BACKFILL, env, tmp_path, "backfill")
-        try:
-            _wait_for("backfill progress", lambda: _backfill_done(env, 2), run=run)
-            _saturate_and_wait_for_429(sim, answered, run)
-            elapsed = run.stop(signal.SIGTERM)
-        finally:
-            run.kill()
-    print(f"backfill, 429 with a 60 s Retry-After: stopped in {elapsed:.2f} s")
-    assert elapsed < LIMIT_S
-    _assert_orderly(run)
+    with _answers_429(sim) as answered, Run(BACKFILL, env, tmp_path, "backfill") as run:
+        _wait_for("backfill progress", lambda: _backfill_done(env, 2), run=run)
+        _stop_during_retry_after(sim, run, answered, "backfill, 60 s Retry-After")
     assert run.stdout.strip().endswith("backfill stopped")
     status = read_json(Path(env["RUNTIME_DIR"]) / ".unified_backfill.status")
     assert status is not None and status["state"] == "stopped"
@@ -407,20 +391,8 @@ def test_once_drain_for_a_missing_settlement_ends_on_sigint(
     missing_sim: SimulatorServer, sqlite_url: str, tmp_path: Path
 ) -> None:
     env = _env(tmp_path, sqlite_url, missing_sim.url)
-    once = [*COLLECT, "--once", "--exchanges", "binance"]
-    first = subprocess.run([sys.executable, *once], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
-    (Path(env["RUNTIME_DIR"]) / METRICS_FILE).unlink()
-    run = Run(once, env, tmp_path, "once")
-    try:
-        doc = _wait_for("the cycle's metrics", lambda: _metrics(env), run=run)
-        assert doc["exchanges"]["binance"]["settlements_pending"] >= 1  # up to 60 s to wait
-        elapsed = run.stop(signal.SIGINT)
-    finally:
-        run.kill()
-    print(f"collector --once, draining for a missing settlement: stopped in {elapsed:.2f} s")
-    assert elapsed < LIMIT_S
+    with _draining_once(env, tmp_path) as run:
+        run.stop(signal.SIGINT, "collector --once, draining for a missing settlement")
     _assert_orderly(run)
 
 
@@ -429,19 +401,12 @@ def test_backfill_waiting_for_a_lock_stops_with_one_line(
 ) -> None:
     env = _env(tmp_path, sqlite_url, sim.url)
     lock_path = Path(env["RUNTIME_DIR"]) / ".unified_backfill.lock"
-    holder = FileLock(lock_path, command="fill_recent_gaps.py")
-    holder.acquire()
     log = Path(env["LOG_DIR"]) / "unified_backfill.log"
-    run = Run([*BACKFILL, "--wait"], env, tmp_path, "waiting")
-    try:
+    with FileLock(lock_path, command="fill_recent_gaps.py"), \
+            Run([*BACKFILL, "--wait"], env, tmp_path, "waiting") as run:
         _wait_for("the wait to be logged",
                   lambda: log.exists() and "waiting for lock" in log.read_text(), run=run)
-        elapsed = run.stop(signal.SIGTERM)
-    finally:
-        run.kill()
-        holder.release()
-    print(f"backfill --wait for a held lock: stopped in {elapsed:.2f} s")
-    assert elapsed < LIMIT_S
+        run.stop(signal.SIGTERM, "backfill --wait for a held lock")
     assert run.proc.returncode == 75, run.stderr
     line = run.stderr.strip()
     assert "\n" not in line
