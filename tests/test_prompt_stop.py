@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from tcp_blackhole import TcpProxy
 
@@ -34,7 +34,7 @@ from lib.runtime.locks import FileLock
 from lib.runtime.stopping import GRACE_SECONDS, STOP
 from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
 from lib.simulator.universe import Universe
-from lib.storage.engine import normalise_url
+from lib.storage.engine import create_db_engine, normalise_url
 from lib.storage.schema import exchange_data
 from lib.storage.schema import funding_rates_historical as frh
 
@@ -278,6 +278,27 @@ def test_backfill_stops_within_5s_while_database_drops_packets(
         assert stored > 0
         _stop_while_database_drops_packets(proxy, run, signal.SIGTERM, "backfill")
     assert _count(_via(proxy, pg_url), frh) >= stored
+
+
+def test_postgres_connections_time_out_and_keep_alive(pg_url: str) -> None:
+    """A silent server becomes an error: connect timeout, keepalives, TCP user timeout, and a
+    statement timeout on the server; a key in DATABASE_URL's query string wins."""
+    for url, timeout in ((pg_url, "5min"), (f"{pg_url}?options=-c%20statement_timeout%3D1500",
+                                           "1500ms")):
+        engine = create_db_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("SHOW statement_timeout")).scalar_one() == timeout
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                dsn = raw.get_dsn_parameters()  # type: ignore[attr-defined]
+        finally:
+            engine.dispose()
+        assert {k: dsn.get(k) for k in ("connect_timeout", "keepalives", "keepalives_idle",
+                                        "keepalives_interval", "keepalives_count",
+                                        "tcp_user_timeout")} == {
+            "connect_timeout": "5", "keepalives": "1", "keepalives_idle": "10",
+            "keepalives_interval": "5", "keepalives_count": "3", "tcp_user_timeout": "30000"}
 
 
 # -- the exchange says: retry after a minute ---------------------------------------------------
