@@ -19,9 +19,9 @@ from replay_b import (
 )
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
+from lib.exchanges.base import first_page
 from lib.exchanges.venues.bitget import (
     CURRENT,
-    first_page,
     parse_contracts,
     parse_current,
     parse_history,

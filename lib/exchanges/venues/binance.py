@@ -16,7 +16,7 @@ from typing import Any
 from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
 from lib.exchanges.base import (
     ExchangeAdapter,
-    HistoryPage,
+    PageQuery,
     field,
     finite,
     optional_field,
@@ -25,7 +25,7 @@ from lib.exchanges.base import (
 from lib.exchanges.http import RateLimit, WeightHeader
 from lib.exchanges.symbols import is_dated_future, parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import from_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +38,6 @@ HISTORY = "/fapi/v1/fundingRate"
 UNLISTED_INTERVAL_HOURS = 8.0
 PERPETUAL_TYPES = {"PERPETUAL", "TRADIFI_PERPETUAL"}
 LIVE_STATUSES = {"TRADING"}
-# Binance stamps a settlement a few ms late: ask a little past the range end so the row for a
-# settlement exactly at `end` is in; fetch_history cuts to [start, end] after normalising.
-SLACK = timedelta(minutes=1)
 
 
 def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
@@ -207,7 +204,8 @@ class Adapter(ExchangeAdapter):
     # the 2400 weight per minute (watched through the weight header), bounds a backfill.
     rate_limit = RateLimit(500, 300.0)
     history_page_size = 1000
-    history_direction = "forward"
+    history_direction = "forward"  # `startTime` inclusive, ms
+    history_slack = timedelta(minutes=1)  # settlements are stamped a few ms late
     weight_header = WeightHeader("X-MBX-USED-WEIGHT-1M", limit=2400, window=60.0)
 
     def funding_intervals(self) -> dict[str, float]:
@@ -221,20 +219,8 @@ class Adapter(ExchangeAdapter):
         payload = self.http.get_json(PREMIUM_INDEX)
         return parse_current(payload, self.funding_intervals(), self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Oldest rows from `startTime` (cursor: ms); next `startTime` is newest + 1 ms."""
-        params = {
-            "symbol": contract.symbol,
-            "startTime": cursor if cursor is not None else to_ms(start - SLACK),
-            "endTime": to_ms(end + SLACK),
-            "limit": self.history_page_size,
-        }
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            newest = max(e.funding_time for e in events)
-            if normalise_settlement(newest) < end:
-                next_cursor = to_ms(newest) + 1
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The oldest rows from `startTime` to `endTime` (ms)."""
+        params = {"symbol": contract.symbol, "startTime": query.first, "endTime": query.last,
+                  "limit": self.history_page_size}
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

@@ -10,14 +10,13 @@ parameters, so pages are addressed by position (../shared/exchange-apis.md §4).
 from __future__ import annotations
 
 import logging
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
 from lib.exchanges.base import (
     ExchangeAdapter,
-    HistoryPage,
+    PageQuery,
     field,
     finite,
     optional_field,
@@ -26,7 +25,7 @@ from lib.exchanges.base import (
 from lib.exchanges.http import RateLimit
 from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import from_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -226,17 +225,6 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
     ]
 
 
-def first_page(contract: Contract, end: datetime, now: datetime, page_size: int) -> int:
-    """The page that should hold the newest settlement at or before `end`.
-
-    Rows are numbered from the newest; settlements after `end` are estimated from the interval.
-    A guess too far back is corrected by stepping to newer pages (see `history_page`).
-    """
-    step_ms = contract.funding_interval_hours * HOUR_MS
-    newer = max(0, math.floor(to_ms(now) / step_ms) - math.floor(to_ms(end) / step_ms))
-    return newer // page_size + 1
-
-
 class Adapter(ExchangeAdapter):
     """Bitget USDT-M perpetuals: current-fund-rate + tickers, history addressed by page."""
 
@@ -244,7 +232,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api.bitget.com"
     rate_limit = RateLimit(20, 1.0)  # 20 requests/s per endpoint and IP (6000/min overall)
     history_page_size = 100
-    history_direction = "pages"
+    history_direction = "pages"  # `pageNo` from 1 = the newest rows; no time parameters
+    history_unit = "page"
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.get_json(CONTRACTS, PRODUCT))
@@ -259,28 +248,8 @@ class Adapter(ExchangeAdapter):
             tickers = {}
         return parse_current(payload, tickers, self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """One page by number. Cursor: (pageNo, whether it is a first guess).
-
-        The first page is estimated from the interval. If the guess went too far back (the
-        page is empty, or a settlement at or before `end` would be newer than its newest row:
-        missing settlements, an interval change, a clock ahead of the exchange's), the walk
-        starts again from a newer page; then it goes to older pages until one reaches `start`.
-        """
-        page, guess = cursor if cursor is not None else (
-            first_page(contract, end, self.http.exchange_now(), self.history_page_size), True
-        )
-        params = {**PRODUCT, "symbol": contract.symbol, "pageNo": page,
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """Page `pageNo` of the rows, newest first."""
+        params = {**PRODUCT, "symbol": contract.symbol, "pageNo": query.page,
                   "pageSize": self.history_page_size}
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        times = [normalise_settlement(e.funding_time) for e in events]
-        step = timedelta(hours=contract.funding_interval_hours)
-        if guess and page > 1 and (not times or max(times) + step <= end):
-            newer = (end - max(times)) // step if times else page * self.history_page_size
-            row = max(0, (page - 1) * self.history_page_size - newer)
-            return HistoryPage(events, (row // self.history_page_size + 1, True))
-        if len(events) >= self.history_page_size and min(times) > start:
-            return HistoryPage(events, (page + 1, False))
-        return HistoryPage(events, None)
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

@@ -15,7 +15,7 @@ from typing import Any
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
 from lib.exchanges.base import (
     ExchangeAdapter,
-    HistoryPage,
+    PageQuery,
     field,
     finite,
     optional_field,
@@ -24,7 +24,7 @@ from lib.exchanges.base import (
 from lib.exchanges.http import RateLimit
 from lib.exchanges.symbols import is_dated_future, parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import from_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ PERPETUAL_TYPES = {"LinearPerpetual"}
 LIVE_STATUSES = {"Trading"}
 RATE_LIMIT_CODES = {"10006", "10018"}  # "too many visits", "exceed ip rate limit"
 INSTRUMENTS_PAGE = 1000
-SLACK = timedelta(minutes=1)  # ask a little past the range; fetch_history cuts it exactly
 
 
 def _result(payload: Any, endpoint: str) -> dict[str, Any]:
@@ -212,7 +211,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api.bybit.com"
     rate_limit = RateLimit(600, 5.0)  # 600 requests per 5 s per IP (403 and a ban beyond)
     history_page_size = 200
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows at or before `endTime` (ms)
+    history_slack = timedelta(minutes=1)
     instruments_page_size = INSTRUMENTS_PAGE
 
     def list_contracts(self) -> list[Contract]:
@@ -240,21 +240,8 @@ class Adapter(ExchangeAdapter):
         intervals = {c.symbol: c.funding_interval_hours for c in self.list_contracts()}
         return parse_current(payload, intervals, self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Newest rows at or before `endTime` (cursor: ms); next `endTime` is oldest - 1 ms."""
-        params = {
-            "category": CATEGORY,
-            "symbol": contract.symbol,
-            "startTime": to_ms(start - SLACK),
-            "endTime": cursor if cursor is not None else to_ms(end + SLACK),
-            "limit": self.history_page_size,
-        }
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = to_ms(oldest) - 1
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows in [`startTime`, `endTime`] (ms)."""
+        params = {"category": CATEGORY, "symbol": contract.symbol, "startTime": query.first,
+                  "endTime": query.last, "limit": self.history_page_size}
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

@@ -15,7 +15,7 @@ from typing import Any
 from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
 from lib.exchanges.base import (
     ExchangeAdapter,
-    HistoryPage,
+    PageQuery,
     field,
     finite,
     optional_field,
@@ -24,7 +24,7 @@ from lib.exchanges.base import (
 from lib.exchanges.http import RateLimit
 from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import floor_to_interval, from_iso, hours, normalise_settlement, utcnow
+from lib.timeutils import floor_to_interval, from_iso, from_ms, hours, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ HISTORY = "/v4/historicalFunding/{ticker}"
 INTERVAL_HOURS = 1.0  # every dYdX v4 market settles hourly
 # Not collected: not yet trading, or closing out for good (no funding any more).
 SKIPPED_STATUSES = {"INITIALIZING", "FINAL_SETTLEMENT"}
-SLACK = timedelta(minutes=30)  # `effectiveAt` is stamped up to seconds after the hour
 
 
 def _check(payload: Any, endpoint: str) -> dict[str, Any]:
@@ -160,7 +159,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://indexer.dydx.trade"
     rate_limit = RateLimit(100, 10.0)  # indexer default: 100 GETs / 10 s per IP
     history_page_size = 1000  # API_LIMIT_V4
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows at or before `effectiveBeforeOrAt`
+    history_slack = timedelta(minutes=30)  # `effectiveAt` is stamped seconds after the hour
     retry_after_unit = 0.001  # the indexer sends Retry-After in milliseconds
 
     def list_contracts(self) -> list[Contract]:
@@ -169,17 +169,10 @@ class Adapter(ExchangeAdapter):
     def fetch_current(self) -> list[FundingSnapshot]:
         return parse_current(self.http.get_json(MARKETS), self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Newest rows at or before the cursor (ISO); next cursor is the oldest - 1 ms."""
-        before = cursor if cursor is not None else iso_ms(end + SLACK)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows at or before `effectiveBeforeOrAt` (the cursor, sent as ISO-8601);
+        the endpoint has no start parameter."""
+        before = iso_ms(from_ms(query.last))
         params = {"limit": self.history_page_size, "effectiveBeforeOrAt": before}
         path = HISTORY.format(ticker=contract.symbol)
-        events = parse_history(self.http.get_json(path, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = iso_ms(oldest - timedelta(milliseconds=1))
-        return HistoryPage(events, next_cursor)
+        return parse_history(self.http.get_json(path, params), contract.symbol)

@@ -14,7 +14,7 @@ from typing import Any
 from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
 from lib.exchanges.base import (
     ExchangeAdapter,
-    HistoryPage,
+    PageQuery,
     field,
     finite,
     optional_field,
@@ -23,16 +23,13 @@ from lib.exchanges.base import (
 from lib.exchanges.http import RateLimit
 from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_seconds, normalise_settlement, utcnow
+from lib.timeutils import from_seconds, utcnow
 
 logger = logging.getLogger(__name__)
 
 EXCHANGE = "gate"
 CONTRACTS = "/api/v4/futures/usdt/contracts"
 HISTORY = "/api/v4/futures/usdt/funding_rate"
-# Reported settlement times may lag the schedule; ask a little past the range's ends and let
-# fetch_history keep exactly [start, end] after normalising (intervals are >= 1 h).
-SLACK = timedelta(minutes=30)
 SKIPPED_STATUSES = {"prelaunch", "delisted"}
 
 
@@ -168,7 +165,9 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api.gateio.ws"
     rate_limit = RateLimit(200, 10.0)  # public endpoints: 200 requests / 10 s per endpoint, IP
     history_page_size = 1000
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows at or before `to`
+    history_unit = "s"
+    history_slack = timedelta(minutes=30)  # reported times may lag the schedule; >= 1 h apart
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.get_json(CONTRACTS))
@@ -176,21 +175,8 @@ class Adapter(ExchangeAdapter):
     def fetch_current(self) -> list[FundingSnapshot]:
         return parse_current(self.http.get_json(CONTRACTS), self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Newest rows at or before `to` (cursor: Unix seconds); next `to` is oldest - 1 s."""
-        to = cursor if cursor is not None else int((end + SLACK).timestamp())
-        params = {
-            "contract": contract.symbol,
-            "limit": self.history_page_size,
-            "from": int((start - SLACK).timestamp()),
-            "to": to,
-        }
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = int(oldest.timestamp()) - 1
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows in [`from`, `to`] (Unix seconds)."""
+        params = {"contract": contract.symbol, "limit": self.history_page_size,
+                  "from": query.first, "to": query.last}
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

@@ -15,7 +15,7 @@ from typing import Any
 from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
 from lib.exchanges.base import (
     ExchangeAdapter,
-    HistoryPage,
+    PageQuery,
     field,
     finite,
     optional_field,
@@ -29,8 +29,6 @@ from lib.timeutils import (
     floor_to_interval,
     from_ms,
     hours,
-    normalise_settlement,
-    to_ms,
     utcnow,
 )
 
@@ -40,7 +38,6 @@ EXCHANGE = "hyperliquid"
 INFO = "/info"
 INTERVAL_HOURS = 1.0  # every Hyperliquid perpetual settles hourly
 INFO_WEIGHT = 20  # meta, metaAndAssetCtxs, fundingHistory; fundingHistory +1 per 20 rows
-SLACK = timedelta(minutes=30)  # `time` is stamped a little after the hour
 
 
 def _check(payload: Any, endpoint: str) -> Any:
@@ -182,7 +179,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api.hyperliquid.xyz"
     rate_limit = RateLimit(1200, 60.0)  # aggregated REST weight per IP per minute
     history_page_size = 500
-    history_direction = "forward"
+    history_direction = "forward"  # oldest rows from `startTime` (ms)
+    history_slack = timedelta(minutes=30)  # `time` is stamped a little after the hour
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.post_json(INFO, {"type": "meta"}, weight=INFO_WEIGHT))
@@ -191,20 +189,11 @@ class Adapter(ExchangeAdapter):
         payload = self.http.post_json(INFO, {"type": "metaAndAssetCtxs"}, weight=INFO_WEIGHT)
         return parse_current(payload, self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Oldest rows from `startTime` (cursor, ms) to `endTime`; next is the last + 1 ms."""
-        first = cursor if cursor is not None else to_ms(start - SLACK)
-        last = to_ms(end + SLACK)
-        expected_rows = min(self.history_page_size, max(0, (last - first) // HOUR_MS + 1))
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The oldest rows from `startTime` to `endTime` (ms); weighted by the rows expected."""
+        expected_rows = min(self.history_page_size,
+                            max(0, (query.last - query.first) // HOUR_MS + 1))
         body = {"type": "fundingHistory", "coin": contract.symbol,
-                "startTime": first, "endTime": last}
+                "startTime": query.first, "endTime": query.last}
         payload = self.http.post_json(INFO, body, weight=INFO_WEIGHT + expected_rows // 20)
-        events = parse_history(payload, contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            newest = max(e.funding_time for e in events)
-            if normalise_settlement(newest) < end:
-                next_cursor = to_ms(newest) + 1
-        return HistoryPage(events, next_cursor)
+        return parse_history(payload, contract.symbol)

@@ -15,7 +15,7 @@ from typing import Any
 from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
 from lib.exchanges.base import (
     ExchangeAdapter,
-    HistoryPage,
+    PageQuery,
     field,
     finite,
     optional_field,
@@ -24,7 +24,7 @@ from lib.exchanges.base import (
 from lib.exchanges.http import RateLimit
 from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import HOUR_MS, from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import HOUR_MS, from_ms, normalise_settlement, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ PERPETUAL_TYPE = "FFWCSX"  # FFICSX = dated futures
 PRELAUNCH_STATUS = "Init"
 # Weights in KuCoin's public resource pool (2000 per 30 s).
 WEIGHT_CONTRACTS, WEIGHT_CURRENT_ONE, WEIGHT_HISTORY = 3, 2, 5
-SLACK = timedelta(minutes=30)  # reported times lag the schedule; intervals are >= 1 h
 
 
 def _data(payload: Any, endpoint: str) -> Any:
@@ -222,7 +221,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api-futures.kucoin.com"
     rate_limit = RateLimit(2000, 30.0)  # public pool: 2000 weight / 30 s per IP
     history_page_size = 100  # the endpoint has no limit parameter; 100 rows is its page
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows at or before `to` (ms)
+    history_slack = timedelta(minutes=30)  # reported times lag the schedule; >= 1 h apart
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.get_json(CONTRACTS, weight=WEIGHT_CONTRACTS))
@@ -238,21 +238,8 @@ class Adapter(ExchangeAdapter):
             self.http.get_json(path, weight=WEIGHT_CURRENT_ONE), symbol, self.http.exchange_now()
         )
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Newest rows in [from, to] (cursor: `to` in ms); next `to` is the oldest - 1 ms."""
-        params = {
-            "symbol": contract.symbol,
-            "from": to_ms(start - SLACK),
-            "to": cursor if cursor is not None else to_ms(end + SLACK),
-        }
-        events = parse_history(
-            self.http.get_json(HISTORY, params, weight=WEIGHT_HISTORY), contract.symbol
-        )
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = to_ms(oldest) - 1
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows in [`from`, `to`] (ms)."""
+        params = {"symbol": contract.symbol, "from": query.first, "to": query.last}
+        payload = self.http.get_json(HISTORY, params, weight=WEIGHT_HISTORY)
+        return parse_history(payload, contract.symbol)

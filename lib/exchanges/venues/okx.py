@@ -17,7 +17,7 @@ from typing import Any
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
 from lib.exchanges.base import (
     ExchangeAdapter,
-    HistoryPage,
+    PageQuery,
     field,
     finite,
     optional_field,
@@ -26,7 +26,7 @@ from lib.exchanges.base import (
 from lib.exchanges.http import RateLimit
 from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import from_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ OPEN_INTEREST = "/api/v5/public/open-interest"
 HISTORY = "/api/v5/public/funding-rate-history"
 LIVE_STATES = {"live", "suspend"}  # suspend: trading halted, funding still settles
 TEMPORARY_CODES = {"50001", "50011", "50013"}  # maintenance, rate limit, system busy
-SLACK = timedelta(minutes=1)  # ask a little past the range; fetch_history cuts it exactly
 HOUR_MS = 3_600_000
 
 
@@ -213,7 +212,9 @@ class Adapter(ExchangeAdapter):
     # instruments 20 per 2 s. A backfill hits history for one instId at a time: 10 per 2 s.
     rate_limit = RateLimit(10, 2.0)
     history_page_size = 400
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows older than `after` (ms)
+    history_bounds = "exclusive"  # `before` and `after` leave out a row exactly at them
+    history_slack = timedelta(minutes=1)
 
     def list_contracts(self) -> list[Contract]:
         """Two requests: the instruments, and funding-rate ANY for their intervals."""
@@ -236,20 +237,8 @@ class Adapter(ExchangeAdapter):
             logger.warning("okx: %s unavailable, snapshot without %s: %s", endpoint, name, e)
             return {}
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Rows newer than `before` and older than `after` (cursor: ms), newest first."""
-        params = {
-            "instId": contract.symbol,
-            "before": to_ms(start - SLACK),
-            "after": cursor if cursor is not None else to_ms(end + SLACK),
-            "limit": self.history_page_size,
-        }
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = to_ms(oldest)  # `after` is exclusive
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows newer than `before` and older than `after` (ms)."""
+        params = {"instId": contract.symbol, "before": query.first, "after": query.last,
+                  "limit": self.history_page_size}
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)
