@@ -28,8 +28,9 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from config.settings import Settings, get_settings
-from lib.errors import ExchangeDataError
+from lib.errors import ExchangeDataError, UnknownSymbolError
 from lib.exchanges.http import ExchangeHttp, RateLimit, WeightHeader
+from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import HOUR_MS, normalise_settlement, to_ms
 
@@ -209,6 +210,39 @@ class ExchangeAdapter(ABC):
 
     def close(self) -> None:
         self.http.close()
+
+
+def contract_from_symbol(
+    exchange: str,
+    symbol: str,
+    interval_hours: float,
+    *,
+    base: str | None = None,
+    quote: str | None = None,
+    settle: str | None = None,
+    listed_at: datetime | None = None,
+    status: str = "trading",
+) -> Contract | None:
+    """The contract a native perpetual name stands for, with the facts its listing gives
+    (base, quote, settle: they win over what the name suggests), or None when the symbol rules
+    do not know the name: logged, so one odd listing never fails the whole list."""
+    try:
+        info = parse_native(exchange, symbol, base=base, quote=quote, settle=settle)
+    except UnknownSymbolError as e:
+        logger.warning("%s %s: contract skipped: %s", exchange, symbol, e)
+        return None
+    return Contract(
+        exchange=exchange,
+        symbol=symbol,
+        canonical_symbol=info.canonical,
+        base=info.base,
+        quote=info.quote,
+        settle=info.settle,
+        multiplier=info.multiplier,
+        funding_interval_hours=interval_hours,
+        listed_at=listed_at,
+        status=status,
+    )
 
 
 def field(

@@ -13,17 +13,18 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.errors import ExchangeDataError, ExchangeError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    contract_from_symbol,
     field,
     finite,
     optional_field,
     text,
 )
 from lib.exchanges.http import RateLimit, WeightHeader
-from lib.exchanges.symbols import is_dated_future, parse_native
+from lib.exchanges.symbols import is_dated_future
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_ms, utcnow
 
@@ -109,31 +110,17 @@ def parse_contracts(payload: Any, intervals: dict[str, float] | None = None) -> 
         if kind not in PERPETUAL_TYPES or status not in LIVE_STATUSES:
             logger.debug("binance %s: skipped, %s %s", symbol, kind, status)
             continue
-        try:
-            info = parse_native(
-                EXCHANGE,
-                symbol,
-                base=field(EXCHANGE, EXCHANGE_INFO, row, "baseAsset", text),
-                quote=field(EXCHANGE, EXCHANGE_INFO, row, "quoteAsset", text),
-                settle=field(EXCHANGE, EXCHANGE_INFO, row, "marginAsset", text),
-            )
-        except UnknownSymbolError as e:
-            logger.warning("binance %s: contract skipped: %s", symbol, e)
-            continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=_interval(symbol, intervals),
-                listed_at=optional_field(row, "onboardDate", from_ms),
-                status="trading",
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            symbol,
+            _interval(symbol, intervals),
+            base=field(EXCHANGE, EXCHANGE_INFO, row, "baseAsset", text),
+            quote=field(EXCHANGE, EXCHANGE_INFO, row, "quoteAsset", text),
+            settle=field(EXCHANGE, EXCHANGE_INFO, row, "marginAsset", text),
+            listed_at=optional_field(row, "onboardDate", from_ms),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 

@@ -13,17 +13,17 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
+from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    contract_from_symbol,
     field,
     finite,
     optional_field,
     text,
 )
 from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_ms, utcnow
 
@@ -98,31 +98,18 @@ def parse_contracts(payload: Any) -> list[Contract]:
             continue
         quote = field(EXCHANGE, CONTRACTS, row, "quoteCoin", text)
         margin = row.get("supportMarginCoins") or [quote]
-        try:
-            info = parse_native(
-                EXCHANGE,
-                symbol,
-                base=field(EXCHANGE, CONTRACTS, row, "baseCoin", text),
-                quote=quote,
-                settle=str(margin[0]),
-            )
-        except UnknownSymbolError as e:
-            logger.warning("bitget %s: contract skipped: %s", symbol, e)
-            continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=field(EXCHANGE, CONTRACTS, row, "fundInterval", _hours),
-                listed_at=optional_field(row, "launchTime", from_ms),
-                status="trading" if status == "normal" else status,
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            symbol,
+            field(EXCHANGE, CONTRACTS, row, "fundInterval", _hours),
+            base=field(EXCHANGE, CONTRACTS, row, "baseCoin", text),
+            quote=quote,
+            settle=str(margin[0]),
+            listed_at=optional_field(row, "launchTime", from_ms),
+            status="trading" if status == "normal" else status,
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 

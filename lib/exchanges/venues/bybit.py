@@ -12,17 +12,18 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
+from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    contract_from_symbol,
     field,
     finite,
     optional_field,
     text,
 )
 from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import is_dated_future, parse_native
+from lib.exchanges.symbols import is_dated_future
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_ms, utcnow
 
@@ -101,34 +102,18 @@ def parse_contracts(payload: Any) -> list[Contract]:
             logger.debug("bybit %s: skipped, %s %s", symbol, kind, status)
             continue
         settle = field(EXCHANGE, INSTRUMENTS, row, "settleCoin", text)
-        try:
-            info = parse_native(
-                EXCHANGE,
-                symbol,
-                base=field(EXCHANGE, INSTRUMENTS, row, "baseCoin", text),
-                quote=field(EXCHANGE, INSTRUMENTS, row, "quoteCoin", text),
-                # old USDC perpetuals (BTCPERP) say "USD"; they settle in USDC (as ccxt reads)
-                settle="USDC" if settle == "USD" else settle,
-            )
-        except UnknownSymbolError as e:
-            logger.warning("bybit %s: contract skipped: %s", symbol, e)
-            continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=field(
-                    EXCHANGE, INSTRUMENTS, row, "fundingInterval", _minutes_to_hours
-                ),
-                listed_at=optional_field(row, "launchTime", from_ms),
-                status="trading",
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            symbol,
+            field(EXCHANGE, INSTRUMENTS, row, "fundingInterval", _minutes_to_hours),
+            base=field(EXCHANGE, INSTRUMENTS, row, "baseCoin", text),
+            quote=field(EXCHANGE, INSTRUMENTS, row, "quoteCoin", text),
+            # old USDC perpetuals (BTCPERP) say "USD"; they settle in USDC (as ccxt reads)
+            settle="USDC" if settle == "USD" else settle,
+            listed_at=optional_field(row, "launchTime", from_ms),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 

@@ -12,17 +12,17 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.errors import ExchangeDataError, ExchangeError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    contract_from_symbol,
     field,
     finite,
     optional_field,
     text,
 )
 from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import floor_to_interval, from_iso, from_ms, hours, utcnow
 
@@ -76,26 +76,15 @@ def parse_contracts(payload: Any) -> list[Contract]:
     """
     contracts = []
     for market in _markets(payload):
-        ticker = field(EXCHANGE, MARKETS, market, "ticker", text)
-        try:
-            info = parse_native(EXCHANGE, ticker)
-        except UnknownSymbolError as e:
-            logger.warning("dydx %s: contract skipped: %s", ticker, e)
-            continue
         status = market["status"]
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=ticker,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=INTERVAL_HOURS,
-                status="trading" if status == "ACTIVE" else status.lower(),
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            field(EXCHANGE, MARKETS, market, "ticker", text),
+            INTERVAL_HOURS,
+            status="trading" if status == "ACTIVE" else status.lower(),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 

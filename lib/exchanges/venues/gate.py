@@ -11,17 +11,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.errors import ExchangeDataError, ExchangeError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    contract_from_symbol,
     field,
     finite,
     optional_field,
     text,
 )
 from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_seconds, utcnow
 
@@ -79,29 +79,18 @@ def parse_contracts(payload: Any) -> list[Contract]:
     for row in _rows(payload, CONTRACTS):
         if not _is_perpetual(row, CONTRACTS):
             continue
-        name = row["name"]
-        try:
-            info = parse_native(EXCHANGE, name)
-        except UnknownSymbolError as e:
-            logger.warning("gate %s: contract skipped: %s", name, e)
-            continue
         listed = optional_field(row, "launch_time", from_seconds) or optional_field(
             row, "create_time", from_seconds
         )
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=name,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=_interval_hours(row, CONTRACTS),
-                listed_at=listed,
-                status=str(row.get("status", "trading")),
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            row["name"],
+            _interval_hours(row, CONTRACTS),
+            listed_at=listed,
+            status=str(row.get("status", "trading")),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 

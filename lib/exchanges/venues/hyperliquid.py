@@ -12,17 +12,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.errors import ExchangeDataError, ExchangeError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    contract_from_symbol,
     field,
     finite,
     optional_field,
     text,
 )
 from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import (
     HOUR_MS,
@@ -92,24 +92,9 @@ def parse_contracts(payload: Any) -> list[Contract]:
     for entry in _split(payload, INFO)[0]:
         if not _live(entry, INFO):
             continue
-        name = entry["name"]
-        try:
-            info = parse_native(EXCHANGE, name)
-        except UnknownSymbolError as e:
-            logger.warning("hyperliquid %s: contract skipped: %s", name, e)
-            continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=name,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=INTERVAL_HOURS,
-            )
-        )
+        contract = contract_from_symbol(EXCHANGE, entry["name"], INTERVAL_HOURS)
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 

@@ -12,17 +12,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
+from lib.errors import ExchangeDataError, ExchangeError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    contract_from_symbol,
     field,
     finite,
     optional_field,
     text,
 )
 from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import HOUR_MS, from_ms, normalise_settlement, utcnow
 
@@ -92,33 +92,19 @@ def parse_contracts(payload: Any) -> list[Contract]:
     """
     contracts = []
     for row in _perpetuals(payload):
-        symbol = row["symbol"]
-        try:
-            info = parse_native(
-                EXCHANGE,
-                symbol,
-                base=field(EXCHANGE, CONTRACTS, row, "baseCurrency", text),
-                quote=field(EXCHANGE, CONTRACTS, row, "quoteCurrency", text),
-                settle=field(EXCHANGE, CONTRACTS, row, "settleCurrency", text),
-            )
-        except UnknownSymbolError as e:
-            logger.warning("kucoin %s: contract skipped: %s", symbol, e)
-            continue
         status = str(row.get("status", "Open"))
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=_interval_hours(row, CONTRACTS, "fundingRateGranularity"),
-                listed_at=optional_field(row, "firstOpenDate", from_ms),
-                status="trading" if status == "Open" else status.lower(),
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            row["symbol"],
+            _interval_hours(row, CONTRACTS, "fundingRateGranularity"),
+            base=field(EXCHANGE, CONTRACTS, row, "baseCurrency", text),
+            quote=field(EXCHANGE, CONTRACTS, row, "quoteCurrency", text),
+            settle=field(EXCHANGE, CONTRACTS, row, "settleCurrency", text),
+            listed_at=optional_field(row, "firstOpenDate", from_ms),
+            status="trading" if status == "Open" else status.lower(),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 

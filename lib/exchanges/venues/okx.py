@@ -14,17 +14,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
+from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    contract_from_symbol,
     field,
     finite,
     optional_field,
     text,
 )
 from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_ms, utcnow
 
@@ -102,28 +102,21 @@ def parse_contracts(payload: Any, intervals: dict[str, float]) -> list[Contract]
             continue
         base, _, quote = field(EXCHANGE, INSTRUMENTS, row, "uly", text).partition("-")
         settle = field(EXCHANGE, INSTRUMENTS, row, "settleCcy", text)
-        try:
-            info = parse_native(EXCHANGE, inst_id, base=base, quote=quote, settle=settle)
-        except UnknownSymbolError as e:
-            logger.warning("okx %s: contract skipped: %s", inst_id, e)
-            continue
         if inst_id not in intervals:
             logger.warning("okx %s: contract skipped: no funding rate listed for it", inst_id)
             continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=inst_id,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=intervals[inst_id],
-                listed_at=optional_field(row, "listTime", from_ms),
-                status="trading" if state == "live" else state,
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            inst_id,
+            intervals[inst_id],
+            base=base,
+            quote=quote,
+            settle=settle,
+            listed_at=optional_field(row, "listTime", from_ms),
+            status="trading" if state == "live" else state,
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
