@@ -25,16 +25,23 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from config.settings import Settings, get_settings
-from lib.errors import ExchangeDataError, UnknownSymbolError
+from lib.errors import (
+    ExchangeDataError,
+    ExchangeError,
+    TemporaryExchangeError,
+    UnknownSymbolError,
+)
 from lib.exchanges.http import ExchangeHttp, RateLimit, WeightHeader
 from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import HOUR_MS, normalise_settlement, to_ms
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # forward: oldest rows first from a start cursor; backward: newest rows first down from an end
 # cursor; pages: numbered pages, newest first, with no time parameters.
@@ -204,6 +211,15 @@ class ExchangeAdapter(ABC):
             return HistoryPage(events, (page + 1, False))
         return HistoryPage(events, None)
 
+    def extra(self, what: str, read: Callable[[], dict[str, T]]) -> dict[str, T]:
+        """{symbol: value} a snapshot can do without (prices, open interest from a second
+        request): its failure is logged and leaves it empty; the rates are stored all the same."""
+        try:
+            return read()
+        except ExchangeError as e:
+            logger.warning("%s: %s unavailable, snapshot without it: %s", self.id, what, e)
+            return {}
+
     @property
     def request_count(self) -> int:
         return self.http.request_count
@@ -243,6 +259,94 @@ def contract_from_symbol(
         listed_at=listed_at,
         status=status,
     )
+
+
+def funding_events(
+    exchange: str,
+    endpoint: str,
+    rows: list[dict[str, Any]],
+    symbol: str,
+    *,
+    time: tuple[str, Callable[[Any], datetime]],
+    rate: str,
+    mark: str | None = None,
+    interval_hours: float | None = None,
+) -> list[FundingEvent]:
+    """Settled funding rows as events: `time` names the settlement-time field and how to read
+    it, `rate` the settled rate, `mark` the mark price where the venue gives one."""
+    name, when = time
+    return [
+        FundingEvent(
+            exchange=exchange,
+            symbol=symbol,
+            funding_time=field(exchange, endpoint, row, name, when),
+            funding_rate=field(exchange, endpoint, row, rate, finite),
+            funding_interval_hours=interval_hours,
+            mark_price=optional_field(row, mark) if mark else None,
+        )
+        for row in rows
+    ]
+
+
+# --- reading replies: every failure names the exchange, the endpoint and the field -----------
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The status a venue wraps every reply in, as data: `{code: "0", msg: "", data: ...}`.
+
+    Such venues report failures with HTTP 200 too; `temporary` codes (throttling, maintenance)
+    are worth retrying later."""
+
+    code: str  # the field holding the status code
+    message: str  # the field holding the error text
+    ok: frozenset[str]
+    temporary: frozenset[str] = frozenset()
+
+    def open(self, exchange: str, endpoint: str, payload: Any) -> dict[str, Any]:
+        """The reply object when its code says success, else the error it names."""
+        reply = json_object(exchange, endpoint, payload)
+        code = field(exchange, endpoint, reply, self.code, str)
+        if code not in self.ok:
+            raise reply_error(exchange, endpoint, reply.get(self.message, ""), code, self.temporary)
+        return reply
+
+
+def reply_error(
+    exchange: str, endpoint: str, message: Any, code: Any = None,
+    temporary: frozenset[str] = frozenset(),
+) -> ExchangeError:
+    """The error a reply reports in its body, with the venue's code where it gives one."""
+    error = TemporaryExchangeError if code in temporary else ExchangeError
+    label = "error" if code is None else f"error {code}"
+    return error(exchange, f"{endpoint}: {label}: {message}")
+
+
+def json_object(exchange: str, endpoint: str, payload: Any) -> dict[str, Any]:
+    """`payload` if it is a JSON object, else an ExchangeDataError saying what came instead."""
+    if not isinstance(payload, dict):
+        raise ExchangeDataError(
+            exchange, endpoint, f"expected a JSON object, got {type(payload).__name__}"
+        )
+    return payload
+
+
+def objects(
+    exchange: str, endpoint: str, payload: Any, name: str | None = None
+) -> list[dict[str, Any]]:
+    """The list of JSON objects `payload` is (name None) or holds in its field `name`."""
+    value = payload if name is None else field(exchange, endpoint, payload, name, _as_is)
+    where = "" if name is None else f"field {name!r} is not a list of objects: "
+    if not isinstance(value, list):
+        detail = (f"expected a JSON array, got {type(value).__name__}" if name is None
+                  else f"{where}expected objects, got {value!r:.60}")
+        raise ExchangeDataError(exchange, endpoint, detail)
+    for row in value:
+        if not isinstance(row, dict):
+            raise ExchangeDataError(exchange, endpoint, f"{where}expected objects, got {row!r:.60}")
+    return value
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def field(

@@ -13,14 +13,18 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError
+from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
     contract_from_symbol,
     field,
     finite,
+    funding_events,
+    json_object,
+    objects,
     optional_field,
+    reply_error,
     text,
 )
 from lib.exchanges.http import RateLimit, WeightHeader
@@ -41,18 +45,15 @@ PERPETUAL_TYPES = {"PERPETUAL", "TRADIFI_PERPETUAL"}
 LIVE_STATUSES = {"TRADING"}
 
 
-def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    """A bare array of objects, or the error Binance's `{code, msg}` envelope names."""
+def _checked(payload: Any, endpoint: str) -> Any:
+    """The reply, unless it is the `{code, msg}` object Binance answers errors with."""
     if isinstance(payload, dict) and "code" in payload and "msg" in payload:
-        raise ExchangeError(EXCHANGE, f"{endpoint}: error {payload['code']}: {payload['msg']}")
-    if not isinstance(payload, list):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON array, got {type(payload).__name__}"
-        )
-    for row in payload:
-        if not isinstance(row, dict):
-            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
+        raise reply_error(EXCHANGE, endpoint, payload["msg"], payload["code"])
     return payload
+
+
+def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
+    return objects(EXCHANGE, endpoint, _checked(payload, endpoint))
 
 
 def parse_funding_info(payload: Any) -> dict[str, float]:
@@ -94,13 +95,8 @@ def parse_contracts(payload: Any, intervals: dict[str, float] | None = None) -> 
            "deliveryDate": 4133404800000, "onboardDate": 1683244800000, "status": "TRADING",
            "baseAsset": "1000PEPE", "quoteAsset": "USDT", "marginAsset": "USDT", ...}]}
     """
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, EXCHANGE_INFO, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    if "code" in payload and "msg" in payload:
-        raise ExchangeError(EXCHANGE, f"{EXCHANGE_INFO}: error {payload['code']}: {payload['msg']}")
-    rows = field(EXCHANGE, EXCHANGE_INFO, payload, "symbols", list)
+    reply = json_object(EXCHANGE, EXCHANGE_INFO, _checked(payload, EXCHANGE_INFO))
+    rows = field(EXCHANGE, EXCHANGE_INFO, reply, "symbols", list)
     intervals = intervals or {}
     contracts = []
     for row in rows:
@@ -170,16 +166,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
         [{"symbol": "BTCUSDT", "fundingRate": "-0.03750000", "fundingTime": 1570608000000,
           "markPrice": "34287.54619963"}]
     """
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "fundingTime", from_ms),
-            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
-            mark_price=optional_field(row, "markPrice"),
-        )
-        for row in _rows(payload, HISTORY)
-    ]
+    return funding_events(EXCHANGE, HISTORY, _rows(payload, HISTORY), symbol,
+                          time=("fundingTime", from_ms), rate="fundingRate", mark="markPrice")
 
 
 class Adapter(ExchangeAdapter):

@@ -13,13 +13,14 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
 from lib.exchanges.base import (
+    Envelope,
     ExchangeAdapter,
     PageQuery,
     contract_from_symbol,
     field,
     finite,
+    objects,
     optional_field,
     text,
 )
@@ -37,30 +38,15 @@ HISTORY = "/api/v2/mix/market/history-fund-rate"
 PRODUCT = {"productType": "USDT-FUTURES"}
 # symbolStatus: listed = pre-launch, off = removed; the others still settle funding.
 LIVE_STATUSES = {"normal", "maintain", "limit_open", "restrictedAPI"}
-TEMPORARY_CODES = {"429", "1001", "40010"}  # throttled, throttled, request timed out
+# code "00000" is success; throttled, throttled and "request timed out" are worth retrying
+ENVELOPE = Envelope("code", "msg", ok=frozenset({"00000"}),
+                    temporary=frozenset({"429", "1001", "40010"}))
 HOUR_MS = 3_600_000
 
 
-def _data(payload: Any, endpoint: str) -> Any:
-    """The `data` of a `{code: "00000", data: ...}` envelope, or the error code it names."""
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    code = field(EXCHANGE, endpoint, payload, "code", str)
-    if code != "00000":
-        error = TemporaryExchangeError if code in TEMPORARY_CODES else ExchangeError
-        raise error(EXCHANGE, f"{endpoint}: error {code}: {payload.get('msg', '')}")
-    if "data" not in payload:
-        raise ExchangeDataError(EXCHANGE, endpoint, "missing field 'data'")
-    return payload["data"]
-
-
-def _rows(data: Any, endpoint: str) -> list[dict[str, Any]]:
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise ExchangeDataError(EXCHANGE, endpoint, f"field 'data' is not a list of objects: "
-                                f"{data!r:.60}")
-    return data
+def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
+    """The `data` list of a `{code: "00000", data: [...]}` envelope, or the error it names."""
+    return objects(EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "data")
 
 
 def _hours(value: Any) -> float:
@@ -89,7 +75,7 @@ def parse_contracts(payload: Any) -> list[Contract]:
            "symbolStatus": "normal", "launchTime": "", "fundInterval": "8"}]}
     """
     contracts = []
-    for row in _rows(_data(payload, CONTRACTS), CONTRACTS):
+    for row in _rows(payload, CONTRACTS):
         symbol = field(EXCHANGE, CONTRACTS, row, "symbol", text)
         kind = field(EXCHANGE, CONTRACTS, row, "symbolType", str)
         status = field(EXCHANGE, CONTRACTS, row, "symbolStatus", str)
@@ -123,7 +109,7 @@ def parse_schedule(payload: Any, endpoint: str = CURRENT) -> dict[str, tuple[dat
                                     "ratePeriod": "8"}]}
     """
     schedule = {}
-    for row in _rows(_data(payload, endpoint), endpoint):
+    for row in _rows(payload, endpoint):
         symbol = field(EXCHANGE, endpoint, row, "symbol", text)
         when = _first(row, endpoint, ("nextFundingTime", "nextUpdate"), from_ms)
         hours = _first(row, endpoint, ("ratePeriod", "fundingRateInterval"), _hours)
@@ -147,7 +133,7 @@ def parse_tickers(payload: Any) -> dict[str, dict[str, float | None]]:
             "oi": optional_field(row, "holdingAmount"),
             "volume": optional_field(row, "quoteVolume"),
         }
-        for row in _rows(_data(payload, TICKERS), TICKERS)
+        for row in _rows(payload, TICKERS)
     }
 
 
@@ -169,7 +155,7 @@ def parse_current(
     now = optional_field(payload, "requestTime", from_ms) or observed_at or utcnow()
     tickers = tickers or {}
     snapshots = []
-    for row in _rows(_data(payload, CURRENT), CURRENT):
+    for row in _rows(payload, CURRENT):
         symbol = row["symbol"]  # parse_schedule checked it
         when, hours = schedule[symbol]
         extra = tickers.get(symbol, {})
@@ -198,9 +184,11 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
         {"code": "00000", "msg": "success", "requestTime": 1695796546319, "data": [
           {"symbol": "BTCUSDT", "fundingRate": "0.0005", "fundingTime": "1695776400000"}]}
     """
-    data = _data(payload, HISTORY)
-    if isinstance(data, dict):
-        data = field(EXCHANGE, HISTORY, data, "resultList", list)
+    reply = ENVELOPE.open(EXCHANGE, HISTORY, payload)
+    if isinstance(reply.get("data"), dict):  # UTA v3: {"data": {"resultList": [...]}}
+        rows = objects(EXCHANGE, HISTORY, reply["data"], "resultList")
+    else:
+        rows = objects(EXCHANGE, HISTORY, reply, "data")
     return [
         FundingEvent(
             exchange=EXCHANGE,
@@ -208,7 +196,7 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
             funding_time=_first(row, HISTORY, ("fundingRateTimestamp", "fundingTime"), from_ms),
             funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
         )
-        for row in _rows(data, HISTORY)
+        for row in rows
     ]
 
 
@@ -228,11 +216,8 @@ class Adapter(ExchangeAdapter):
     def fetch_current(self) -> list[FundingSnapshot]:
         """Rates in one request; prices, OI and volume in one more, if it comes."""
         payload = self.http.get_json(CURRENT, PRODUCT)
-        try:
-            tickers = parse_tickers(self.http.get_json(TICKERS, PRODUCT))
-        except ExchangeError as e:
-            logger.warning("bitget: tickers unavailable, snapshot without prices: %s", e)
-            tickers = {}
+        tickers = self.extra("tickers (prices, OI, volume)",
+                             lambda: parse_tickers(self.http.get_json(TICKERS, PRODUCT)))
         return parse_current(payload, tickers, self.http.exchange_now())
 
     def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:

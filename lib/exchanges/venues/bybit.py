@@ -12,13 +12,16 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
+from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
+    Envelope,
     ExchangeAdapter,
     PageQuery,
     contract_from_symbol,
     field,
     finite,
+    funding_events,
+    objects,
     optional_field,
     text,
 )
@@ -36,30 +39,22 @@ HISTORY = "/v5/market/funding/history"
 CATEGORY = "linear"
 PERPETUAL_TYPES = {"LinearPerpetual"}
 LIVE_STATUSES = {"Trading"}
-RATE_LIMIT_CODES = {"10006", "10018"}  # "too many visits", "exceed ip rate limit"
+# retCode 0 is success; "too many visits" and "exceed ip rate limit" are worth retrying
+ENVELOPE = Envelope("retCode", "retMsg", ok=frozenset({"0"}),
+                    temporary=frozenset({"10006", "10018"}))
 INSTRUMENTS_PAGE = 1000
 
 
 def _result(payload: Any, endpoint: str) -> dict[str, Any]:
     """The `result` of a `{retCode: 0, result: {...}}` envelope, or the error it names."""
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    code = str(field(EXCHANGE, endpoint, payload, "retCode", str))
-    if code != "0":
-        error = TemporaryExchangeError if code in RATE_LIMIT_CODES else ExchangeError
-        raise error(EXCHANGE, f"{endpoint}: error {code}: {payload.get('retMsg', '')}")
-    result = field(EXCHANGE, endpoint, payload, "result", dict)
+    result: dict[str, Any] = field(
+        EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "result", dict
+    )
     return result
 
 
 def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    rows = field(EXCHANGE, endpoint, _result(payload, endpoint), "list", list)
-    for row in rows:
-        if not isinstance(row, dict):
-            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
-    return rows
+    return objects(EXCHANGE, endpoint, _result(payload, endpoint), "list")
 
 
 def _minutes_to_hours(value: Any) -> float:
@@ -178,15 +173,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
           {"symbol": "ETHPERP", "fundingRate": "0.0001",
            "fundingRateTimestamp": "1672041600000"}]}, "time": 1672051897447}
     """
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "fundingRateTimestamp", from_ms),
-            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
-        )
-        for row in _list(payload, HISTORY)
-    ]
+    return funding_events(EXCHANGE, HISTORY, _list(payload, HISTORY), symbol,
+                          time=("fundingRateTimestamp", from_ms), rate="fundingRate")
 
 
 class Adapter(ExchangeAdapter):

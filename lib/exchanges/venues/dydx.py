@@ -12,14 +12,18 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError
+from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
     contract_from_symbol,
     field,
     finite,
+    funding_events,
+    json_object,
+    objects,
     optional_field,
+    reply_error,
     text,
 )
 from lib.exchanges.http import RateLimit
@@ -38,16 +42,13 @@ SKIPPED_STATUSES = {"INITIALIZING", "FINAL_SETTLEMENT"}
 
 def _check(payload: Any, endpoint: str) -> dict[str, Any]:
     """The reply object; the indexer's `{"errors": [{"msg": ...}]}` shape raises."""
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    if "errors" in payload:
-        errors = payload["errors"]
+    reply = json_object(EXCHANGE, endpoint, payload)
+    if "errors" in reply:
+        errors = reply["errors"]
         first = errors[0] if isinstance(errors, list) and errors else errors
-        message = first.get("msg", first) if isinstance(first, dict) else first
-        raise ExchangeError(EXCHANGE, f"{endpoint}: error: {message}")
-    return payload
+        raise reply_error(EXCHANGE, endpoint,
+                          first.get("msg", first) if isinstance(first, dict) else first)
+    return reply
 
 
 def _markets(payload: Any) -> list[dict[str, Any]]:
@@ -120,20 +121,9 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
           "price": "118536.67532", "effectiveAtHeight": "45103017",
           "effectiveAt": "2025-07-29T05:00:01.053Z"}]}
     """
-    rows = field(EXCHANGE, HISTORY, _check(payload, HISTORY), "historicalFunding", lambda v: v)
-    if not isinstance(rows, list):
-        raise ExchangeDataError(EXCHANGE, HISTORY, "field 'historicalFunding' is not a list")
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "effectiveAt", from_iso),
-            funding_rate=field(EXCHANGE, HISTORY, row, "rate", finite),
-            funding_interval_hours=INTERVAL_HOURS,
-            mark_price=optional_field(row, "price"),
-        )
-        for row in rows
-    ]
+    rows = objects(EXCHANGE, HISTORY, _check(payload, HISTORY), "historicalFunding")
+    return funding_events(EXCHANGE, HISTORY, rows, symbol, time=("effectiveAt", from_iso),
+                          rate="rate", mark="price", interval_hours=INTERVAL_HOURS)
 
 
 def iso_ms(value: datetime) -> str:

@@ -11,14 +11,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError
+from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
     contract_from_symbol,
     field,
     finite,
+    funding_events,
+    objects,
     optional_field,
+    reply_error,
     text,
 )
 from lib.exchanges.http import RateLimit
@@ -36,17 +39,8 @@ SKIPPED_STATUSES = {"prelaunch", "delisted"}
 def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
     """The bare array Gate returns, or the error its `{label, message}` envelope names."""
     if isinstance(payload, dict) and "label" in payload:
-        raise ExchangeError(
-            EXCHANGE, f"{endpoint}: error {payload['label']}: {payload.get('message', '')}"
-        )
-    if not isinstance(payload, list):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON array, got {type(payload).__name__}"
-        )
-    for row in payload:
-        if not isinstance(row, dict):
-            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
-    return payload
+        raise reply_error(EXCHANGE, endpoint, payload.get("message", ""), payload["label"])
+    return objects(EXCHANGE, endpoint, payload)
 
 
 def _is_perpetual(row: dict[str, Any], endpoint: str) -> bool:
@@ -136,15 +130,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
 
         [{"t": 1543968000, "r": "0.000157"}, {"t": 1543939200, "r": "0.000100"}]
     """
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "t", from_seconds),
-            funding_rate=field(EXCHANGE, HISTORY, row, "r", finite),
-        )
-        for row in _rows(payload, HISTORY)
-    ]
+    return funding_events(EXCHANGE, HISTORY, _rows(payload, HISTORY), symbol,
+                          time=("t", from_seconds), rate="r")
 
 
 class Adapter(ExchangeAdapter):

@@ -12,14 +12,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError
+from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
     contract_from_symbol,
     field,
     finite,
+    funding_events,
+    objects,
     optional_field,
+    reply_error,
     text,
 )
 from lib.exchanges.http import RateLimit
@@ -36,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 EXCHANGE = "hyperliquid"
 INFO = "/info"
+HISTORY = "fundingHistory"  # the /info request type, named in errors as an endpoint
 INTERVAL_HOURS = 1.0  # every Hyperliquid perpetual settles hourly
 INFO_WEIGHT = 20  # meta, metaAndAssetCtxs, fundingHistory; fundingHistory +1 per 20 rows
 
@@ -43,25 +47,18 @@ INFO_WEIGHT = 20  # meta, metaAndAssetCtxs, fundingHistory; fundingHistory +1 pe
 def _check(payload: Any, endpoint: str) -> Any:
     """Raise for the `{"status": "err", "response": ...}` error shape."""
     if isinstance(payload, dict) and payload.get("status") == "err":
-        raise ExchangeError(EXCHANGE, f"{endpoint}: error: {payload.get('response', '')}")
+        raise reply_error(EXCHANGE, endpoint, payload.get("response", ""))
     return payload
-
-
-def _universe(meta: Any, endpoint: str) -> list[dict[str, Any]]:
-    universe = field(EXCHANGE, endpoint, meta, "universe", lambda v: v)
-    if not isinstance(universe, list) or not all(isinstance(u, dict) for u in universe):
-        raise ExchangeDataError(EXCHANGE, endpoint, "field 'universe' is not a list of objects")
-    return universe
 
 
 def _split(payload: Any, endpoint: str) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """(universe, asset contexts or None) from a `meta` object or a `[meta, ctxs]` pair."""
     payload = _check(payload, endpoint)
     if isinstance(payload, dict):
-        return _universe(payload, endpoint), None
+        return objects(EXCHANGE, endpoint, payload, "universe"), None
     if not isinstance(payload, list) or len(payload) != 2 or not isinstance(payload[1], list):
         raise ExchangeDataError(EXCHANGE, endpoint, "expected [meta, assetCtxs]")
-    universe, ctxs = _universe(payload[0], endpoint), payload[1]
+    universe, ctxs = objects(EXCHANGE, endpoint, payload[0], "universe"), payload[1]
     if len(universe) != len(ctxs):
         raise ExchangeDataError(
             EXCHANGE, endpoint,
@@ -140,21 +137,9 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
         [{"coin": "ETH", "fundingRate": "0.0000125", "premium": "0.00057962",
           "time": 1704290400031}]
     """
-    payload = _check(payload, "fundingHistory")
-    if not isinstance(payload, list):
-        raise ExchangeDataError(
-            EXCHANGE, "fundingHistory", f"expected a JSON array, got {type(payload).__name__}"
-        )
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, "fundingHistory", row, "time", from_ms),
-            funding_rate=field(EXCHANGE, "fundingHistory", row, "fundingRate", finite),
-            funding_interval_hours=INTERVAL_HOURS,
-        )
-        for row in payload
-    ]
+    rows = objects(EXCHANGE, HISTORY, _check(payload, HISTORY))
+    return funding_events(EXCHANGE, HISTORY, rows, symbol, time=("time", from_ms),
+                          rate="fundingRate", interval_hours=INTERVAL_HOURS)
 
 
 class Adapter(ExchangeAdapter):

@@ -12,13 +12,16 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError
+from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
+    Envelope,
     ExchangeAdapter,
     PageQuery,
     contract_from_symbol,
     field,
     finite,
+    funding_events,
+    objects,
     optional_field,
     text,
 )
@@ -32,32 +35,17 @@ EXCHANGE = "kucoin"
 CONTRACTS = "/api/v1/contracts/active"
 CURRENT_ONE = "/api/v1/funding-rate/{symbol}/current"
 HISTORY = "/api/v1/contract/funding-rates"
-OK_CODES = {"200000", "200"}  # the history endpoint answers "200", the rest "200000"
+# the history endpoint answers "200" on success, the rest "200000"
+ENVELOPE = Envelope("code", "msg", ok=frozenset({"200000", "200"}))
 PERPETUAL_TYPE = "FFWCSX"  # FFICSX = dated futures
 PRELAUNCH_STATUS = "Init"
 # Weights in KuCoin's public resource pool (2000 per 30 s).
 WEIGHT_CONTRACTS, WEIGHT_CURRENT_ONE, WEIGHT_HISTORY = 3, 2, 5
 
 
-def _data(payload: Any, endpoint: str) -> Any:
-    """`data` of the `{code, data}` envelope; a non-success code raises naming code and msg."""
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    code = str(payload.get("code"))
-    if code not in OK_CODES:
-        raise ExchangeError(EXCHANGE, f"{endpoint}: error {code}: {payload.get('msg', '')}")
-    if "data" not in payload:
-        raise ExchangeDataError(EXCHANGE, endpoint, "missing field 'data'")
-    return payload["data"]
-
-
 def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    data = _data(payload, endpoint)
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise ExchangeDataError(EXCHANGE, endpoint, "field 'data' is not a list of objects")
-    return data
+    """The `data` list of the `{code, msg, data}` envelope, or the error code it names."""
+    return objects(EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "data")
 
 
 def _interval_hours(row: dict[str, Any], endpoint: str, name: str) -> float:
@@ -163,7 +151,7 @@ def parse_current_one(
     where older replies lack it.
     """
     endpoint = CURRENT_ONE
-    data = _data(payload, endpoint)
+    data = ENVELOPE.open(EXCHANGE, endpoint, payload).get("data")
     if not isinstance(data, dict):
         raise ExchangeDataError(EXCHANGE, endpoint, "field 'data' is not an object")
     granularity = field(EXCHANGE, endpoint, data, "granularity", int)
@@ -189,15 +177,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
         {"success": true, "code": "200", "msg": "success", "retry": false,
          "data": [{"symbol": "IDUSDTM", "fundingRate": 0.018750, "timepoint": 1702310700000}]}
     """
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "timepoint", from_ms),
-            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
-        )
-        for row in _list(payload, HISTORY)
-    ]
+    return funding_events(EXCHANGE, HISTORY, _list(payload, HISTORY), symbol,
+                          time=("timepoint", from_ms), rate="fundingRate")
 
 
 class Adapter(ExchangeAdapter):

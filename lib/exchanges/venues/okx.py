@@ -14,13 +14,15 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
+from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
+    Envelope,
     ExchangeAdapter,
     PageQuery,
     contract_from_symbol,
     field,
     finite,
+    objects,
     optional_field,
     text,
 )
@@ -37,28 +39,16 @@ MARK_PRICE = "/api/v5/public/mark-price"
 OPEN_INTEREST = "/api/v5/public/open-interest"
 HISTORY = "/api/v5/public/funding-rate-history"
 LIVE_STATES = {"live", "suspend"}  # suspend: trading halted, funding still settles
-TEMPORARY_CODES = {"50001", "50011", "50013"}  # maintenance, rate limit, system busy
+# code "0" is success; maintenance, rate limit and system busy are worth retrying
+ENVELOPE = Envelope("code", "msg", ok=frozenset({"0"}),
+                    temporary=frozenset({"50001", "50011", "50013"}))
 HOUR_MS = 3_600_000
 
 
 def _data(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    """The `data` array of a `{code: "0", data: [...]}` envelope, or the error code it names.
-
-    OKX reports errors (51001 unknown instrument, 50011 rate limit) with HTTP 200 too.
-    """
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    code = field(EXCHANGE, endpoint, payload, "code", str)
-    if code != "0":
-        error = TemporaryExchangeError if code in TEMPORARY_CODES else ExchangeError
-        raise error(EXCHANGE, f"{endpoint}: error {code}: {payload.get('msg', '')}")
-    rows = field(EXCHANGE, endpoint, payload, "data", list)
-    for row in rows:
-        if not isinstance(row, dict):
-            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
-    return rows
+    """The `data` array of a `{code: "0", data: [...]}` envelope, or the error code it names
+    (51001 unknown instrument, 50011 rate limit: with HTTP 200 too)."""
+    return objects(EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "data")
 
 
 def _swaps(payload: Any, endpoint: str) -> list[dict[str, Any]]:
@@ -224,11 +214,10 @@ class Adapter(ExchangeAdapter):
 
     def _extra(self, endpoint: str, name: str) -> dict[str, float]:
         """Prices and OI are extras: their failure is logged and leaves them empty."""
-        try:
+        def read() -> dict[str, float]:
             return parse_prices(self.http.get_json(endpoint, {"instType": "SWAP"}), endpoint, name)
-        except ExchangeError as e:
-            logger.warning("okx: %s unavailable, snapshot without %s: %s", endpoint, name, e)
-            return {}
+
+        return self.extra(f"{endpoint} {name}", read)
 
     def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
         """The newest rows newer than `before` and older than `after` (ms)."""
