@@ -288,6 +288,36 @@ def funding_events(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotFields:
+    """Where a venue's current-funding rows keep the rate and the extras (None: not given)."""
+
+    rate: str
+    mark: str | None = None
+    index: str | None = None
+    open_interest: str | None = None
+    volume: str | None = None  # 24 h turnover in the quote currency
+
+    def read(
+        self, exchange: str, endpoint: str, row: dict[str, Any], symbol: str,
+        interval_hours: float, next_funding_time: datetime | None, timestamp: datetime,
+    ) -> FundingSnapshot:
+        """One row as a snapshot: the rate must be a finite number; an extra that is absent
+        or unreadable is None (the rate is worth storing without it)."""
+        return FundingSnapshot(
+            exchange=exchange,
+            symbol=symbol,
+            funding_rate=field(exchange, endpoint, row, self.rate, finite),
+            funding_interval_hours=interval_hours,
+            next_funding_time=next_funding_time,
+            timestamp=timestamp,
+            mark_price=optional_field(row, self.mark) if self.mark else None,
+            index_price=optional_field(row, self.index) if self.index else None,
+            open_interest=optional_field(row, self.open_interest) if self.open_interest else None,
+            volume_24h=optional_field(row, self.volume) if self.volume else None,
+        )
+
+
 # --- reading replies: every failure names the exchange, the endpoint and the field -----------
 @dataclass(frozen=True, slots=True)
 class Envelope:

@@ -17,9 +17,9 @@ from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    SnapshotFields,
     contract_from_symbol,
     field,
-    finite,
     funding_events,
     json_object,
     objects,
@@ -43,6 +43,7 @@ HISTORY = "/fapi/v1/fundingRate"
 UNLISTED_INTERVAL_HOURS = 8.0
 PERPETUAL_TYPES = {"PERPETUAL", "TRADIFI_PERPETUAL"}
 LIVE_STATUSES = {"TRADING"}
+SNAPSHOT = SnapshotFields(rate="lastFundingRate", mark="markPrice", index="indexPrice")
 
 
 def _checked(payload: Any, endpoint: str) -> Any:
@@ -143,18 +144,10 @@ def parse_current(
         if row.get("lastFundingRate") == "":
             logger.warning("binance %s: no funding rate, left out of the snapshot", symbol)
             continue
-        snapshots.append(
-            FundingSnapshot(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                funding_rate=field(EXCHANGE, PREMIUM_INDEX, row, "lastFundingRate", finite),
-                funding_interval_hours=_interval(symbol, intervals),
-                next_funding_time=field(EXCHANGE, PREMIUM_INDEX, row, "nextFundingTime", from_ms),
-                timestamp=optional_field(row, "time", from_ms) or now,
-                mark_price=optional_field(row, "markPrice"),
-                index_price=optional_field(row, "indexPrice"),
-            )
-        )
+        next_time = field(EXCHANGE, PREMIUM_INDEX, row, "nextFundingTime", from_ms)
+        observed = optional_field(row, "time", from_ms) or now
+        snapshots.append(SNAPSHOT.read(EXCHANGE, PREMIUM_INDEX, row, symbol,
+                                       _interval(symbol, intervals), next_time, observed))
     return snapshots
 
 

@@ -17,9 +17,9 @@ from lib.exchanges.base import (
     Envelope,
     ExchangeAdapter,
     PageQuery,
+    SnapshotFields,
     contract_from_symbol,
     field,
-    finite,
     funding_events,
     objects,
     optional_field,
@@ -43,6 +43,8 @@ LIVE_STATUSES = {"Trading"}
 ENVELOPE = Envelope("retCode", "retMsg", ok=frozenset({"0"}),
                     temporary=frozenset({"10006", "10018"}))
 INSTRUMENTS_PAGE = 1000
+SNAPSHOT = SnapshotFields(rate="fundingRate", mark="markPrice", index="indexPrice",
+                          open_interest="openInterest", volume="turnover24h")
 
 
 def _result(payload: Any, endpoint: str) -> dict[str, Any]:
@@ -147,20 +149,8 @@ def parse_current(
             raise ExchangeDataError(
                 EXCHANGE, TICKERS, f"{symbol}: missing field 'fundingIntervalHour'"
             )
-        snapshots.append(
-            FundingSnapshot(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                funding_rate=field(EXCHANGE, TICKERS, row, "fundingRate", finite),
-                funding_interval_hours=interval,
-                next_funding_time=field(EXCHANGE, TICKERS, row, "nextFundingTime", from_ms),
-                timestamp=now,
-                mark_price=optional_field(row, "markPrice"),
-                index_price=optional_field(row, "indexPrice"),
-                open_interest=optional_field(row, "openInterest"),
-                volume_24h=optional_field(row, "turnover24h"),
-            )
-        )
+        next_time = field(EXCHANGE, TICKERS, row, "nextFundingTime", from_ms)
+        snapshots.append(SNAPSHOT.read(EXCHANGE, TICKERS, row, symbol, interval, next_time, now))
     return snapshots
 
 

@@ -16,13 +16,12 @@ from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    SnapshotFields,
     contract_from_symbol,
     field,
-    finite,
     funding_events,
     json_object,
     objects,
-    optional_field,
     reply_error,
     text,
 )
@@ -38,6 +37,9 @@ HISTORY = "/v4/historicalFunding/{ticker}"
 INTERVAL_HOURS = 1.0  # every dYdX v4 market settles hourly
 # Not collected: not yet trading, or closing out for good (no funding any more).
 SKIPPED_STATUSES = {"INITIALIZING", "FINAL_SETTLEMENT"}
+# the oracle price is the only price dYdX gives (it margins on it): the index price here
+SNAPSHOT = SnapshotFields(rate="nextFundingRate", index="oraclePrice",
+                          open_interest="openInterest", volume="volume24H")
 
 
 def _check(payload: Any, endpoint: str) -> dict[str, Any]:
@@ -96,18 +98,10 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     here, and there is no mark price. Next settlement = the next full hour.
     """
     now = observed_at or utcnow()
+    next_time = floor_to_interval(now, INTERVAL_HOURS) + hours(1)
     return [
-        FundingSnapshot(
-            exchange=EXCHANGE,
-            symbol=field(EXCHANGE, MARKETS, market, "ticker", text),
-            funding_rate=field(EXCHANGE, MARKETS, market, "nextFundingRate", finite),
-            funding_interval_hours=INTERVAL_HOURS,
-            next_funding_time=floor_to_interval(now, INTERVAL_HOURS) + hours(1),
-            timestamp=now,
-            index_price=optional_field(market, "oraclePrice"),
-            open_interest=optional_field(market, "openInterest"),
-            volume_24h=optional_field(market, "volume24H"),
-        )
+        SNAPSHOT.read(EXCHANGE, MARKETS, market, field(EXCHANGE, MARKETS, market, "ticker", text),
+                      INTERVAL_HOURS, next_time, now)
         for market in _markets(payload)
     ]
 

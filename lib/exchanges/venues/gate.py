@@ -15,9 +15,9 @@ from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    SnapshotFields,
     contract_from_symbol,
     field,
-    finite,
     funding_events,
     objects,
     optional_field,
@@ -34,6 +34,9 @@ EXCHANGE = "gate"
 CONTRACTS = "/api/v4/futures/usdt/contracts"
 HISTORY = "/api/v4/futures/usdt/funding_rate"
 SKIPPED_STATUSES = {"prelaunch", "delisted"}
+# open interest is `position_size` in contracts; the list has no 24 h volume
+SNAPSHOT = SnapshotFields(rate="funding_rate", mark="mark_price", index="index_price",
+                          open_interest="position_size")
 
 
 def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
@@ -105,20 +108,10 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     for row in _rows(payload, CONTRACTS):
         if not _is_perpetual(row, CONTRACTS):
             continue
+        interval = _interval_hours(row, CONTRACTS)
+        next_time = field(EXCHANGE, CONTRACTS, row, "funding_next_apply", from_seconds)
         snapshots.append(
-            FundingSnapshot(
-                exchange=EXCHANGE,
-                symbol=row["name"],
-                funding_rate=field(EXCHANGE, CONTRACTS, row, "funding_rate", finite),
-                funding_interval_hours=_interval_hours(row, CONTRACTS),
-                next_funding_time=field(
-                    EXCHANGE, CONTRACTS, row, "funding_next_apply", from_seconds
-                ),
-                timestamp=now,
-                mark_price=optional_field(row, "mark_price"),
-                index_price=optional_field(row, "index_price"),
-                open_interest=optional_field(row, "position_size"),
-            )
+            SNAPSHOT.read(EXCHANGE, CONTRACTS, row, row["name"], interval, next_time, now)
         )
     return snapshots
 

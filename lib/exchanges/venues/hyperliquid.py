@@ -16,12 +16,11 @@ from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
     PageQuery,
+    SnapshotFields,
     contract_from_symbol,
     field,
-    finite,
     funding_events,
     objects,
-    optional_field,
     reply_error,
     text,
 )
@@ -40,6 +39,8 @@ logger = logging.getLogger(__name__)
 EXCHANGE = "hyperliquid"
 INFO = "/info"
 HISTORY = "fundingHistory"  # the /info request type, named in errors as an endpoint
+SNAPSHOT = SnapshotFields(rate="funding", mark="markPx", index="oraclePx",
+                          open_interest="openInterest", volume="dayNtlVlm")
 INTERVAL_HOURS = 1.0  # every Hyperliquid perpetual settles hourly
 INFO_WEIGHT = 20  # meta, metaAndAssetCtxs, fundingHistory; fundingHistory +1 per 20 rows
 
@@ -108,23 +109,13 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     if ctxs is None:
         raise ExchangeDataError(EXCHANGE, INFO, "expected [meta, assetCtxs], got meta only")
     now = observed_at or utcnow()
+    next_time = floor_to_interval(now, INTERVAL_HOURS) + hours(1)
     snapshots = []
     for entry, ctx in zip(universe, ctxs, strict=True):
         if not _live(entry, INFO):
             continue
         snapshots.append(
-            FundingSnapshot(
-                exchange=EXCHANGE,
-                symbol=entry["name"],
-                funding_rate=field(EXCHANGE, INFO, ctx, "funding", finite),
-                funding_interval_hours=INTERVAL_HOURS,
-                next_funding_time=floor_to_interval(now, INTERVAL_HOURS) + hours(1),
-                timestamp=now,
-                mark_price=optional_field(ctx, "markPx"),
-                index_price=optional_field(ctx, "oraclePx"),
-                open_interest=optional_field(ctx, "openInterest"),
-                volume_24h=optional_field(ctx, "dayNtlVlm"),
-            )
+            SNAPSHOT.read(EXCHANGE, INFO, ctx, entry["name"], INTERVAL_HOURS, next_time, now)
         )
     return snapshots
 

@@ -17,9 +17,9 @@ from lib.exchanges.base import (
     Envelope,
     ExchangeAdapter,
     PageQuery,
+    SnapshotFields,
     contract_from_symbol,
     field,
-    finite,
     funding_events,
     objects,
     optional_field,
@@ -41,6 +41,8 @@ PERPETUAL_TYPE = "FFWCSX"  # FFICSX = dated futures
 PRELAUNCH_STATUS = "Init"
 # Weights in KuCoin's public resource pool (2000 per 30 s).
 WEIGHT_CONTRACTS, WEIGHT_CURRENT_ONE, WEIGHT_HISTORY = 3, 2, 5
+SNAPSHOT = SnapshotFields(rate="fundingFeeRate", mark="markPrice", index="indexPrice",
+                          open_interest="openInterest", volume="turnoverOf24h")
 
 
 def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
@@ -119,18 +121,9 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     """
     now = observed_at or utcnow()
     return [
-        FundingSnapshot(
-            exchange=EXCHANGE,
-            symbol=row["symbol"],
-            funding_rate=field(EXCHANGE, CONTRACTS, row, "fundingFeeRate", finite),
-            funding_interval_hours=_interval_hours(row, CONTRACTS, "fundingRateGranularity"),
-            next_funding_time=_next_funding(row, now),
-            timestamp=now,
-            mark_price=optional_field(row, "markPrice"),
-            index_price=optional_field(row, "indexPrice"),
-            open_interest=optional_field(row, "openInterest"),
-            volume_24h=optional_field(row, "turnoverOf24h"),
-        )
+        SNAPSHOT.read(EXCHANGE, CONTRACTS, row, row["symbol"],
+                      _interval_hours(row, CONTRACTS, "fundingRateGranularity"),
+                      _next_funding(row, now), now)
         for row in _perpetuals(payload)
     ]
 
@@ -159,13 +152,9 @@ def parse_current_one(
     if next_time is None:
         start = field(EXCHANGE, endpoint, data, "timePoint", int)
         next_time = from_ms(start + granularity)
-    return FundingSnapshot(
-        exchange=EXCHANGE,
-        symbol=symbol,
-        funding_rate=field(EXCHANGE, endpoint, data, "value", finite),
-        funding_interval_hours=_interval_hours(data, endpoint, "granularity"),
-        next_funding_time=next_time,
-        timestamp=observed_at or utcnow(),
+    return SnapshotFields(rate="value").read(
+        EXCHANGE, endpoint, data, symbol, _interval_hours(data, endpoint, "granularity"),
+        next_time, observed_at or utcnow(),
     )
 
 
