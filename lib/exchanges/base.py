@@ -228,6 +228,28 @@ class ExchangeAdapter(ABC):
         self.http.close()
 
 
+@dataclass(frozen=True, slots=True)
+class ListingFields:
+    """Where a venue's instrument rows name the contract, its kind and its status, and which
+    kinds and statuses are a live perpetual (delivery, pre-launch and removed ones are not)."""
+
+    symbol: str
+    kind: str
+    kinds: frozenset[str]
+    status: str
+    statuses: frozenset[str]
+
+    def live(self, exchange: str, endpoint: str, row: dict[str, Any]) -> tuple[str, str] | None:
+        """(symbol, status) of a live perpetual's row; None (logged) for any other row."""
+        symbol = field(exchange, endpoint, row, self.symbol, text)
+        kind = field(exchange, endpoint, row, self.kind, str)
+        status = field(exchange, endpoint, row, self.status, str)
+        if kind not in self.kinds or status not in self.statuses:
+            logger.debug("%s %s: skipped, %s %s", exchange, symbol, kind, status)
+            return None
+        return symbol, status
+
+
 def contract_from_symbol(
     exchange: str,
     symbol: str,

@@ -16,6 +16,7 @@ from typing import Any
 from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     ExchangeAdapter,
+    ListingFields,
     PageQuery,
     SnapshotFields,
     contract_from_symbol,
@@ -41,8 +42,8 @@ FUNDING_INFO = "/fapi/v1/fundingInfo"
 HISTORY = "/fapi/v1/fundingRate"
 # fundingInfo omits symbols that were never adjusted: Binance documents 8 h for all of them.
 UNLISTED_INTERVAL_HOURS = 8.0
-PERPETUAL_TYPES = {"PERPETUAL", "TRADIFI_PERPETUAL"}
-LIVE_STATUSES = {"TRADING"}
+LISTING = ListingFields("symbol", "contractType", frozenset({"PERPETUAL", "TRADIFI_PERPETUAL"}),
+                        "status", frozenset({"TRADING"}))
 SNAPSHOT = SnapshotFields(rate="lastFundingRate", mark="markPrice", index="indexPrice")
 
 
@@ -101,12 +102,9 @@ def parse_contracts(payload: Any, intervals: dict[str, float] | None = None) -> 
     intervals = intervals or {}
     contracts = []
     for row in rows:
-        symbol = field(EXCHANGE, EXCHANGE_INFO, row, "symbol", text)
-        kind = field(EXCHANGE, EXCHANGE_INFO, row, "contractType", str)
-        status = field(EXCHANGE, EXCHANGE_INFO, row, "status", str)
-        if kind not in PERPETUAL_TYPES or status not in LIVE_STATUSES:
-            logger.debug("binance %s: skipped, %s %s", symbol, kind, status)
+        if (live := LISTING.live(EXCHANGE, EXCHANGE_INFO, row)) is None:
             continue
+        symbol = live[0]
         contract = contract_from_symbol(
             EXCHANGE,
             symbol,

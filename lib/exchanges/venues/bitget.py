@@ -16,6 +16,7 @@ from typing import Any
 from lib.exchanges.base import (
     Envelope,
     ExchangeAdapter,
+    ListingFields,
     PageQuery,
     contract_from_symbol,
     field,
@@ -37,7 +38,10 @@ TICKERS = "/api/v2/mix/market/tickers"
 HISTORY = "/api/v2/mix/market/history-fund-rate"
 PRODUCT = {"productType": "USDT-FUTURES"}
 # symbolStatus: listed = pre-launch, off = removed; the others still settle funding.
-LIVE_STATUSES = {"normal", "maintain", "limit_open", "restrictedAPI"}
+LISTING = ListingFields(
+    "symbol", "symbolType", frozenset({"perpetual"}),
+    "symbolStatus", frozenset({"normal", "maintain", "limit_open", "restrictedAPI"}),
+)
 # code "00000" is success; throttled, throttled and "request timed out" are worth retrying
 ENVELOPE = Envelope("code", "msg", ok=frozenset({"00000"}),
                     temporary=frozenset({"429", "1001", "40010"}))
@@ -76,12 +80,9 @@ def parse_contracts(payload: Any) -> list[Contract]:
     """
     contracts = []
     for row in _rows(payload, CONTRACTS):
-        symbol = field(EXCHANGE, CONTRACTS, row, "symbol", text)
-        kind = field(EXCHANGE, CONTRACTS, row, "symbolType", str)
-        status = field(EXCHANGE, CONTRACTS, row, "symbolStatus", str)
-        if kind != "perpetual" or status not in LIVE_STATUSES:
-            logger.debug("bitget %s: skipped, %s %s", symbol, kind, status)
+        if (live := LISTING.live(EXCHANGE, CONTRACTS, row)) is None:
             continue
+        symbol, status = live
         quote = field(EXCHANGE, CONTRACTS, row, "quoteCoin", text)
         margin = row.get("supportMarginCoins") or [quote]
         contract = contract_from_symbol(

@@ -16,6 +16,7 @@ from lib.errors import ExchangeDataError
 from lib.exchanges.base import (
     Envelope,
     ExchangeAdapter,
+    ListingFields,
     PageQuery,
     SnapshotFields,
     contract_from_symbol,
@@ -37,8 +38,8 @@ INSTRUMENTS = "/v5/market/instruments-info"
 TICKERS = "/v5/market/tickers"
 HISTORY = "/v5/market/funding/history"
 CATEGORY = "linear"
-PERPETUAL_TYPES = {"LinearPerpetual"}
-LIVE_STATUSES = {"Trading"}
+LISTING = ListingFields("symbol", "contractType", frozenset({"LinearPerpetual"}),
+                        "status", frozenset({"Trading"}))
 # retCode 0 is success; "too many visits" and "exceed ip rate limit" are worth retrying
 ENVELOPE = Envelope("retCode", "retMsg", ok=frozenset({"0"}),
                     temporary=frozenset({"10006", "10018"}))
@@ -92,12 +93,9 @@ def parse_contracts(payload: Any) -> list[Contract]:
     """
     contracts = []
     for row in _list(payload, INSTRUMENTS):
-        symbol = field(EXCHANGE, INSTRUMENTS, row, "symbol", text)
-        kind = field(EXCHANGE, INSTRUMENTS, row, "contractType", str)
-        status = field(EXCHANGE, INSTRUMENTS, row, "status", str)
-        if kind not in PERPETUAL_TYPES or status not in LIVE_STATUSES:
-            logger.debug("bybit %s: skipped, %s %s", symbol, kind, status)
+        if (live := LISTING.live(EXCHANGE, INSTRUMENTS, row)) is None:
             continue
+        symbol = live[0]
         settle = field(EXCHANGE, INSTRUMENTS, row, "settleCoin", text)
         contract = contract_from_symbol(
             EXCHANGE,
