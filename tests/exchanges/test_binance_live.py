@@ -7,8 +7,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from live_a import check_contracts, check_current
-from live_b import adapter, check_exact_ends, check_history, history_contracts
+from simulator_checks import (
+    adapter,
+    check_contracts,
+    check_current,
+    check_exact_ends,
+    check_history,
+    history_contracts,
+)
 
 from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
@@ -24,7 +30,8 @@ def sim() -> Iterator[SimulatorServer]:
 
 
 def test_contracts_with_funding_info(sim: SimulatorServer) -> None:
-    check_contracts(sim, EXCHANGE, requests_needed=2)  # exchangeInfo + fundingInfo
+    # exchangeInfo + fundingInfo
+    check_contracts(sim, EXCHANGE, requests_needed=2, intervals={1.0, 4.0, 8.0})
 
 
 def test_current_in_two_requests(sim: SimulatorServer) -> None:
