@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from replay_b import (
+from recorded_replies import (
     ccxt_entries,
     ccxt_files,
     check_contracts,

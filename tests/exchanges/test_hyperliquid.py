@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from replay_b import ccxt_files, check_contracts, check_history, mutated, recording, set_to
+from recorded_replies import ccxt_files, check_contracts, check_history, mutated, recording, set_to
 
 from lib.errors import ExchangeDataError, ExchangeError
 from lib.exchanges.venues.hyperliquid import parse_contracts, parse_current, parse_history

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from replay_b import check_contracts, check_history, drop, mutated, recording, set_to
+from recorded_replies import check_contracts, check_history, drop, mutated, recording, set_to
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
 from lib.exchanges.venues.okx import (

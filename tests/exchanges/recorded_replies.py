@@ -1,8 +1,9 @@
-"""Loading recorded replies for the gate/kucoin/hyperliquid/dydx parse tests.
+"""Loading recorded replies for every venue's parse tests, and checks on what they parse to.
 
-Two sources: ccxt's recorded real responses in ../shared/exchange-responses/<ccxt id>/ (with
-the values ccxt parsed from them) and our own simulator recordings in recordings/<id>/ (with
-the simulator's ground truth), written by record_simulator.py.
+Two sources: real replies in ../shared/exchange-responses/<id>/ (ccxt's recordings, with the
+values ccxt parsed from them, and real captures from other projects, `real-*.json`), and our
+own simulator recordings in recordings/<id>/ (with the simulator's ground truth), written by
+record_replies.py.
 """
 
 from __future__ import annotations
