@@ -32,9 +32,16 @@ SHARED = _shared_responses()
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 
 
-def ccxt_files(ccxt_id: str) -> list[Path]:
-    """Every recorded-response file ccxt has for an exchange (the tests cover all of them)."""
-    return sorted((SHARED / ccxt_id).glob("*.json"))
+def shared_files(folder: str) -> list[str]:
+    """The names of every recorded real reply for an exchange (its ccxt id as the folder):
+    each venue's tests check this list, so a file that appears is replayed or fails a test."""
+    return [path.stem for path in sorted((SHARED / folder).glob("*.json"))]
+
+
+def real_reply(folder: str, name: str) -> Any:
+    """The body of a real capture `<folder>/<name>.json` (its `source.how` says how it was
+    recorded and what, if anything, was cut)."""
+    return json.loads((SHARED / folder / f"{name}.json").read_text())["response"]
 
 
 def ccxt_entries(ccxt_id: str, method: str) -> list[dict[str, Any]]:

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from recorded_replies import (
     ccxt_entries,
-    ccxt_files,
     check_contracts,
     check_history,
     drop,
     mutated,
     recording,
     set_to,
+    shared_files,
 )
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
@@ -65,7 +65,7 @@ DOC_TICKERS = {
 
 
 def test_every_ccxt_file_is_replayed() -> None:
-    assert [p.stem for p in ccxt_files("bitget")] == [
+    assert shared_files("bitget") == [
         "fetchFundingInterval", "fetchFundingRate", "fetchFundingRateHistory"
     ]
 
