@@ -13,8 +13,16 @@ pages (`history_page_size`, `history_direction`, `history_unit`, `history_bounds
 by the slack), the next cursor (one unit past the last row seen where the venue's bounds are
 inclusive, that row's own time where they are exclusive, the next page number), when to stop
 (a short page, or one reaching the range end), de-duplication and normalising settlement times
-to the schedule, so no adapter writes it again. Parsing lives in pure module-level functions
-`parse_*` in each adapter module, tested on recorded responses.
+to the schedule, so no adapter writes it again.
+
+Parsing lives in pure module-level functions `parse_*` in each adapter module, tested on
+recorded responses; what their loops have in common is here, the venue naming its fields and
+codes as data: which listing rows are live perpetuals (`ListingFields`), the contract a native
+name stands for (`contract_from_symbol`, which logs and skips a name the symbol rules do not
+know), snapshot and settled rows (`SnapshotFields`, `funding_events`). Errors are translated
+at the edge in two places only: HTTP and transport failures in `lib.exchanges.http`, and what
+a reply's body says here (`Envelope` for `{code, msg, data}` wrappers, `reply_error`, and
+`objects`, `json_object` and `field`, whose errors name the exchange, endpoint and field).
 """
 
 from __future__ import annotations
@@ -228,6 +236,16 @@ class ExchangeAdapter(ABC):
         self.http.close()
 
 
+def first_page(contract: Contract, end: datetime, now: datetime, page_size: int) -> int:
+    """The numbered page (newest first, from 1) that should hold the newest settlement at or
+    before `end`: settlements after `end` are estimated from the interval. A guess too far back
+    is corrected by stepping to newer pages (see `ExchangeAdapter._numbered_page`)."""
+    step_ms = contract.funding_interval_hours * HOUR_MS
+    newer = max(0, math.floor(to_ms(now) / step_ms) - math.floor(to_ms(end) / step_ms))
+    return newer // page_size + 1
+
+
+# --- records from venue rows: the venue names its fields, the base reads them -------------
 @dataclass(frozen=True, slots=True)
 class ListingFields:
     """Where a venue's instrument rows name the contract, its kind and its status, and which
@@ -439,17 +457,21 @@ def finite(value: Any) -> float:
     return number
 
 
+def hours_in(units_per_hour: float) -> Callable[[Any], float]:
+    """For `field(...)`: a funding interval in the venue's unit (hours, minutes, seconds...)
+    as hours; zero or negative is a bad reply (it would divide every rate comparison)."""
+
+    def convert(value: Any) -> float:
+        hours = float(value) / units_per_hour
+        if hours <= 0:
+            raise ValueError(f"{value!r} is not a positive interval")
+        return hours
+
+    return convert
+
+
 def text(value: Any) -> str:
     """A non-empty string, for `field(..., text)`: a null or numeric name is a bad reply."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{value!r} is not a non-empty string")
     return value
-
-
-def first_page(contract: Contract, end: datetime, now: datetime, page_size: int) -> int:
-    """The numbered page (newest first, from 1) that should hold the newest settlement at or
-    before `end`: settlements after `end` are estimated from the interval. A guess too far back
-    is corrected by stepping to newer pages (see `ExchangeAdapter._numbered_page`)."""
-    step_ms = contract.funding_interval_hours * HOUR_MS
-    newer = max(0, math.floor(to_ms(now) / step_ms) - math.floor(to_ms(end) / step_ms))
-    return newer // page_size + 1

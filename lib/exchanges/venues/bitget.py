@@ -21,6 +21,7 @@ from lib.exchanges.base import (
     contract_from_symbol,
     field,
     finite,
+    hours_in,
     objects,
     optional_field,
     text,
@@ -45,19 +46,11 @@ LISTING = ListingFields(
 # code "00000" is success; throttled, throttled and "request timed out" are worth retrying
 ENVELOPE = Envelope("code", "msg", ok=frozenset({"00000"}),
                     temporary=frozenset({"429", "1001", "40010"}))
-HOUR_MS = 3_600_000
 
 
 def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
     """The `data` list of a `{code: "00000", data: [...]}` envelope, or the error it names."""
     return objects(EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "data")
-
-
-def _hours(value: Any) -> float:
-    hours = float(value)
-    if hours <= 0:
-        raise ValueError(f"{value!r} is not a positive number of hours")
-    return hours
 
 
 def _first(row: dict[str, Any], endpoint: str, names: tuple[str, ...], convert: Any) -> Any:
@@ -88,7 +81,7 @@ def parse_contracts(payload: Any) -> list[Contract]:
         contract = contract_from_symbol(
             EXCHANGE,
             symbol,
-            field(EXCHANGE, CONTRACTS, row, "fundInterval", _hours),
+            field(EXCHANGE, CONTRACTS, row, "fundInterval", hours_in(1)),
             base=field(EXCHANGE, CONTRACTS, row, "baseCoin", text),
             quote=quote,
             settle=str(margin[0]),
@@ -113,7 +106,7 @@ def parse_schedule(payload: Any, endpoint: str = CURRENT) -> dict[str, tuple[dat
     for row in _rows(payload, endpoint):
         symbol = field(EXCHANGE, endpoint, row, "symbol", text)
         when = _first(row, endpoint, ("nextFundingTime", "nextUpdate"), from_ms)
-        hours = _first(row, endpoint, ("ratePeriod", "fundingRateInterval"), _hours)
+        hours = _first(row, endpoint, ("ratePeriod", "fundingRateInterval"), hours_in(1))
         schedule[symbol] = (when, hours)
     return schedule
 

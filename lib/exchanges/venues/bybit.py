@@ -22,6 +22,7 @@ from lib.exchanges.base import (
     contract_from_symbol,
     field,
     funding_events,
+    hours_in,
     objects,
     optional_field,
     text,
@@ -60,20 +61,6 @@ def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
     return objects(EXCHANGE, endpoint, _result(payload, endpoint), "list")
 
 
-def _minutes_to_hours(value: Any) -> float:
-    hours = float(value) / 60
-    if hours <= 0:
-        raise ValueError(f"{value!r} is not a positive number of minutes")
-    return hours
-
-
-def _positive(value: Any) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError(f"{value!r} is not positive")
-    return number
-
-
 def next_cursor(payload: Any) -> str | None:
     """The instruments-info `nextPageCursor`, None on the last page ("")."""
     cursor = _result(payload, INSTRUMENTS).get("nextPageCursor")
@@ -100,7 +87,7 @@ def parse_contracts(payload: Any) -> list[Contract]:
         contract = contract_from_symbol(
             EXCHANGE,
             symbol,
-            field(EXCHANGE, INSTRUMENTS, row, "fundingInterval", _minutes_to_hours),
+            field(EXCHANGE, INSTRUMENTS, row, "fundingInterval", hours_in(60)),
             base=field(EXCHANGE, INSTRUMENTS, row, "baseCoin", text),
             quote=field(EXCHANGE, INSTRUMENTS, row, "quoteCoin", text),
             # old USDC perpetuals (BTCPERP) say "USD"; they settle in USDC (as ccxt reads)
@@ -140,7 +127,7 @@ def parse_current(
             logger.warning("bybit %s: no funding rate, left out of the snapshot", symbol)
             continue
         if row.get("fundingIntervalHour") not in (None, ""):
-            interval = field(EXCHANGE, TICKERS, row, "fundingIntervalHour", _positive)
+            interval = field(EXCHANGE, TICKERS, row, "fundingIntervalHour", hours_in(1))
         elif symbol in intervals:
             interval = intervals[symbol]
         else:
