@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -98,11 +100,13 @@ def history_contracts(sim: SimulatorServer, exchange: str) -> list[str]:
     return [by_interval[h] for h in sorted(by_interval)]
 
 
-def check_history(
-    sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float = 0
+def _history_requests(
+    sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float,
+    pages: Callable[[ExchangeAdapter, list[Any], datetime], int],
 ) -> int:
-    """fetch_history over `days` ending `offset_hours` after a settlement = ground truth, in
-    the minimum number of pages; returns the request count."""
+    """fetch_history over `days` ending `offset_hours` after a settled one = ground truth,
+    with the same row interval everywhere, in `pages(adapter, expected rows, end)` requests
+    counted on both sides; returns that count."""
     a = adapter(sim, exchange)
     contract = next(c for c in a.list_contracts() if c.symbol == symbol)
     interval = contract.funding_interval_hours
@@ -115,10 +119,20 @@ def check_history(
     assert [(e.funding_time, e.funding_rate) for e in events] == expected, symbol
     assert all(e.funding_interval_hours == interval for e in events)
     assert all(e.exchange == exchange and e.symbol == symbol for e in events)
-    pages = max(1, math.ceil(len(expected) / a.history_page_size))
-    assert a.request_count - before_ours == pages, (symbol, len(expected))
-    assert served(sim, exchange) - before_served == pages
-    return pages
+    needed = pages(a, expected, end)
+    assert a.request_count - before_ours == needed, (symbol, len(expected))
+    assert served(sim, exchange) - before_served == needed
+    return needed
+
+
+def check_history(
+    sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float = 0
+) -> int:
+    """For time-cursor history: ground truth in the minimum number of pages."""
+    return _history_requests(
+        sim, exchange, symbol, days, offset_hours,
+        lambda a, expected, _end: max(1, math.ceil(len(expected) / a.history_page_size)),
+    )
 
 
 def check_history_pages(
@@ -127,24 +141,15 @@ def check_history_pages(
     """For page-number history (newest first from now): ground truth in the fewest pages that
     hold the range, i.e. the pages from the one with the newest row <= end to the one with
     the oldest row >= start."""
-    a = adapter(sim, exchange)
-    contract = next(c for c in a.list_contracts() if c.symbol == symbol)
-    interval = contract.funding_interval_hours
-    end = floor_to_interval(sim.universe.now(), interval) - timedelta(hours=interval)
-    end += timedelta(hours=offset_hours)
-    start = end - timedelta(days=days)
-    expected = sim.universe.settlements(exchange, symbol, start, end)
-    newer = len(sim.universe.settlements(
-        exchange, symbol, end + timedelta(milliseconds=1), sim.universe.now()
-    ))
-    size = a.history_page_size
-    pages = (newer + len(expected) - 1) // size - newer // size + 1
-    before_ours, before_served = a.request_count, served(sim, exchange)
-    events = a.fetch_history(contract, start, end)
-    assert [(e.funding_time, e.funding_rate) for e in events] == expected, symbol
-    assert all(e.funding_interval_hours == interval for e in events)
-    assert a.request_count - before_ours == pages == served(sim, exchange) - before_served
-    return pages
+
+    def pages(a: ExchangeAdapter, expected: list[Any], end: datetime) -> int:
+        newer = len(sim.universe.settlements(
+            exchange, symbol, end + timedelta(milliseconds=1), sim.universe.now()
+        ))
+        size = a.history_page_size
+        return (newer + len(expected) - 1) // size - newer // size + 1
+
+    return _history_requests(sim, exchange, symbol, days, offset_hours, pages)
 
 
 def check_exact_ends(sim: SimulatorServer, exchange: str, symbol: str) -> None:
@@ -186,16 +191,23 @@ def exhaust_rate_limit(sim: SimulatorServer, exchange: str, method: str, path: s
 
 def check_history_under_faults(
     sim: SimulatorServer, exchange: str, symbol: str, time_scale: float, days: float,
-    hammer: tuple[str, str, dict[str, object] | None], caplog: pytest.LogCaptureFixture,
-) -> None:
-    """With 5xx, truncated JSON, read timeouts and a 429 first, the full range still arrives."""
+    hammer: tuple[str, str, dict[str, object] | None] | None, caplog: pytest.LogCaptureFixture,
+) -> tuple[list[str], list[str]]:
+    """With 5xx, truncated JSON, read timeouts and a 429 first, the full range still arrives.
+
+    `hammer` is a request that meets the 429 before the adapter does; None only fills the
+    rate-limit windows (for a venue that bans a client sending during a 429). Returns the
+    limiter keys filled and urllib3's log lines of the answers."""
     a = adapter(sim, exchange, time_scale=time_scale)
     contract = next(c for c in a.list_contracts() if c.symbol == symbol)
     interval = contract.funding_interval_hours
     end = floor_to_interval(sim.universe.now(), interval) - timedelta(days=1)
     start = end - timedelta(days=days)
     expected = sim.universe.settlements(exchange, symbol, start, end)
-    exhaust_rate_limit(sim, exchange, *hammer)
+    if hammer is None:
+        keys = sim.saturate_rate_limits(exchange)
+    else:
+        keys = exhaust_rate_limit(sim, exchange, *hammer)
     sim.set_faults("error_rate=0.15,malformed_rate=0.1,timeout_rate=0.03,timeout=3s")
     try:
         with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
@@ -207,4 +219,5 @@ def check_history_under_faults(
     assert len(expected) > a.history_page_size  # several pages went through the faults
     answers = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
     assert any('" 429 ' in m for m in answers)  # the first page met the rate limit
+    return keys, answers
 
