@@ -1,36 +1,76 @@
 """The one interface every exchange adapter implements, and the flow they share.
 
-An adapter declares its facts as class attributes (base URL, rate limit, history page size,
-pagination direction) and implements three small hooks:
+An adapter declares its facts as class attributes: base URL, rate limit, and how its history
+pages (`history_page_size`, `history_direction`, `history_unit`, `history_bounds`,
+`history_slack`). It implements three small hooks:
 
 - `list_contracts()`: the perpetual contracts (delivery and pre-launch ones left out);
 - `fetch_current()`: current funding of every contract in the fewest requests;
-- `history_page(contract, start, end, cursor)`: one page of settled funding.
+- `history_rows(contract, query)`: one history request, parsed: the rows between `query.first`
+  and `query.last` in the venue's cursor unit, or page `query.page` of a page-number venue.
 
-`fetch_history()` owns the pagination loop (direction, stopping exactly at the range ends,
-de-duplication and normalising settlement times to the schedule), so no adapter writes it again.
+`fetch_history()` owns the pagination loop: where the first request starts (the range widened
+by the slack), the next cursor (one unit past the last row seen where the venue's bounds are
+inclusive, that row's own time where they are exclusive, the next page number), when to stop
+(a short page, or one reaching the range end), de-duplication and normalising settlement times
+to the schedule, so no adapter writes it again.
+
 Parsing lives in pure module-level functions `parse_*` in each adapter module, tested on
-recorded responses.
+recorded responses; what their loops have in common is here, the venue naming its fields and
+codes as data: which listing rows are live perpetuals (`ListingFields`), the contract a native
+name stands for (`contract_from_symbol`, which logs and skips a name the symbol rules do not
+know), snapshot and settled rows (`SnapshotFields`, `funding_events`). Errors are translated
+at the edge in two places only: HTTP and transport failures in `lib.exchanges.http`, and what
+a reply's body says here (`Envelope` for `{code, msg, data}` wrappers, `reply_error`, and
+`objects`, `json_object` and `field`, whose errors name the exchange, endpoint and field).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any, ClassVar, Literal
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal, TypeVar
 
 from config.settings import Settings, get_settings
-from lib.errors import ExchangeDataError
+from lib.errors import (
+    ExchangeDataError,
+    ExchangeError,
+    TemporaryExchangeError,
+    UnknownSymbolError,
+)
 from lib.exchanges.http import ExchangeHttp, RateLimit, WeightHeader
+from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import normalise_settlement
+from lib.timeutils import HOUR_MS, normalise_settlement, to_ms
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+# forward: oldest rows first from a start cursor; backward: newest rows first down from an end
+# cursor; pages: numbered pages, newest first, with no time parameters.
 Direction = Literal["forward", "backward", "pages"]
+Unit = Literal["ms", "s", "page"]  # what a cursor counts: epoch ms, epoch seconds, page numbers
+# inclusive: a row exactly at a bound is in the reply, so the next cursor steps one unit past
+# the last row seen; exclusive: it is not, so the next cursor is that row's own time.
+Bounds = Literal["inclusive", "exclusive"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """One history request in the venue's cursor unit: the rows from `first` to `last`, or, for
+    a page-number venue, the page `first` (== `last`)."""
+
+    first: int
+    last: int
+
+    @property
+    def page(self) -> int:
+        return self.first
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +87,16 @@ class ExchangeAdapter(ABC):
     id: ClassVar[str]
     default_base_url: ClassVar[str]
     rate_limit: ClassVar[RateLimit]
-    history_page_size: ClassVar[int]
-    history_direction: ClassVar[Direction]
     weight_header: ClassVar[WeightHeader | None] = None
     retry_after_unit: ClassVar[float] = 1.0  # seconds per unit of the venue's Retry-After
+    history_page_size: ClassVar[int]  # the most rows one history request returns
+    history_direction: ClassVar[Direction]
+    history_unit: ClassVar[Unit] = "ms"
+    history_bounds: ClassVar[Bounds] = "inclusive"
+    # How far past the range ends to ask: venues stamp a settlement late (a few ms to seconds),
+    # so the row for a settlement exactly at `end` is only in a reply that reaches past it.
+    # fetch_history keeps exactly [start, end] after normalising.
+    history_slack: ClassVar[timedelta] = timedelta(0)
 
     def __init__(self, settings: Settings | None = None, time_scale: float = 1.0) -> None:
         self.settings = settings or get_settings()
@@ -80,10 +126,8 @@ class ExchangeAdapter(ABC):
         """Current funding of every perpetual contract, in as few requests as possible."""
 
     @abstractmethod
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """One page of settled funding within [start, end]; cursor None asks for the first."""
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """One history request, parsed (the venue's own order and reported times)."""
 
     # --- the shared flow -----------------------------------------------------------------
     def fetch_history(
@@ -116,12 +160,263 @@ class ExchangeAdapter(ABC):
             cursor = page.next_cursor
         return [events[t] for t in sorted(events)]
 
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """One page of settled funding for [start, end]; cursor None asks for the first."""
+        if self.history_direction == "pages":
+            return self._numbered_page(contract, start, end, cursor)
+        return self._time_page(contract, start, end, cursor)
+
+    def _in_unit(self, when: datetime) -> int:
+        return to_ms(when) if self.history_unit == "ms" else int(when.timestamp())
+
+    def _time_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: int | None
+    ) -> HistoryPage:
+        """A forward venue's cursor is the lower bound, moved past the newest row of each
+        full page; a backward venue's is the upper bound, moved below the oldest row."""
+        forward = self.history_direction == "forward"
+        first = self._in_unit(start - self.history_slack)
+        last = self._in_unit(end + self.history_slack)
+        if cursor is not None:
+            first, last = (cursor, last) if forward else (first, cursor)
+        events = self.history_rows(contract, PageQuery(first, last))
+        if len(events) < self.history_page_size:
+            return HistoryPage(events, None)
+        step = 1 if self.history_bounds == "inclusive" else 0
+        if forward:
+            newest = max(e.funding_time for e in events)
+            done = normalise_settlement(newest) >= end
+            return HistoryPage(events, None if done else self._in_unit(newest) + step)
+        oldest = min(e.funding_time for e in events)
+        done = normalise_settlement(oldest) <= start
+        return HistoryPage(events, None if done else self._in_unit(oldest) - step)
+
+    def _numbered_page(
+        self, contract: Contract, start: datetime, end: datetime,
+        cursor: tuple[int, bool] | None,
+    ) -> HistoryPage:
+        """One page by number. Cursor: (page number, whether it is a first guess).
+
+        The first page is estimated from the interval. If the guess went too far back (the
+        page is empty, or a settlement at or before `end` would be newer than its newest row:
+        missing settlements, an interval change, a clock ahead of the exchange's), the walk
+        starts again from a newer page; then it goes to older pages until one reaches `start`.
+        """
+        size = self.history_page_size
+        page, guess = cursor if cursor is not None else (
+            first_page(contract, end, self.http.exchange_now(), size), True
+        )
+        events = self.history_rows(contract, PageQuery(page, page))
+        times = [normalise_settlement(e.funding_time) for e in events]
+        step = timedelta(hours=contract.funding_interval_hours)
+        if guess and page > 1 and (not times or max(times) + step <= end):
+            newer = (end - max(times)) // step if times else page * size
+            row = max(0, (page - 1) * size - newer)
+            return HistoryPage(events, (row // size + 1, True))
+        if len(events) >= size and min(times) > start:
+            return HistoryPage(events, (page + 1, False))
+        return HistoryPage(events, None)
+
+    def extra(self, what: str, read: Callable[[], dict[str, T]]) -> dict[str, T]:
+        """{symbol: value} a snapshot can do without (prices, open interest from a second
+        request): its failure is logged and leaves it empty; the rates are stored all the same."""
+        try:
+            return read()
+        except ExchangeError as e:
+            logger.warning("%s: %s unavailable, snapshot without it: %s", self.id, what, e)
+            return {}
+
     @property
     def request_count(self) -> int:
         return self.http.request_count
 
     def close(self) -> None:
         self.http.close()
+
+
+def first_page(contract: Contract, end: datetime, now: datetime, page_size: int) -> int:
+    """The numbered page (newest first, from 1) that should hold the newest settlement at or
+    before `end`: settlements after `end` are estimated from the interval. A guess too far back
+    is corrected by stepping to newer pages (see `ExchangeAdapter._numbered_page`)."""
+    step_ms = contract.funding_interval_hours * HOUR_MS
+    newer = max(0, math.floor(to_ms(now) / step_ms) - math.floor(to_ms(end) / step_ms))
+    return newer // page_size + 1
+
+
+# --- records from venue rows: the venue names its fields, the base reads them -------------
+@dataclass(frozen=True, slots=True)
+class ListingFields:
+    """Where a venue's instrument rows name the contract, its kind and its status, and which
+    kinds and statuses are a live perpetual (delivery, pre-launch and removed ones are not)."""
+
+    symbol: str
+    kind: str
+    kinds: frozenset[str]
+    status: str
+    statuses: frozenset[str]
+
+    def live(self, exchange: str, endpoint: str, row: dict[str, Any]) -> tuple[str, str] | None:
+        """(symbol, status) of a live perpetual's row; None (logged) for any other row."""
+        symbol = field(exchange, endpoint, row, self.symbol, text)
+        kind = field(exchange, endpoint, row, self.kind, str)
+        status = field(exchange, endpoint, row, self.status, str)
+        if kind not in self.kinds or status not in self.statuses:
+            logger.debug("%s %s: skipped, %s %s", exchange, symbol, kind, status)
+            return None
+        return symbol, status
+
+
+def contract_from_symbol(
+    exchange: str,
+    symbol: str,
+    interval_hours: float,
+    *,
+    base: str | None = None,
+    quote: str | None = None,
+    settle: str | None = None,
+    listed_at: datetime | None = None,
+    status: str = "trading",
+) -> Contract | None:
+    """The contract a native perpetual name stands for, with the facts its listing gives
+    (base, quote, settle: they win over what the name suggests), or None when the symbol rules
+    do not know the name: logged, so one odd listing never fails the whole list."""
+    try:
+        info = parse_native(exchange, symbol, base=base, quote=quote, settle=settle)
+    except UnknownSymbolError as e:
+        logger.warning("%s %s: contract skipped: %s", exchange, symbol, e)
+        return None
+    return Contract(
+        exchange=exchange,
+        symbol=symbol,
+        canonical_symbol=info.canonical,
+        base=info.base,
+        quote=info.quote,
+        settle=info.settle,
+        multiplier=info.multiplier,
+        funding_interval_hours=interval_hours,
+        listed_at=listed_at,
+        status=status,
+    )
+
+
+def funding_events(
+    exchange: str,
+    endpoint: str,
+    rows: list[dict[str, Any]],
+    symbol: str,
+    *,
+    time: tuple[str, Callable[[Any], datetime]],
+    rate: str,
+    mark: str | None = None,
+    interval_hours: float | None = None,
+) -> list[FundingEvent]:
+    """Settled funding rows as events: `time` names the settlement-time field and how to read
+    it, `rate` the settled rate, `mark` the mark price where the venue gives one."""
+    name, when = time
+    return [
+        FundingEvent(
+            exchange=exchange,
+            symbol=symbol,
+            funding_time=field(exchange, endpoint, row, name, when),
+            funding_rate=field(exchange, endpoint, row, rate, finite),
+            funding_interval_hours=interval_hours,
+            mark_price=optional_field(row, mark) if mark else None,
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotFields:
+    """Where a venue's current-funding rows keep the rate and the extras (None: not given)."""
+
+    rate: str
+    mark: str | None = None
+    index: str | None = None
+    open_interest: str | None = None
+    volume: str | None = None  # 24 h turnover in the quote currency
+
+    def read(
+        self, exchange: str, endpoint: str, row: dict[str, Any], symbol: str,
+        interval_hours: float, next_funding_time: datetime | None, timestamp: datetime,
+    ) -> FundingSnapshot:
+        """One row as a snapshot: the rate must be a finite number; an extra that is absent
+        or unreadable is None (the rate is worth storing without it)."""
+        return FundingSnapshot(
+            exchange=exchange,
+            symbol=symbol,
+            funding_rate=field(exchange, endpoint, row, self.rate, finite),
+            funding_interval_hours=interval_hours,
+            next_funding_time=next_funding_time,
+            timestamp=timestamp,
+            mark_price=optional_field(row, self.mark) if self.mark else None,
+            index_price=optional_field(row, self.index) if self.index else None,
+            open_interest=optional_field(row, self.open_interest) if self.open_interest else None,
+            volume_24h=optional_field(row, self.volume) if self.volume else None,
+        )
+
+
+# --- reading replies: every failure names the exchange, the endpoint and the field -----------
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The status a venue wraps every reply in, as data: `{code: "0", msg: "", data: ...}`.
+
+    Such venues report failures with HTTP 200 too; `temporary` codes (throttling, maintenance)
+    are worth retrying later."""
+
+    code: str  # the field holding the status code
+    message: str  # the field holding the error text
+    ok: frozenset[str]
+    temporary: frozenset[str] = frozenset()
+
+    def open(self, exchange: str, endpoint: str, payload: Any) -> dict[str, Any]:
+        """The reply object when its code says success, else the error it names."""
+        reply = json_object(exchange, endpoint, payload)
+        code = field(exchange, endpoint, reply, self.code, str)
+        if code not in self.ok:
+            raise reply_error(exchange, endpoint, reply.get(self.message, ""), code, self.temporary)
+        return reply
+
+
+def reply_error(
+    exchange: str, endpoint: str, message: Any, code: Any = None,
+    temporary: frozenset[str] = frozenset(),
+) -> ExchangeError:
+    """The error a reply reports in its body, with the venue's code where it gives one."""
+    error = TemporaryExchangeError if code in temporary else ExchangeError
+    label = "error" if code is None else f"error {code}"
+    return error(exchange, f"{endpoint}: {label}: {message}")
+
+
+def json_object(exchange: str, endpoint: str, payload: Any) -> dict[str, Any]:
+    """`payload` if it is a JSON object, else an ExchangeDataError saying what came instead."""
+    if not isinstance(payload, dict):
+        raise ExchangeDataError(
+            exchange, endpoint, f"expected a JSON object, got {type(payload).__name__}"
+        )
+    return payload
+
+
+def objects(
+    exchange: str, endpoint: str, payload: Any, name: str | None = None
+) -> list[dict[str, Any]]:
+    """The list of JSON objects `payload` is (name None) or holds in its field `name`."""
+    value = payload if name is None else field(exchange, endpoint, payload, name, _as_is)
+    where = "" if name is None else f"field {name!r} is not a list of objects: "
+    if not isinstance(value, list):
+        detail = (f"expected a JSON array, got {type(value).__name__}" if name is None
+                  else f"{where}expected objects, got {value!r:.60}")
+        raise ExchangeDataError(exchange, endpoint, detail)
+    for row in value:
+        if not isinstance(row, dict):
+            raise ExchangeDataError(exchange, endpoint, f"{where}expected objects, got {row!r:.60}")
+    return value
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def field(
@@ -154,36 +449,25 @@ def optional_field(
         return None
 
 
-def next_cursor_forward(
-    events: list[FundingEvent], page_size: int, end: datetime, step_ms: int = 1
-) -> int | None:
-    """For ascending pages: the ms after the last event, or None when the range is done."""
-    from lib.timeutils import to_ms
-
-    if len(events) < page_size or not events:
-        return None
-    last = max(e.funding_time for e in events)
-    return None if last >= end else to_ms(last) + step_ms
-
-
-def next_cursor_backward(
-    events: list[FundingEvent], page_size: int, start: datetime, step_ms: int = 1
-) -> int | None:
-    """For newest-first pages: the ms before the oldest event, or None when the range is done."""
-    from lib.timeutils import to_ms
-
-    if len(events) < page_size or not events:
-        return None
-    oldest = min(e.funding_time for e in events)
-    return None if oldest <= start else to_ms(oldest) - step_ms
-
-
 def finite(value: Any) -> float:
     """A float that is a real number, for `field(..., finite)`: a "NaN" rate is a bad reply."""
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError(f"{value!r} is not a finite number")
     return number
+
+
+def hours_in(units_per_hour: float) -> Callable[[Any], float]:
+    """For `field(...)`: a funding interval in the venue's unit (hours, minutes, seconds...)
+    as hours; zero or negative is a bad reply (it would divide every rate comparison)."""
+
+    def convert(value: Any) -> float:
+        hours = float(value) / units_per_hour
+        if hours <= 0:
+            raise ValueError(f"{value!r} is not a positive interval")
+        return hours
+
+    return convert
 
 
 def text(value: Any) -> str:
