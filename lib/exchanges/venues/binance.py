@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lib.errors import ExchangeDataError
-from lib.exchanges.base import (
-    ExchangeAdapter,
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit, WeightHeader
+from lib.exchanges.replies import (
     ListingFields,
-    PageQuery,
     SnapshotFields,
     contract_from_symbol,
     field,
@@ -28,7 +28,6 @@ from lib.exchanges.base import (
     reply_error,
     text,
 )
-from lib.exchanges.http import RateLimit, WeightHeader
 from lib.exchanges.symbols import is_dated_future
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_ms, utcnow

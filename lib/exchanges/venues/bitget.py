@@ -13,11 +13,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from lib.exchanges.base import (
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
     Envelope,
-    ExchangeAdapter,
     ListingFields,
-    PageQuery,
     contract_from_symbol,
     field,
     finite,
@@ -26,7 +26,6 @@ from lib.exchanges.base import (
     optional_field,
     text,
 )
-from lib.exchanges.http import RateLimit
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_ms, utcnow
 

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lib.errors import ExchangeDataError
-from lib.exchanges.base import (
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
     Envelope,
-    ExchangeAdapter,
     ListingFields,
-    PageQuery,
     SnapshotFields,
     contract_from_symbol,
     field,
@@ -27,7 +27,6 @@ from lib.exchanges.base import (
     optional_field,
     text,
 )
-from lib.exchanges.http import RateLimit
 from lib.exchanges.symbols import is_dated_future
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_ms, utcnow

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lib.errors import ExchangeDataError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    PageQuery,
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
     SnapshotFields,
     contract_from_symbol,
     field,
@@ -24,7 +24,6 @@ from lib.exchanges.base import (
     reply_error,
     text,
 )
-from lib.exchanges.http import RateLimit
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import (
     HOUR_MS,

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lib.errors import ExchangeDataError
-from lib.exchanges.base import (
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
     Envelope,
-    ExchangeAdapter,
-    PageQuery,
     contract_from_symbol,
     field,
     finite,
@@ -26,7 +26,6 @@ from lib.exchanges.base import (
     optional_field,
     text,
 )
-from lib.exchanges.http import RateLimit
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import from_ms, utcnow
 
