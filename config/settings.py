@@ -95,12 +95,17 @@ def _parse_number(name: str, raw: str, kind: type, minimum: float) -> float | in
     return value
 
 
-def _parse_exchanges(raw: str) -> tuple[str, ...]:
+def parse_exchange_names(raw: str, source: str = "EXCHANGES") -> tuple[str, ...]:
+    """Exchange ids from "a, B,c" (case and spaces ignored): every one supported, at least one.
+
+    A ConfigurationError names `source`: a setting ("EXCHANGES") or a flag ("--exchanges").
+    """
     names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
     unknown = [n for n in names if n not in SUPPORTED_EXCHANGES]
     if unknown or not names:
+        what = source if source.startswith("-") else f"setting {source}"
         raise ConfigurationError(
-            f"setting EXCHANGES={raw!r} names unknown exchange(s) {', '.join(unknown) or '(none)'}"
+            f"{what}={raw!r} names unknown exchange(s) {', '.join(unknown) or '(none)'}"
             f"; supported: {', '.join(SUPPORTED_EXCHANGES)}"
         )
     return names
@@ -139,7 +144,7 @@ def _parse_value(name: str, raw: str) -> object:
     if name == "ENABLE_CSV_EXPORT":
         return _parse_bool(name, raw)
     if name == "EXCHANGES":
-        return _parse_exchanges(raw)
+        return parse_exchange_names(raw)
     if name in {"DATA_DIR", "LOG_DIR", "RUNTIME_DIR"}:
         return Path(raw).expanduser()
     if name == "DATABASE_URL" and raw:

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from logging.handlers import RotatingFileHandler
 
-from config.settings import get_settings
-from lib.errors import FundingError
+from config.settings import get_settings, parse_exchange_names
+from lib.errors import ConfigurationError, FundingError
 
 logger = logging.getLogger(__name__)
 
@@ -29,17 +29,11 @@ def make_parser(description: str) -> argparse.ArgumentParser:
 
 
 def parse_exchanges(value: str) -> tuple[str, ...]:
-    """argparse type for `--exchanges a,b`: known exchange names only."""
-    from config.settings import SUPPORTED_EXCHANGES
-
-    names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
-    unknown = [n for n in names if n not in SUPPORTED_EXCHANGES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown exchange(s) {', '.join(unknown) or '(none)'}; "
-            f"supported: {', '.join(SUPPORTED_EXCHANGES)}"
-        )
-    return names
+    """argparse type for `--exchanges a,b`: the settings' rules, argparse's error."""
+    try:
+        return parse_exchange_names(value, "--exchanges")
+    except ConfigurationError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def setup_logging(log_file: str | None = None, verbose: bool = False) -> None:
