@@ -57,6 +57,9 @@ def test_crash_concurrent_runs_and_status_exit_codes(
     first = start_cli(BACKFILL, sim_env)
     try:
         _wait_for_progress(sim_env, 10)
+        # from here on every request times out (HTTP_READ_TIMEOUT=1): the run cannot finish
+        # (and drop its lock) while the slow start-ups below happen on a busy machine
+        sim.set_faults("latency=5s")
         second = run_cli(BACKFILL, sim_env)
         assert second.returncode == 75
         line = second.stderr.strip()
