@@ -8,9 +8,10 @@ most the contract in flight, and the next run continues where it stopped with no
 `parallel` (one worker each); the contracts of one exchange run one after the other, so that
 exchange's rate limit is what paces them.
 
-Retries are written out rather than through tenacity: a pass is also repeated after a reply that
-was short but not an error, and the back-off waits on the stop event so that a signal ends it at
-once; tenacity would need custom retry, stop and sleep hooks for that and be no shorter.
+Retries are written out, not through tenacity: `fill_with_retries` also repeats a pass after a
+short reply that was no error and waits on the stop event so that a signal ends it at once
+(tenacity would need custom retry, stop and sleep hooks and be no shorter), and the contract
+listing's six-line loop alone would not repay a new dependency.
 """
 
 from __future__ import annotations
