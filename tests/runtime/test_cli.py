@@ -19,5 +19,6 @@ def test_exchanges_flag_takes_known_names_in_any_case_and_spacing() -> None:
 def test_exchanges_flag_names_what_is_unknown(value: str, unknown: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as caught:
         parse_exchanges(value)
-    assert str(caught.value) == (f"--exchanges={value!r} names unknown exchange(s) {unknown}; "
-                                 f"supported: {', '.join(SUPPORTED_EXCHANGES)}")
+    message = str(caught.value)  # names the flag, what is unknown and what is supported
+    assert "--exchanges" in message and f"unknown exchange(s) {unknown}" in message
+    assert message.endswith(f"supported: {', '.join(SUPPORTED_EXCHANGES)}")
