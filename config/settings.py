@@ -103,9 +103,10 @@ def parse_exchange_names(raw: str, source: str = "EXCHANGES") -> tuple[str, ...]
     names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
     unknown = [n for n in names if n not in SUPPORTED_EXCHANGES]
     if unknown or not names:
-        what = source if source.startswith("-") else f"setting {source}"
+        flag = source.startswith("-")
+        what = f"argument {source}: {raw!r}" if flag else f"setting {source}={raw!r}"
         raise ConfigurationError(
-            f"{what}={raw!r} names unknown exchange(s) {', '.join(unknown) or '(none)'}"
+            f"{what} names unknown exchange(s) {', '.join(unknown) or '(none)'}"
             f"; supported: {', '.join(SUPPORTED_EXCHANGES)}"
         )
     return names

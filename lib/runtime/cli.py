@@ -19,6 +19,7 @@ from lib.errors import ConfigurationError, FundingError
 logger = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+EXCHANGES_FLAG = "--exchanges"
 
 
 def make_parser(description: str) -> argparse.ArgumentParser:
@@ -29,11 +30,12 @@ def make_parser(description: str) -> argparse.ArgumentParser:
 
 
 def parse_exchanges(value: str) -> tuple[str, ...]:
-    """argparse type for `--exchanges a,b`: the settings' rules, argparse's error."""
+    """argparse type for `--exchanges a,b`: the EXCHANGES setting's rules, as argparse's error."""
     try:
-        return parse_exchange_names(value, "--exchanges")
-    except ConfigurationError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        return parse_exchange_names(value, EXCHANGES_FLAG)
+    except ConfigurationError as e:  # argparse puts "argument --exchanges: " in front itself
+        raise argparse.ArgumentTypeError(
+            str(e).removeprefix(f"argument {EXCHANGES_FLAG}: ")) from None
 
 
 def setup_logging(log_file: str | None = None, verbose: bool = False) -> None:
