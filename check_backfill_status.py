@@ -7,11 +7,10 @@ import json
 
 from lib.history.report import check_status
 from lib.runtime.cli import make_parser, run
-from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:
-    report = check_status(open_database)
+    report = check_status()
     print(json.dumps(report.data, indent=2, sort_keys=True) if args.json else report.text)
     return report.code
 

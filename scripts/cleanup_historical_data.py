@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from lib.integrity.repairs import cleanup_history
+from lib.history.jobs import run_job
+from lib.integrity.cleanup import cleanup_history
 from lib.runtime.cli import make_parser, run
-from lib.storage.engine import open_database
 
 
 def positive_int(value: str) -> int:
@@ -21,12 +21,10 @@ def positive_int(value: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    engine = open_database()
-    try:
-        print(cleanup_history(engine, days=args.days, dry_run=args.dry_run).format())
-    finally:
-        engine.dispose()
-    return 0
+    report = run_job(lambda job: cleanup_history(job.engine, days=args.days, dry_run=args.dry_run,
+                                                 settings=job.settings), signals=False)
+    print(report.format())
+    return report.exit_code
 
 
 parser = make_parser(__doc__.splitlines()[0])

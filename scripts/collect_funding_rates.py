@@ -8,16 +8,17 @@ from config.settings import get_settings
 from lib.collection.collector import Collector
 from lib.runtime.cli import make_parser, parse_exchanges, run
 from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
+from lib.storage.engine import database
 
 DRAIN_SECONDS = 60.0  # --once: how long to wait for just-settled rates
 
 
 def main(args: argparse.Namespace) -> int:
-    with stop_on_signals() as stop:
-        collector = Collector(open_database(), args.exchanges)
+    settings = get_settings()
+    with stop_on_signals() as stop, database(settings) as engine:
+        collector = Collector(engine, args.exchanges, settings)
         try:
-            interval = args.interval or get_settings().COLLECTION_INTERVAL
+            interval = args.interval or settings.COLLECTION_INTERVAL
             collector.run(interval, stop, cycles=1 if args.once else None)
             if args.once:
                 collector.drain(DRAIN_SECONDS, stop)

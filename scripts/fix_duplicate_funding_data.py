@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import argparse
 
-from lib.integrity.repairs import fix_duplicates
+from config.settings import SUPPORTED_EXCHANGES
+from lib.exchanges.symbols import canonical_base
+from lib.history.jobs import run_job
+from lib.integrity.dedupe import fix_duplicates
 from lib.runtime.cli import make_parser, run
-from lib.storage.engine import open_database
+
+
+def k_prefix_exchanges() -> tuple[str, ...]:
+    """The exchanges whose symbol rules read a lower-case "k" as x1000 (Hyperliquid's kPEPE)."""
+    return tuple(ex for ex in SUPPORTED_EXCHANGES if canonical_base(ex, "kPEPE")[1] == 1e3)
 
 
 def main(args: argparse.Namespace) -> int:
-    engine = open_database()
-    try:
-        print(fix_duplicates(engine, dry_run=args.dry_run).format())
-    finally:
-        engine.dispose()
-    return 0
+    report = run_job(lambda job: fix_duplicates(job.engine, dry_run=args.dry_run,
+                                                k_prefix_exchanges=k_prefix_exchanges()),
+                     signals=False)
+    print(report.format())
+    return report.exit_code
 
 
 parser = make_parser(__doc__.splitlines()[0])

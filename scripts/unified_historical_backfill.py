@@ -9,28 +9,19 @@ ends without it; nothing is half-written and the next run continues).
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 
 from lib.history.backfill import run_backfill
-from lib.history.report import status_table
+from lib.history.jobs import run_job
 from lib.runtime.cli import make_parser, parse_exchanges, run
-from lib.runtime.locks import history_lock
-from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
-
-EXIT_CODES = {"completed": 0, "stopped": 0, "failed": 2}
 
 
 def main(args: argparse.Namespace) -> int:
-    command = shlex.join(["unified_historical_backfill.py", *sys.argv[1:]])
-    with history_lock("unified", command, wait=args.wait), stop_on_signals() as stop:
-        engine = open_database()
-        result = run_backfill(engine, args.days, args.exchanges, args.parallel, stop,
-                              command=command)
-    print(status_table(result.status))
-    print(f"backfill {result.state}")
-    return EXIT_CODES[result.state]
+    result = run_job(lambda job: run_backfill(
+        job.engine, args.days, args.exchanges, args.parallel, stop=job.stop,
+        settings=job.settings, command=job.command,
+    ), lock="unified", wait=args.wait)
+    print(result.format())
+    return result.exit_code
 
 
 parser = make_parser(__doc__ or "")

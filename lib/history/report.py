@@ -17,6 +17,7 @@ from config.settings import Settings, get_settings
 from lib.history.completeness import database_completeness, overall_completeness
 from lib.runtime.files import BACKFILL_STATUS_FILE, UNIFIED_LOCK_FILE, read_json, runtime_path
 from lib.runtime.locks import FileLock
+from lib.storage.engine import database
 from lib.timeutils import from_iso
 
 EXIT_COMPLETE, EXIT_RUNNING, EXIT_INCOMPLETE, EXIT_NO_STATUS = 0, 1, 2, 3
@@ -84,24 +85,21 @@ def _db_rows(engine: Engine, status: dict[str, Any], threshold: float) -> tuple[
     return rows, overall_completeness(totals.values())
 
 
-def check_status(engine_factory: Any, settings: Settings | None = None) -> StatusReport:
+def check_status(settings: Settings | None = None) -> StatusReport:
     """Read the status file, the lock and the database; decide the exit code.
 
-    `engine_factory()` is only called when there is a status to check against the database.
+    The database is only opened when there is a status to check against it.
     """
     settings = settings or get_settings()
-    path = runtime_path(BACKFILL_STATUS_FILE)
+    path = runtime_path(BACKFILL_STATUS_FILE, settings)
     status = read_json(path)
     if status is None:
         return StatusReport(EXIT_NO_STATUS, f"no backfill status yet ({path})",
                             {"state": None, "path": str(path)})
-    running = FileLock(runtime_path(UNIFIED_LOCK_FILE)).is_held()
+    running = FileLock(runtime_path(UNIFIED_LOCK_FILE, settings)).is_held()
     threshold = settings.BACKFILL_COMPLETENESS_THRESHOLD
-    engine: Engine = engine_factory()
-    try:
+    with database(settings) as engine:
         db_rows, completeness = _db_rows(engine, status, threshold)
-    finally:
-        engine.dispose()
     state = str(status.get("state"))
     code, verdict = _verdict(state, running, completeness, threshold)
     db_table = tabulate(

@@ -13,12 +13,13 @@ import sys
 from collections.abc import Callable, Sequence
 from logging.handlers import RotatingFileHandler
 
-from config.settings import get_settings
-from lib.errors import FundingError
+from config.settings import get_settings, parse_exchange_names
+from lib.errors import ConfigurationError, FundingError
 
 logger = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+EXCHANGES_FLAG = "--exchanges"
 
 
 def make_parser(description: str) -> argparse.ArgumentParser:
@@ -29,17 +30,12 @@ def make_parser(description: str) -> argparse.ArgumentParser:
 
 
 def parse_exchanges(value: str) -> tuple[str, ...]:
-    """argparse type for `--exchanges a,b`: known exchange names only."""
-    from config.settings import SUPPORTED_EXCHANGES
-
-    names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
-    unknown = [n for n in names if n not in SUPPORTED_EXCHANGES]
-    if unknown or not names:
+    """argparse type for `--exchanges a,b`: the EXCHANGES setting's rules, as argparse's error."""
+    try:
+        return parse_exchange_names(value, EXCHANGES_FLAG)
+    except ConfigurationError as e:  # argparse puts "argument --exchanges: " in front itself
         raise argparse.ArgumentTypeError(
-            f"unknown exchange(s) {', '.join(unknown) or '(none)'}; "
-            f"supported: {', '.join(SUPPORTED_EXCHANGES)}"
-        )
-    return names
+            str(e).removeprefix(f"argument {EXCHANGES_FLAG}: ")) from None
 
 
 def setup_logging(log_file: str | None = None, verbose: bool = False) -> None:

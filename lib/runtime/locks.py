@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+from config.settings import Settings
 from lib.errors import LockHeldError
 from lib.runtime.files import REPAIR_LOCK_FILE, UNIFIED_LOCK_FILE, StatusFileError, runtime_path
 from lib.runtime.stopping import STOP, stop_on_signals, stop_reason
@@ -53,7 +54,8 @@ class LockHolder:
         return f"pid {self.pid} on host {self.host} since {self.started_at}: {self.command}"
 
 
-def _default_command() -> str:
+def command_line() -> str:
+    """This process's command as a lock or status file names it: "fill_recent_gaps.py --hours 6"."""
     return shlex.join([Path(sys.argv[0]).name if sys.argv else "python", *sys.argv[1:]])
 
 
@@ -62,7 +64,7 @@ class FileLock:
 
     def __init__(self, path: Path, command: str | None = None) -> None:
         self.path = Path(path)
-        self.command = command if command is not None else _default_command()
+        self.command = command if command is not None else command_line()
         self._fd: int | None = None
 
     # -- acquiring and releasing -------------------------------------------------------------
@@ -221,18 +223,21 @@ _HISTORY_LOCKS: dict[str, str] = {"unified": UNIFIED_LOCK_FILE, "repair": REPAIR
 
 
 @contextmanager
-def history_lock(kind: HistoryKind, command: str, wait: bool = False) -> Iterator[FileLock]:
+def history_lock(kind: HistoryKind, command: str | None = None, wait: bool = False,
+                 settings: Settings | None = None) -> Iterator[FileLock]:
     """Run one history job at a time: they share each exchange's per-host request budget.
 
     Both kinds take the two locks in one fixed order (unified, then repair), keep their own for
     the run and drop the other at once. So a job can only start while it holds both, which no
     running job allows (each keeps its own), and two jobs starting together are serialised by
     the first lock. With `wait` they block instead of refusing; the fixed order means no
-    deadlock.
+    deadlock. The lock files name `command` (default: this process's command line) and live in
+    the RUNTIME_DIR of `settings`.
     """
     if kind not in _HISTORY_LOCKS:
         raise ValueError(f"unknown history lock kind {kind!r}")
-    locks = {k: FileLock(runtime_path(name), command) for k, name in _HISTORY_LOCKS.items()}
+    locks = {k: FileLock(runtime_path(name, settings), command)
+             for k, name in _HISTORY_LOCKS.items()}
     own = locks[kind]
     try:
         for lock in locks.values():  # fixed order: unified, then repair

@@ -1,5 +1,9 @@
 """Database access: one engine factory for SQLite and PostgreSQL, error translation, bulk writes.
 
+`with database(settings) as engine:` is the one way to open a database (schema created or
+upgraded) and dispose of its engine; `with translated_errors(engine):` turns any database error
+inside the block into one `DatabaseError` line.
+
 SQLite runs in WAL mode with a busy timeout so the collectors, scripts and the API can share one
 file; `stddev_samp` is registered there so analytics SQL is the same on both engines.
 PostgreSQL bulk inserts go through COPY into a temporary table, then one INSERT ... ON CONFLICT,
@@ -15,8 +19,8 @@ import math
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -27,9 +31,9 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from lib.errors import DatabaseError
 from lib.storage.migrations import ensure_schema
 from lib.storage.schema import UTCDateTime
@@ -102,8 +106,9 @@ def describe_url(url: str) -> str:
     return f"PostgreSQL at {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
 
 
-def translate_error(error: Exception, url: str) -> DatabaseError:
+def translate_error(error: Exception, url: str | URL) -> DatabaseError:
     """One line that says what is wrong with the database, never a traceback."""
+    url = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
     where = describe_url(url)
     message = str(getattr(error, "orig", None) or error).strip().splitlines()
     first = message[0] if message else type(error).__name__
@@ -167,25 +172,47 @@ def create_db_engine(url: str) -> Engine:
     raise DatabaseError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
+@contextmanager
+def translated_errors(where: Engine | str) -> Iterator[None]:
+    """Database errors raised inside the block leave it as one `DatabaseError` line (`from` the
+    original); `where` (an engine or a URL) names the database in the message."""
+    try:
+        yield
+    except (sa_exc.SQLAlchemyError, sqlite3.Error) as e:
+        raise translate_error(e, where.url if isinstance(where, Engine) else where) from e
+
+
 def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
-    """Engine for `url` (default: the DATABASE_URL setting), schema created or upgraded."""
+    """Engine for `url` (default: the DATABASE_URL setting), schema created or upgraded.
+
+    The caller owns the engine and disposes of it; `database()` does both for a block.
+    """
     url = url or get_settings().database_url
     engine = create_db_engine(url)
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        if migrate:
-            ensure_schema(engine)
-    except sa_exc.SQLAlchemyError as e:
+        with translated_errors(url):
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            if migrate:
+                ensure_schema(engine)
+    except BaseException:
         engine.dispose()
-        raise translate_error(e, url) from e
+        raise
     return engine
 
 
-@cache
-def get_engine() -> Engine:
-    """The process-wide engine for the configured database."""
-    return open_database()
+@contextmanager
+def database(settings: Settings | None = None, *, url: str | None = None,
+             migrate: bool = True) -> Iterator[Engine]:
+    """The engine of `url` (default: the settings' database), disposed when the block ends.
+
+    With `migrate` the schema is created or upgraded first; without it nothing is changed.
+    """
+    engine = open_database(url or (settings or get_settings()).database_url, migrate=migrate)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from collection_helpers import DAYS, ground_truth, row_count, stored
+from history_truth import DAYS, ground_truth, row_count, stored
 from sqlalchemy import Engine, select
 
-from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings
+from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings, load_settings
 from lib.exchanges import get_adapter
 from lib.history.backfill import run_backfill
 from lib.history.completeness import schedule
@@ -160,3 +161,14 @@ def test_newest_slot_missing_at_the_exchange_right_after_it_settled(
         recorded = conn.execute(select(missing_at_exchange.c.funding_time).where(
             missing_at_exchange.c.symbol == symbol)).scalars().all()
     assert slot in recorded
+
+
+def test_the_settings_passed_in_say_where_the_status_file_goes(
+    engine: Engine, db_url: str, sim: SimulatorServer, live_settings: Settings, tmp_path: Path
+) -> None:
+    own = load_settings({"SIMULATOR_URL": sim.url, "DATABASE_URL": db_url,
+                         "RUNTIME_DIR": str(tmp_path / "own-run")}, env_file=tmp_path / "no.env")
+    result = run_backfill(engine, 1, ["dydx"], settings=own)
+    status = read_json(own.RUNTIME_DIR / BACKFILL_STATUS_FILE)
+    assert status is not None and status["state"] == result.state == "completed"
+    assert not (live_settings.RUNTIME_DIR / BACKFILL_STATUS_FILE).exists()

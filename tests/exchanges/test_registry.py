@@ -26,7 +26,7 @@ from lib.exchanges import ADAPTER_MODULES, adapter_class, get_adapter, symbols
 from lib.exchanges.base import ExchangeAdapter
 from lib.simulator import EXCHANGES as SIMULATED
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXCHANGE_DIR = REPO / "lib" / "exchanges" / "venues"
 SHARED_RESPONSES = REPO.parent / "shared" / "exchange-responses"
 

@@ -38,7 +38,7 @@ from lib.storage.engine import create_db_engine, normalise_url
 from lib.storage.schema import exchange_data
 from lib.storage.schema import funding_rates_historical as frh
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LIMIT_S = 5.0  # the requirement: signal to exit
 CONTRACTS = 120
 COLLECT = ["scripts/collect_funding_rates.py"]

@@ -1,11 +1,8 @@
-"""Helpers for the collection tests: run CLIs, ground truth from the simulator, DB contents."""
+"""Stored funding history against the simulator's ground truth."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import Engine, select
 
@@ -13,20 +10,7 @@ from lib.simulator import SimulatorServer
 from lib.storage.schema import funding_rates_historical as frh
 from lib.timeutils import to_ms
 
-ROOT = Path(__file__).resolve().parents[2]
 DAYS = 4
-
-
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 120,
-            ) -> subprocess.CompletedProcess[str]:
-    """Run one of the project's scripts as a user would."""
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def start_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def ground_truth(sim: SimulatorServer, exchanges: list[str], start: datetime,

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import Engine, MetaData, Table, UniqueConstraint, func, select, text
 
 from lib.storage import schema
-from lib.storage.admin import CSV_FILENAME, export_exchange_data_csv
+from lib.storage.admin import CSV_FILENAME, export_exchange_data_csv, human_bytes
 from lib.storage.engine import describe_url, insert_ignore, upsert
 from lib.storage.migrations import create_version, read_version
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOOL = str(ROOT / "database_tools.py")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PREFIX = "database_tools.py: error: "
@@ -343,3 +343,11 @@ def test_unique_constraint_helper_is_what_the_schema_declares() -> None:
     uniques = [c for t in schema.metadata.sorted_tables for c in t.constraints
                if isinstance(c, UniqueConstraint)]
     assert len(uniques) == len(schema.DATA_TABLES) == 6
+
+
+@pytest.mark.parametrize(("size", "text"), [
+    (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KB"), (1536, "1.5 KB"), (5 * 2**20, "5.0 MB"),
+    (3 * 2**30, "3.0 GB"), (2**40, "1024.0 GB"),
+])
+def test_sizes_are_written_one_way(size: int, text: str) -> None:
+    assert human_bytes(size) == text

@@ -16,13 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from collection_helpers import DAYS, row_count, run_cli, start_cli
+from history_truth import DAYS, row_count
+from script_runs import run_cli, start_cli
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from lib.runtime.files import read_json
 from lib.simulator import SimulatorServer
-from lib.storage.engine import normalise_url, open_database
+from lib.storage.engine import database, normalise_url
 
 BACKFILL = ["scripts/unified_historical_backfill.py", "--days", str(DAYS), "--parallel"]
 
@@ -65,9 +66,8 @@ def test_read_only_database_one_line_exit_2_no_data_lost(
     db_url: str, sim: SimulatorServer, sim_env: dict[str, str]
 ) -> None:
     assert run_cli([*BACKFILL, "--exchanges", "okx"], sim_env).returncode == 0
-    engine = open_database(db_url)
-    before = row_count(engine)
-    engine.dispose()
+    with database(url=db_url) as engine:
+        before = row_count(engine)
     assert before > 0
 
     with read_only(db_url):
@@ -78,9 +78,8 @@ def test_read_only_database_one_line_exit_2_no_data_lost(
     assert line.startswith("unified_historical_backfill.py: error: ")
     assert ("read-only" in line) or ("cannot be opened" in line)
 
-    engine = open_database(db_url)
-    assert row_count(engine) == before
-    engine.dispose()
+    with database(url=db_url) as engine:
+        assert row_count(engine) == before
     # and once writable again, the job simply runs
     assert run_cli([*BACKFILL, "--exchanges", "binance"], sim_env).returncode == 0
 

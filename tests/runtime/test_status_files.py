@@ -21,7 +21,7 @@ from lib.runtime.files import (
     write_json_atomic,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from lib.errors import LockHeldError
 from lib.runtime.files import REPAIR_LOCK_FILE, UNIFIED_LOCK_FILE
 from lib.runtime.locks import FileLock, LockHolder, history_lock
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # A tiny entry point that holds a history lock through the project's one exit path.
 HOLDER = textwrap.dedent(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from collection_helpers import ground_truth, run_cli, stored
+from history_truth import ground_truth, stored
+from script_runs import run_cli
 from sqlalchemy import Engine, and_, delete, select
 
 from config.settings import Settings

@@ -8,13 +8,14 @@ import socket
 import time
 from pathlib import Path
 
-from collection_helpers import DAYS, ground_truth, row_count, run_cli, start_cli, stored
+from history_truth import DAYS, ground_truth, row_count, stored
+from script_runs import run_cli, start_cli
 from sqlalchemy import Engine
 
 from config.settings import SUPPORTED_EXCHANGES
 from lib.runtime.files import read_json
 from lib.simulator import SimulatorServer
-from lib.storage.engine import open_database
+from lib.storage.engine import database
 from lib.timeutils import from_iso, to_ms
 
 BACKFILL = ["scripts/unified_historical_backfill.py", "--days", str(DAYS), "--parallel"]
@@ -57,6 +58,9 @@ def test_crash_concurrent_runs_and_status_exit_codes(
     first = start_cli(BACKFILL, sim_env)
     try:
         _wait_for_progress(sim_env, 10)
+        # from here on every request times out (HTTP_READ_TIMEOUT=1): the run cannot finish
+        # (and drop its lock) while the slow start-ups below happen on a busy machine
+        sim.set_faults("latency=5s")
         second = run_cli(BACKFILL, sim_env)
         assert second.returncode == 75
         line = second.stderr.strip()
@@ -80,8 +84,7 @@ def test_crash_concurrent_runs_and_status_exit_codes(
     stale = run_cli(CHECK, sim_env)
     assert stale.returncode == 2, stale.stderr
     assert "stale status" in stale.stdout
-    engine = open_database(db_url)
-    try:
+    with database(url=db_url) as engine:
         partial = row_count(engine)
         assert partial > 0
 
@@ -93,8 +96,6 @@ def test_crash_concurrent_runs_and_status_exit_codes(
         assert status["overall"]["records"] > 0
         _matches_simulator(engine, sim, status)
         assert row_count(engine) == len(stored(engine))  # nothing stored twice
-    finally:
-        engine.dispose()
 
     done = run_cli(CHECK, sim_env)
     assert done.returncode == 0, done.stderr + done.stdout
@@ -122,27 +123,20 @@ def test_sigterm_stops_cleanly_and_rerun_completes(
 
     again = run_cli(BACKFILL, sim_env)
     assert again.returncode == 0, again.stderr
-    engine = open_database(db_url)
-    try:
+    with database(url=db_url) as engine:
         _matches_simulator(engine, sim, _status(sim_env) or {})
-    finally:
-        engine.dispose()
     assert run_cli(CHECK, sim_env).returncode == 0
 
 
 def test_below_threshold_is_exit_2(db_url: str, sim: SimulatorServer,
                                    sim_env: dict[str, str]) -> None:
     assert run_cli([*BACKFILL[:-1], "--exchanges", "binance"], sim_env).returncode == 0
-    engine = open_database(db_url)
-    try:
-        with engine.begin() as conn:
-            from lib.storage.schema import funding_rates_historical as frh
+    with database(url=db_url) as engine, engine.begin() as conn:
+        from lib.storage.schema import funding_rates_historical as frh
 
-            keep = conn.execute(frh.select().limit(10)).all()
-            conn.execute(frh.delete())
-            conn.execute(frh.insert(), [r._asdict() for r in keep])
-    finally:
-        engine.dispose()
+        keep = conn.execute(frh.select().limit(10)).all()
+        conn.execute(frh.delete())
+        conn.execute(frh.insert(), [r._asdict() for r in keep])
     check = run_cli(CHECK, sim_env)
     assert check.returncode == 2
     assert "incomplete: " in check.stdout and "< 95.00%" in check.stdout

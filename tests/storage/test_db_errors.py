@@ -165,7 +165,7 @@ def test_newer_schema_version(command: str, engine: Engine, cli_env: dict[str, s
 @pytest.mark.parametrize("flag", ["--no-such-flag", "frobnicate"])
 def test_bad_arguments_exit_with_usage(flag: str, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "database_tools.py", flag],
-                          cwd=Path(__file__).resolve().parent.parent,
+                          cwd=Path(__file__).resolve().parents[2],
                           env=base_env(tmp_path, "sqlite:///" + str(tmp_path / "x.db")),
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2

@@ -11,16 +11,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from collection_helpers import ground_truth, row_count, run_cli, start_cli, stored
+from history_truth import ground_truth, row_count, stored
+from script_runs import run_cli, start_cli
 from sqlalchemy import Engine, func, select
 
-from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings
+from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings, load_settings
 from lib.collection.collector import Collector
 from lib.errors import TemporaryExchangeError
 from lib.exchanges.venues.dydx import Adapter as DydxAdapter
 from lib.models import Contract, FundingEvent
 from lib.runtime.files import METRICS_FILE, read_json, runtime_path
 from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
+from lib.storage.admin import CSV_FILENAME
 from lib.storage.schema import exchange_data
 from lib.timeutils import to_ms
 
@@ -262,6 +264,25 @@ def test_metrics_file_and_one_failing_exchange(
         ).all())
     assert "bybit" not in counts
     assert counts["okx"] == len(sim.universe.contracts("okx"))
+
+
+def test_metrics_and_csv_go_where_the_settings_passed_in_say(
+    engine: Engine, db_url: str, sim: SimulatorServer, live_settings: Settings, tmp_path: Path
+) -> None:
+    own = load_settings({"SIMULATOR_URL": sim.url, "DATABASE_URL": db_url,
+                         "RUNTIME_DIR": str(tmp_path / "own-run"), "ENABLE_CSV_EXPORT": "true"},
+                        env_file=tmp_path / "no.env")
+    collector = Collector(engine, ["okx"], own)
+    try:
+        collector.run_cycle()
+    finally:
+        collector.close()
+    metrics = read_json(own.RUNTIME_DIR / METRICS_FILE)
+    assert metrics is not None and metrics["exchanges"]["okx"]["success"] is True
+    rows = (own.RUNTIME_DIR / CSV_FILENAME).read_text().splitlines()
+    assert len(rows) == 1 + len(sim.universe.contracts("okx"))  # a header, then the snapshot
+    assert not (live_settings.RUNTIME_DIR / METRICS_FILE).exists()
+    assert not (live_settings.RUNTIME_DIR / CSV_FILENAME).exists()
 
 
 def test_cli_once_continuous_sigterm_and_bad_flags(
