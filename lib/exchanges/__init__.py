@@ -9,7 +9,7 @@ Never storage or jobs: adapters fetch and parse, callers store.
 The registry: an exchange is supported when `venues/<id>.py` exists and defines `Adapter`.
 `config.settings.SUPPORTED_EXCHANGES` lists those modules (alphabetical), `ADAPTER_MODULES` maps
 each id to its module, and `symbols` holds each one's symbol rules as data. No other list of
-exchanges exists; tests/test_exchange_registry.py names whatever a registered exchange lacks
+exchanges exists; tests/exchanges/test_registry.py names whatever a registered exchange lacks
 (adapter, simulator venue, recorded replies, tests, symbol rules, ccxt client).
 """
 
