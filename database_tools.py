@@ -8,7 +8,7 @@ import sys
 
 from config.settings import get_settings
 from lib.errors import ConfigurationError, SchemaError
-from lib.runtime.cli import make_parser, run
+from lib.runtime.cli import file_path, make_parser, run
 from lib.storage import admin as db_admin
 from lib.storage import backup as db_backup
 
@@ -61,10 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     clear.add_argument("--quick", action="store_true", help="skip VACUUM afterwards")
     clear.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("export", help="exchange_data as CSV").add_argument(
-        "--output", default=db_admin.CSV_FILENAME, help="CSV path (default: %(default)s)")
-    sub.add_parser("backup", help="write a backup file").add_argument("file")
+        "--output", type=file_path, default=db_admin.CSV_FILENAME,
+        help="CSV path (default: %(default)s)")
+    sub.add_parser("backup", help="write a backup file").add_argument("file", type=file_path)
     restore = sub.add_parser("restore", help="replace the database with a backup file")
-    restore.add_argument("file")
+    restore.add_argument("file", type=file_path)
     restore.add_argument("--force", action="store_true", help="overwrite stored rows")
     return parser
 

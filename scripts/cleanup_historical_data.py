@@ -10,14 +10,8 @@ from __future__ import annotations
 import argparse
 
 from lib.integrity.repairs import cleanup_history
-from lib.runtime.cli import make_parser, run
+from lib.runtime.cli import WHOLE_DAYS, make_parser, run
 from lib.storage.engine import open_database
-
-
-def positive_int(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of days >= 1, not {value!r}")
-    return int(value)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -30,7 +24,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 parser = make_parser(__doc__.splitlines()[0])
-parser.add_argument("--days", type=positive_int, help="retention in days (default HISTORICAL_DAYS)")
+parser.add_argument("--days", type=WHOLE_DAYS, help="retention in days (default HISTORICAL_DAYS)")
 parser.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
 
 if __name__ == "__main__":
