@@ -99,9 +99,10 @@ def _shape_problem(status: dict[str, Any]) -> str | None:
     if not isinstance(status.get("state"), str):
         return "'state' is missing or not a text"
     for key in ("window_start", "window_end"):
+        value = status.get(key)
         try:
-            from_iso(status[key])
-        except (KeyError, TypeError, ValueError):
+            from_iso(value if isinstance(value, str) else "")
+        except ValueError:
             return f"{key!r} is missing or not an ISO-8601 time"
     exchanges = status.get("exchanges")
     if not isinstance(exchanges, dict) or not exchanges:
