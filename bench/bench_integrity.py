@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
+from config.settings import SUPPORTED_EXCHANGES
 from lib.integrity.repairs import cleanup_history, fix_duplicates, loose_history_table
 from lib.storage.engine import insert_ignore, normalise_url, open_database
 from lib.storage.schema import funding_rates_historical
@@ -30,7 +31,7 @@ from lib.timeutils import utcnow
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-EXCHANGES = ("binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx")
+EXCHANGES = SUPPORTED_EXCHANGES
 H = timedelta(hours=1)
 
 

@@ -20,7 +20,7 @@ def main(args: argparse.Namespace) -> int:
             interval = args.interval or get_settings().COLLECTION_INTERVAL
             collector.run(interval, stop, cycles=1 if args.once else None)
             if args.once:
-                collector.drain(DRAIN_SECONDS)
+                collector.drain(DRAIN_SECONDS, stop)
         finally:
             collector.close()
     return 0

@@ -1,4 +1,10 @@
-"""Backfill settled funding for the last N days: only what the database lacks, resumable."""
+"""Backfill settled funding for the last N days: only what the database lacks, resumable.
+
+Exit codes: 0 completed, or stopped by SIGINT/SIGTERM after the write in progress; 2 failed;
+75 another history job holds the lock, or, with --wait, a signal stopped the wait for it;
+130/143 SIGINT/SIGTERM with a database or exchange call still blocked 3 s later (the process
+ends without it; nothing is half-written and the next run continues).
+"""
 
 from __future__ import annotations
 

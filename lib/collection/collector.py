@@ -274,10 +274,11 @@ class Collector:
             stop.wait(max(0.0, origin + ticks * interval - time.monotonic()))
         return done
 
-    def drain(self, timeout: float) -> bool:
-        """Wait for every exchange's queued settlements to be stored (True) or `timeout`."""
+    def drain(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """Wait for every exchange's queued settlements to be stored (True), or `timeout`, or
+        `stop` (False)."""
         deadline = time.monotonic() + timeout
-        return all(s.worker.drain(max(0.0, deadline - time.monotonic()))
+        return all(s.worker.drain(max(0.0, deadline - time.monotonic()), stop)
                    for s in self.states.values())
 
     def pending_windows(self) -> list[tuple[Contract, datetime, datetime]]:

@@ -5,9 +5,11 @@ native <-> canonical symbols (`symbols`) and one module per exchange, named by i
 defining `Adapter`. May import: `config`, `lib.errors`, `lib.models`, `lib.timeutils`. Never
 storage or jobs: adapters fetch and parse, callers store.
 
-The registry:
-`ADAPTER_MODULES` is the one table of supported exchanges; a test checks that it, the files in
-this package and `config.settings.SUPPORTED_EXCHANGES` agree.
+The registry: an exchange is supported when `venues/<id>.py` exists and defines `Adapter`.
+`config.settings.SUPPORTED_EXCHANGES` lists those modules (alphabetical), `ADAPTER_MODULES` maps
+each id to its module, and `symbols` holds each one's symbol rules as data. No other list of
+exchanges exists; tests/test_exchange_registry.py names whatever a registered exchange lacks
+(adapter, simulator venue, recorded replies, tests, symbol rules, ccxt client).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -135,6 +134,8 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
             raise
         except FundingError as e:
             total.error = str(e)
+            if waiter.is_set():  # stopping: the failure is the stop's, not worth a warning
+                break
             logger.warning("%s %s: attempt %d/%d failed: %s", adapter.id,
                            gaps.contract.symbol, attempt, attempts, e)
             if attempt < attempts and waiter.wait(delay * 2 ** (attempt - 1)):
@@ -176,12 +177,15 @@ def _confirm_unbracketed(engine: Engine, gaps: ContractGaps, unbracketed: list[i
 
 
 def list_with_retries(adapter: ExchangeAdapter, attempts: int = CONTRACT_ATTEMPTS,
-                      delay: float = RETRY_DELAY_S) -> list[Contract]:
+                      delay: float = RETRY_DELAY_S,
+                      stop: threading.Event | None = None) -> list[Contract]:
     """The exchange's contracts, retrying temporary failures with back-off.
 
     An empty list is taken as a bad reply, not as "no contracts": a venue never lists zero
-    perpetuals, and accepting it would retire every contract and skip the exchange.
+    perpetuals, and accepting it would retire every contract and skip the exchange. A `stop`
+    ends the back-off and raises the last error.
     """
+    waiter = stop or threading.Event()
     for attempt in range(1, attempts + 1):
         try:
             items = adapter.list_contracts()
@@ -189,11 +193,12 @@ def list_with_retries(adapter: ExchangeAdapter, attempts: int = CONTRACT_ATTEMPT
                 raise ExchangeDataError(adapter.id, "contracts", "the contract list is empty")
             return items
         except FundingError as e:
-            if attempt == attempts:
+            if attempt == attempts or waiter.is_set():
                 raise
             logger.warning("%s: listing contracts failed (attempt %d/%d): %s",
                            adapter.id, attempt, attempts, e)
-            time.sleep(delay * 2 ** (attempt - 1))
+            if waiter.wait(delay * 2 ** (attempt - 1)):
+                raise
     raise AssertionError("unreachable")
 
 
@@ -231,7 +236,7 @@ class ExchangeBackfill:
         """Fill this exchange; return its final state."""
         self.status.update(self.exchange, state="running", force=True)
         try:
-            items = list_with_retries(self.adapter)
+            items = list_with_retries(self.adapter, stop=self.stop)
             with self.engine.begin() as conn:
                 save_contracts(conn, items, utcnow())
                 retire_unlisted(conn, self.exchange, [c.symbol for c in items])
@@ -242,6 +247,9 @@ class ExchangeBackfill:
         except DatabaseError:
             raise
         except FundingError as e:
+            if self.stop.is_set():  # the listing was cut short by a stop, it did not fail
+                self.status.update(self.exchange, state="stopped", force=True)
+                return "stopped"
             logger.error("%s: cannot list contracts: %s", self.exchange, e)
             self.status.error(self.exchange, str(e))
             self.status.update(self.exchange, state="failed", requests=self._requests(),
@@ -273,7 +281,7 @@ class ExchangeBackfill:
 
     def _fill_one(self, gaps: ContractGaps, end_ms: int, totals: ExchangeCompleteness) -> int:
         result = fill_with_retries(self.adapter, self.engine, gaps, end_ms, stop=self.stop)
-        if result.error:
+        if result.error and not self.stop.is_set():  # a stop cut it short: not the contract's
             logger.error("%s %s: giving up after %d attempts: %s", self.exchange,
                          gaps.contract.symbol, result.attempts, result.error)
             self.status.error(self.exchange, result.error, gaps.contract.symbol)

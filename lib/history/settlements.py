@@ -95,11 +95,13 @@ class SettlementWorker:
             items = ([self._busy] if self._busy else []) + sorted(self._heap)
             return [(p.contract, p.start, p.end) for p in items]
 
-    def drain(self, timeout: float) -> bool:
-        """Wait until the queue is empty (True) or `timeout` passes (False)."""
+    def drain(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """Wait until the queue is empty (True) or `timeout` passes or `stop` is set (False)."""
         deadline = time.monotonic() + timeout
+        waiter = stop or threading.Event()
         while self.pending and time.monotonic() < deadline:
-            time.sleep(0.05)
+            if waiter.wait(0.05):
+                break
         return not self.pending
 
     def stop(self, timeout: float = 10.0) -> None:

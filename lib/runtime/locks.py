@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import os
 import shlex
 import socket
@@ -29,6 +30,7 @@ from typing import Literal
 
 from lib.errors import LockHeldError
 from lib.runtime.files import REPAIR_LOCK_FILE, UNIFIED_LOCK_FILE, StatusFileError, runtime_path
+from lib.runtime.stopping import STOP, stop_on_signals, stop_reason
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +69,16 @@ class FileLock:
 
     def acquire(self, wait: bool = False, timeout: float | None = None) -> None:
         """Take the lock; without `wait` (or after `timeout` s) raise LockHeldError naming the
-        holder."""
+        holder. A wait polls, and SIGINT/SIGTERM end it with a LockHeldError saying so (a
+        blocking flock would leave a signal nothing to do but end the process without a word).
+        """
         if self._fd is not None:
             raise RuntimeError(f"lock {self.path} is already held by this object")
         fd = self._open(os.O_RDWR | os.O_CREAT)
         try:
             if wait and timeout is None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                with stop_on_signals():
+                    self._poll(fd, math.inf, waited=True)
             else:
                 limit = timeout if wait and timeout is not None else CONFLICT_GRACE_SECONDS
                 self._poll(fd, time.monotonic() + max(limit, 0.0), waited=wait)
@@ -88,6 +93,7 @@ class FileLock:
         logger.debug("acquired lock %s", self.path)
 
     def _poll(self, fd: int, deadline: float, waited: bool) -> None:
+        announced = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -95,14 +101,21 @@ class FileLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     break
-                time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
+                if waited and not announced:
+                    logger.info("waiting for lock %s held by %s", self.path, self._who())
+                    announced = True
+                if STOP.wait(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0))):
+                    why = f"stopped by {stop_reason() or 'a signal'} while waiting for lock"
+                    raise LockHeldError(f"{why} {self.path} held by {self._who()}") from None
         raise LockHeldError(self._held_message(waited))
 
-    def _held_message(self, waited: bool) -> str:
+    def _who(self) -> str:
         holder = self.holder()
-        who = holder.describe() if holder else "another process (no holder recorded yet)"
+        return holder.describe() if holder else "another process (no holder recorded yet)"
+
+    def _held_message(self, waited: bool) -> str:
         suffix = " (gave up waiting)" if waited else ""
-        return f"lock {self.path} is held by {who}{suffix}"
+        return f"lock {self.path} is held by {self._who()}{suffix}"
 
     def release(self) -> None:
         """Forget the holder and drop the flock; a no-op when not held."""

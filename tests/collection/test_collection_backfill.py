@@ -9,7 +9,7 @@ import pytest
 from collection_helpers import DAYS, ground_truth, row_count, stored
 from sqlalchemy import Engine, select
 
-from config.settings import Settings, get_settings
+from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings
 from lib.exchanges import get_adapter
 from lib.history.backfill import run_backfill
 from lib.history.completeness import schedule
@@ -18,7 +18,7 @@ from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
 from lib.storage.schema import funding_missing_at_exchange as missing_at_exchange
 from lib.timeutils import from_iso, to_ms
 
-EXCHANGES = ["binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx"]
+EXCHANGES = list(SUPPORTED_EXCHANGES)
 # The faults the issue names (errors, timeouts, malformed replies; 429s are covered per adapter),
 # and empty pages, which end a pagination early as an exchange's real empty page would.
 FAULTS = "error_rate=0.05,malformed_rate=0.03,timeout_rate=0.02,empty_rate=0.03,timeout=2s"

@@ -11,6 +11,7 @@ from pathlib import Path
 from collection_helpers import DAYS, ground_truth, row_count, run_cli, start_cli, stored
 from sqlalchemy import Engine
 
+from config.settings import SUPPORTED_EXCHANGES
 from lib.runtime.files import read_json
 from lib.simulator import SimulatorServer
 from lib.storage.engine import open_database
@@ -18,7 +19,7 @@ from lib.timeutils import from_iso, to_ms
 
 BACKFILL = ["scripts/unified_historical_backfill.py", "--days", str(DAYS), "--parallel"]
 CHECK = ["check_backfill_status.py"]
-ALL = ["binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx"]
+ALL = list(SUPPORTED_EXCHANGES)
 
 
 def _status(env: dict[str, str]) -> dict | None:

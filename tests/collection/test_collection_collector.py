@@ -14,7 +14,7 @@ import pytest
 from collection_helpers import ground_truth, row_count, run_cli, start_cli, stored
 from sqlalchemy import Engine, func, select
 
-from config.settings import Settings, get_settings
+from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings
 from lib.collection.collector import Collector
 from lib.errors import TemporaryExchangeError
 from lib.exchanges.venues.dydx import Adapter as DydxAdapter
@@ -25,7 +25,7 @@ from lib.storage.schema import exchange_data
 from lib.timeutils import to_ms
 
 SCALE = 720.0  # one simulated hour every 5 s
-ALL = ["binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx"]
+ALL = list(SUPPORTED_EXCHANGES)
 # Hyperliquid and dYdX do not report the next funding time: their adapters derive it from the
 # exchange's clock (its replies' Date header), which the scaled simulator runs a day ahead of the
 # local clock here, so all eight venues take part.
