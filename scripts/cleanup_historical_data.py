@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from lib.integrity.repairs import cleanup_history
-from lib.runtime.cli import WHOLE_DAYS, make_parser, run
+from lib.runtime.cli import bounded, make_parser, run
 from lib.storage.engine import open_database
 
 
@@ -24,7 +24,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 parser = make_parser(__doc__.splitlines()[0])
-parser.add_argument("--days", type=WHOLE_DAYS, help="retention in days (default HISTORICAL_DAYS)")
+parser.add_argument("--days", type=bounded("--days", "HISTORICAL_DAYS"),
+                    help="retention in days (default HISTORICAL_DAYS)")
 parser.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 
 from config.settings import get_settings
 from lib.collection.collector import Collector
-from lib.runtime.cli import SECONDS, make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.stopping import stop_on_signals
 from lib.storage.engine import open_database
 
@@ -30,7 +30,8 @@ parser = make_parser(__doc__ or "")
 mode = parser.add_mutually_exclusive_group(required=True)
 mode.add_argument("--once", action="store_true", help="collect one batch and exit")
 mode.add_argument("--continuous", action="store_true", help="collect until SIGTERM/SIGINT")
-parser.add_argument("--interval", type=SECONDS, default=None, help="seconds between batches")
+parser.add_argument("--interval", type=bounded("--interval"), default=None,
+                    help="seconds between batches")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 
 if __name__ == "__main__":

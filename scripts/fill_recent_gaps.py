@@ -10,7 +10,7 @@ from dataclasses import astuple, fields
 from tabulate import tabulate
 
 from lib.history.repair import GapReport, fill_recent_gaps
-from lib.runtime.cli import HOURS, make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.locks import history_lock
 from lib.runtime.stopping import stop_on_signals
 from lib.storage.engine import open_database
@@ -30,7 +30,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 parser = make_parser(__doc__ or "")
-parser.add_argument("--hours", type=HOURS, default=48, help="window to check (default 48)")
+parser.add_argument("--hours", type=bounded("--hours"), default=48,
+                    help="window to check (default 48)")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 parser.add_argument("--dry-run", action="store_true", help="report gaps, fetch nothing")
 parser.add_argument("--wait", action="store_true", help="wait for a running history job")

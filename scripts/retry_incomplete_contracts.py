@@ -10,7 +10,7 @@ from tabulate import tabulate
 
 from config.settings import get_settings
 from lib.history.repair import retry_incomplete
-from lib.runtime.cli import DAYS, PERCENT, make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.locks import history_lock
 from lib.runtime.stopping import stop_on_signals
 from lib.storage.engine import open_database
@@ -38,8 +38,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 parser = make_parser(__doc__ or "")
-parser.add_argument("--threshold", type=PERCENT, default=None, help="percent (default: setting)")
-parser.add_argument("--days", type=DAYS, default=None, help="window (default HISTORICAL_DAYS)")
+parser.add_argument("--threshold", type=bounded("--threshold"), default=None,
+                    help="percent (default: setting)")
+parser.add_argument("--days", type=bounded("--days"), default=None,
+                    help="window (default HISTORICAL_DAYS)")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 parser.add_argument("--dry-run", action="store_true", help="list contracts, fetch nothing")
 parser.add_argument("--wait", action="store_true", help="wait for a running history job")

@@ -14,7 +14,7 @@ import sys
 
 from lib.history.backfill import run_backfill
 from lib.history.report import status_table
-from lib.runtime.cli import DAYS, make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.locks import history_lock
 from lib.runtime.stopping import stop_on_signals
 from lib.storage.engine import open_database
@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 parser = make_parser(__doc__ or "")
-parser.add_argument("--days", type=DAYS, default=30, help="window length (default 30)")
+parser.add_argument("--days", type=bounded("--days"), default=30, help="window length (default 30)")
 parser.add_argument("--parallel", action="store_true", help="one worker per exchange")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 parser.add_argument("--wait", action="store_true", help="wait for a running history job")

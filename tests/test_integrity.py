@@ -182,8 +182,8 @@ def test_cleanup_bad_days_is_one_line(sqlite_url: str, tmp_path: Path, args: lis
     result = _run("cleanup_historical_data.py", env, *args)
     assert result.returncode == 2
     assert result.stderr == (
-        f"cleanup_historical_data.py: error: argument --days: must be a whole number of days "
-        f"from 1 to 3650, not {args[1]!r} (see cleanup_historical_data.py --help)\n"
+        f"cleanup_historical_data.py: error: argument --days: {args[1]!r} must be a whole number "
+        f"from 1 to 3650 days (see cleanup_historical_data.py --help)\n"
     )
 
 

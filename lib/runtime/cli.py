@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import NoReturn
 
-from config.settings import get_settings
+from config.redact import RedactingFormatter, redact_text
+from config.settings import check_range, get_settings, parse_exchange_names
 from lib.errors import ConfigurationError, FundingError
 
 logger = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 USAGE_ERROR = 2
+EXCHANGES_FLAG = "--exchanges"
 # Libraries whose warnings are retry chatter (urllib3 logs every retry at WARNING): they go to
 # the log file at debug level; what failed in the end is logged by our own code.
 QUIET_LOGGERS = ("urllib3",)
@@ -45,58 +45,33 @@ def make_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass(frozen=True)
-class Bounded:
-    """argparse type: a finite number from `low` to `high` (`low` itself excluded if `above`).
+def _argument_error(error: ConfigurationError, flag: str) -> argparse.ArgumentTypeError:
+    """The settings' message for a flag, without the "argument FLAG: " argparse adds itself."""
+    return argparse.ArgumentTypeError(str(error).removeprefix(f"argument {flag}: "))
 
-    nan, inf, overflow to inf, and anything out of range are refused with the range, so a
-    typo never becomes a silent default, a reversed window or a busy loop.
+
+def bounded(flag: str, setting: str | None = None) -> Callable[[str], int | float]:
+    """argparse type for a numeric flag: the range of `settings.BOUNDS[setting or flag]`.
+
+    nan, inf, overflow, zero or negatives where the range has none, and anything outside it are
+    refused with the range, so a typo never becomes a silent default, a reversed window or a
+    busy loop. `setting` names the setting a flag overrides (cleanup's --days: HISTORICAL_DAYS).
     """
-
-    what: str  # "a number of days", "a whole number of days", ...
-    low: float
-    high: float
-    above: bool = False  # True: low is excluded
-    whole: bool = False
-
-    def describe(self) -> str:
-        low = f"above {self.low:g}" if self.above else f"from {self.low:g}"
-        return f"{self.what} {low} {'and at most' if self.above else 'to'} {self.high:g}"
-
-    def __call__(self, raw: str) -> float:
+    def parse(raw: str) -> int | float:
         try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        too_low = value <= self.low if self.above else value < self.low
-        if not math.isfinite(value) or too_low or value > self.high or (
-                self.whole and not value.is_integer()):
-            raise argparse.ArgumentTypeError(f"must be {self.describe()}, not {raw!r}")
-        return int(value) if self.whole else value
+            return check_range(setting or flag, raw, flag)
+        except ConfigurationError as e:
+            raise _argument_error(e, flag) from None
 
-
-DAYS = Bounded("a number of days", 0, 3650, above=True)
-WHOLE_DAYS = Bounded("a whole number of days", 1, 3650, whole=True)
-HOURS = Bounded("a number of hours", 0, 87600, above=True)
-SECONDS = Bounded("a number of seconds", 0.1, 86400)
-PERCENT = Bounded("a percentage", 0, 100, above=True)
+    return parse
 
 
 def parse_exchanges(value: str) -> tuple[str, ...]:
-    """argparse type for `--exchanges a,b`: known exchange names, each once."""
-    from config.settings import SUPPORTED_EXCHANGES
-
-    names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
-    unknown = [n for n in names if n not in SUPPORTED_EXCHANGES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown exchange(s) {', '.join(unknown) or '(none)'}; "
-            f"supported: {', '.join(SUPPORTED_EXCHANGES)}"
-        )
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise argparse.ArgumentTypeError(f"exchange(s) named more than once: {', '.join(repeated)}")
-    return names
+    """argparse type for `--exchanges a,b`: the EXCHANGES setting's rules, as argparse's error."""
+    try:
+        return parse_exchange_names(value, EXCHANGES_FLAG)
+    except ConfigurationError as e:  # argparse puts "argument --exchanges: " in front itself
+        raise _argument_error(e, EXCHANGES_FLAG) from None
 
 
 def file_path(raw: str) -> Path:
@@ -152,7 +127,7 @@ def setup_logging(log_file: str | None = None, verbose: bool = False) -> None:
     root.setLevel(level)
     for handler, handler_level in handlers:
         handler.setLevel(handler_level)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT))
         handler.addFilter(_QuietLibraries(handler_level))
         root.addHandler(handler)
     for noisy in ("urllib3", "sqlalchemy"):
@@ -170,7 +145,7 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
         code = main(args)
     except FundingError as e:
         logger.debug("%s failed", prog, exc_info=True)
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {redact_text(str(e))}", file=sys.stderr)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
