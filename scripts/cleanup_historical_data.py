@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 
-from lib.integrity.repairs import cleanup_history
 from lib.runtime.cli import bounded, make_parser, run
-from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.integrity.repairs import cleanup_history
+    from lib.storage.engine import open_database
     engine = open_database()
     try:
         print(cleanup_history(engine, days=args.days, dry_run=args.dry_run).format())

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 
 from config.settings import get_settings
-from lib.collection.collector import Collector
 from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
 
 DRAIN_SECONDS = 60.0  # --once: how long to wait for just-settled rates
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.collection.collector import Collector
+    from lib.storage.engine import open_database
     with stop_on_signals() as stop:
         collector = Collector(open_database(), args.exchanges)
         try:

@@ -7,16 +7,17 @@ import shlex
 import sys
 from dataclasses import astuple, fields
 
-from tabulate import tabulate
-
-from lib.history.repair import GapReport, fill_recent_gaps
 from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.locks import history_lock
 from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from tabulate import tabulate
+
+    from lib.history.repair import GapReport, fill_recent_gaps
+    from lib.storage.engine import open_database
     command = shlex.join(["fill_recent_gaps.py", *sys.argv[1:]])
     with history_lock("repair", command, wait=args.wait), stop_on_signals() as stop:
         reports = fill_recent_gaps(open_database(), args.hours, args.exchanges, args.dry_run,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 
-from lib.integrity.repairs import fix_duplicates
 from lib.runtime.cli import make_parser, run
-from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.integrity.repairs import fix_duplicates
+    from lib.storage.engine import open_database
     engine = open_database()
     try:
         print(fix_duplicates(engine, dry_run=args.dry_run).format())

@@ -6,17 +6,18 @@ import argparse
 import shlex
 import sys
 
-from tabulate import tabulate
-
 from config.settings import get_settings
-from lib.history.repair import retry_incomplete
 from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.locks import history_lock
 from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from tabulate import tabulate
+
+    from lib.history.repair import retry_incomplete
+    from lib.storage.engine import open_database
     settings = get_settings()
     threshold = args.threshold
     if threshold is None:

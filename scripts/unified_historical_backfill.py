@@ -12,17 +12,18 @@ import argparse
 import shlex
 import sys
 
-from lib.history.backfill import run_backfill
-from lib.history.report import status_table
 from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.locks import history_lock
 from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
 
 EXIT_CODES = {"completed": 0, "stopped": 0, "failed": 2}
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.history.backfill import run_backfill
+    from lib.history.report import status_table
+    from lib.storage.engine import open_database
     command = shlex.join(["unified_historical_backfill.py", *sys.argv[1:]])
     with history_lock("unified", command, wait=args.wait), stop_on_signals() as stop:
         engine = open_database()

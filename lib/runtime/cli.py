@@ -4,6 +4,8 @@ Scripts stay thin: build a parser with `make_parser`, then `run(main)` where `ma
 an exit code. A known failure (`FundingError`) prints one line to stderr and exits with its code
 (2, or 75 for a held lock); anything else is a bug and keeps its traceback (exit 1). A bad
 argument is one line too (`prog: error: ... (see prog --help)`, exit 2), not argparse's usage.
+Scripts import the heavy modules (SQLAlchemy, requests) inside `main`, after the arguments and
+settings are checked: a bad input or `--help` then answers in 0.1 s, not 0.8 s.
 """
 
 from __future__ import annotations
