@@ -4,8 +4,9 @@ Transport retries (timeouts, 5xx, 429 honouring Retry-After) are urllib3 `Retry`
 waits, like the limiter's, wait on the stop event (lib.runtime.stopping), so a stop never sits
 out a 30-60 s Retry-After: the wait ends at once and the request fails as temporary. The
 `RateLimiter` keeps a client under an exchange's documented request budget before it is hit;
-where the exchange reports used weight in a header (Binance `X-MBX-USED-WEIGHT-1M`) the limiter
-also pauses when that weight nears the limit, so a long backfill never earns a ban.
+where the exchange reports used weight in a header (an adapter's `weight_header`) the limiter
+also pauses when that weight nears the limit, so a long backfill never earns a ban. Which
+venue does what is declared by the adapters; nothing here names one.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ class ExchangeHttp:
         self.timeout = (connect_timeout, read_timeout)
         self.weight_header = weight_header
         self.time_scale = time_scale
-        self.retry_after_unit = retry_after_unit  # seconds per Retry-After unit (dYdX: 0.001)
+        self.retry_after_unit = retry_after_unit  # seconds per Retry-After unit (ms: 0.001)
         self.request_count = 0
         self._count_lock = threading.Lock()
         self._server_date: tuple[datetime, float] | None = None  # (Date header, monotonic)
@@ -173,7 +174,7 @@ class ExchangeHttp:
             backoff_factor=0.5,
             backoff_max=30,
             status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,  # the POSTs we send (Hyperliquid /info) are read-only queries
+            allowed_methods=None,  # the POSTs adapters send are read-only queries
             # urllib3 reads Retry-After as seconds; where a venue sends another unit we back off
             # exponentially instead and honour the header in our own limiter.
             respect_retry_after_header=retry_after_unit == 1.0,
@@ -229,9 +230,10 @@ class ExchangeHttp:
         """The exchange's clock: the `Date` header of its latest reply, advanced by the time
         since (times the simulator's time scale); the local clock until a reply carried one.
 
-        Venues that do not publish the next funding time (Hyperliquid, dYdX) derive it from
-        "now"; the exchange's clock, not a local one that may be skewed, says which hour has
-        settled. `Date` is truncated to the second, which never moves "now" across an hour."""
+        Venues that do not publish the next funding time derive it from "now"; the
+        exchange's clock, not a local one that may be skewed, says which hour has settled.
+        Numbered history pages are counted back from it too. `Date` is truncated to the
+        second, which never moves "now" across an hour."""
         with self._date_lock:
             seen = self._server_date
         if seen is None:

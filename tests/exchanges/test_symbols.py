@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from recorded_replies import SHARED
 
 from lib.errors import ConfigurationError, UnknownSymbolError
 from lib.exchanges import symbols
@@ -19,8 +19,6 @@ from lib.exchanges.symbols import (
     parse_native,
     to_native,
 )
-
-RESPONSES = Path(__file__).resolve().parents[2] / "shared" / "exchange-responses"
 
 
 def info(canonical: str, multiplier: float = 1.0) -> SymbolInfo:
@@ -306,13 +304,13 @@ def _recorded_pairs() -> list[tuple[str, str, set[str]]]:
     """(exchange, native symbol, ccxt's unified symbols in that reply) from ccxt's fixtures."""
     pairs: list[tuple[str, str, set[str]]] = []
     for exchange, (path, natives) in _FIXTURES.items():
-        for entry in json.loads((RESPONSES / path).read_text())["entries"]:
+        for entry in json.loads((SHARED / path).read_text())["entries"]:
             unified = _unified_symbols(entry["parsedResponse"])
             pairs.extend((exchange, native, unified) for native in natives(entry["httpResponse"]))
     return pairs
 
 
-@pytest.mark.skipif(not RESPONSES.is_dir(), reason="shared exchange-responses not present")
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared exchange-responses not present")
 def test_recorded_ccxt_fixtures_agree() -> None:
     """ccxt's own parse of recorded replies is the reference for the canonical form."""
     pairs = _recorded_pairs()

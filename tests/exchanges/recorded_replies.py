@@ -1,8 +1,9 @@
-"""Loading recorded replies for the gate/kucoin/hyperliquid/dydx parse tests.
+"""Loading recorded replies for every venue's parse tests, and checks on what they parse to.
 
-Two sources: ccxt's recorded real responses in ../shared/exchange-responses/<ccxt id>/ (with
-the values ccxt parsed from them) and our own simulator recordings in recordings/<id>/ (with
-the simulator's ground truth), written by record_simulator.py.
+Two sources: real replies in ../shared/exchange-responses/<id>/ (ccxt's recordings, with the
+values ccxt parsed from them, and real captures from other projects, `real-*.json`), and our
+own simulator recordings in recordings/<id>/ (with the simulator's ground truth), written by
+record_replies.py.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ SHARED = _shared_responses()
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 
 
-def ccxt_files(ccxt_id: str) -> list[Path]:
-    """Every recorded-response file ccxt has for an exchange (the tests cover all of them)."""
-    return sorted((SHARED / ccxt_id).glob("*.json"))
+def shared_files(folder: str) -> list[str]:
+    """The names of every recorded real reply for an exchange (its ccxt id as the folder):
+    each venue's tests check this list, so a file that appears is replayed or fails a test."""
+    return [path.stem for path in sorted((SHARED / folder).glob("*.json"))]
+
+
+def real_reply(folder: str, name: str) -> Any:
+    """The body of a real capture `<folder>/<name>.json` (its `source.how` says how it was
+    recorded and what, if anything, was cut)."""
+    return json.loads((SHARED / folder / f"{name}.json").read_text())["response"]
 
 
 def ccxt_entries(ccxt_id: str, method: str) -> list[dict[str, Any]]:

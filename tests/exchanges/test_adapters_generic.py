@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from config.settings import SUPPORTED_EXCHANGES, load_settings
-from lib.exchanges import get_adapter
+from lib.exchanges import adapter_class, get_adapter
 from lib.exchanges.base import ExchangeAdapter
 from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
@@ -26,6 +26,18 @@ def sim() -> Iterator[SimulatorServer]:
 
 def _adapter(sim: SimulatorServer, exchange: str) -> ExchangeAdapter:
     return get_adapter(exchange, load_settings({"SIMULATOR_URL": sim.url, "HTTP_MAX_RETRIES": "8"}))
+
+
+@pytest.mark.parametrize("exchange", SUPPORTED_EXCHANGES)
+def test_paging_facts_agree(exchange: str) -> None:
+    """The base pages history from these facts alone: page numbers go with page-number
+    paging, and the slack stays under the shortest funding interval (1 h), so it widens a
+    request by the reporting jitter, never by a whole settlement."""
+    cls = adapter_class(exchange)
+    assert (cls.history_direction == "pages") == (cls.history_unit == "page")
+    assert cls.history_unit in {"ms", "s", "page"}
+    assert cls.history_bounds in {"inclusive", "exclusive"}
+    assert timedelta(0) <= cls.history_slack < timedelta(hours=1)
 
 
 @pytest.mark.parametrize("exchange", SUPPORTED_EXCHANGES)
