@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from lib.history.report import check_status
 from lib.runtime.cli import make_parser, run
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.history.report import check_status
+
     report = check_status()
     print(json.dumps(report.data, indent=2, sort_keys=True) if args.json else report.text)
     return report.code

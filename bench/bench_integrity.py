@@ -24,6 +24,7 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
 from config.settings import SUPPORTED_EXCHANGES
+from lib.exchanges.symbols import k_prefix_exchanges
 from lib.integrity.cleanup import cleanup_history
 from lib.integrity.dedupe import fix_duplicates
 from lib.storage.engine import insert_ignore, normalise_url, open_database
@@ -43,7 +44,7 @@ def _load(relative: str) -> Any:
 
 # the tests' defective history table, and the k-prefix exchanges as the script finds them
 loose_history_table = _load("tests/integrity/history_fixtures.py").loose_history_table
-K_PREFIX = _load("scripts/fix_duplicate_funding_data.py").k_prefix_exchanges()
+K_PREFIX = k_prefix_exchanges()
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

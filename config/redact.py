@@ -16,7 +16,7 @@ MASK = "***"
 
 # scheme://user:<secret>@ ; the secret runs to the last "@" so a password containing "@" (or
 # "/", which a well-formed URL would percent-encode) is masked whole. Over-masking is harmless.
-_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*://"
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*:/{0,2}"  # slashes optional: "postgresql:/u:pw@h" is typed too
 _USERINFO_URL = re.compile(rf"^(?P<head>{_SCHEME}[^:/?#@\s]*):(?P<secret>.*)@", re.DOTALL)
 _USERINFO_TEXT = re.compile(rf"(?P<head>{_SCHEME}[^:/?#@\s]*):(?P<secret>\S*)@")
 # scheme://user:<secret> with no "@": not a port (digits), so it can only be a password.

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 
 from config.settings import get_settings
-from lib.collection.collector import Collector
-from lib.runtime.cli import make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import database
 
 DRAIN_SECONDS = 60.0  # --once: how long to wait for just-settled rates
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.collection.collector import Collector
+    from lib.storage.engine import database
+
     settings = get_settings()
     with stop_on_signals() as stop, database(settings) as engine:
         collector = Collector(engine, args.exchanges, settings)
@@ -31,7 +33,8 @@ parser = make_parser(__doc__ or "")
 mode = parser.add_mutually_exclusive_group(required=True)
 mode.add_argument("--once", action="store_true", help="collect one batch and exit")
 mode.add_argument("--continuous", action="store_true", help="collect until SIGTERM/SIGINT")
-parser.add_argument("--interval", type=float, default=None, help="seconds between batches")
+parser.add_argument("--interval", type=bounded("--interval"), default=None,
+                    help="seconds between batches")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 
 if __name__ == "__main__":

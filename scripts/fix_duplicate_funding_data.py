@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from config.settings import SUPPORTED_EXCHANGES
-from lib.exchanges.symbols import canonical_base
-from lib.history.jobs import run_job
-from lib.integrity.dedupe import fix_duplicates
 from lib.runtime.cli import make_parser, run
 
 
-def k_prefix_exchanges() -> tuple[str, ...]:
-    """The exchanges whose symbol rules read a lower-case "k" as x1000 (Hyperliquid's kPEPE)."""
-    return tuple(ex for ex in SUPPORTED_EXCHANGES if canonical_base(ex, "kPEPE")[1] == 1e3)
-
-
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.exchanges.symbols import k_prefix_exchanges
+    from lib.history.jobs import run_job
+    from lib.integrity.dedupe import fix_duplicates
+
     report = run_job(lambda job: fix_duplicates(job.engine, dry_run=args.dry_run,
                                                 k_prefix_exchanges=k_prefix_exchanges()),
                      signals=False)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 
-from lib.history.backfill import run_backfill
-from lib.history.jobs import run_job
-from lib.runtime.cli import make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.history.backfill import run_backfill
+    from lib.history.jobs import run_job
+
     result = run_job(lambda job: run_backfill(
         job.engine, args.days, args.exchanges, args.parallel, stop=job.stop,
         settings=job.settings, command=job.command,
@@ -25,7 +27,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 parser = make_parser(__doc__ or "")
-parser.add_argument("--days", type=float, default=30, help="window length (default 30)")
+parser.add_argument("--days", type=bounded("--days"), default=30, help="window length (default 30)")
 parser.add_argument("--parallel", action="store_true", help="one worker per exchange")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 parser.add_argument("--wait", action="store_true", help="wait for a running history job")

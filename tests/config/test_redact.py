@@ -16,6 +16,8 @@ SECRET = "S3cret-Pw"
     (f"postgresql://postgres:{SECRET}@db:5432/x", "postgresql://postgres:***@db:5432/x"),
     (f"postgresql+psycopg2://u:{SECRET}@h/x", "postgresql+psycopg2://u:***@h/x"),
     (f"postgresq://postgres:{SECRET}@h", "postgresq://postgres:***@h"),
+    (f"postgresql:/postgres:{SECRET}@h/x", "postgresql:/postgres:***@h/x"),
+    (f"postgresql:postgres:{SECRET}@h/x", "postgresql:postgres:***@h/x"),
     (f"postgresql://u:p@{SECRET}@h:5/d", "postgresql://u:***@h:5/d"),
     (f"postgresql://u:{SECRET}/x@h/d", "postgresql://u:***@h/d"),
     (f"postgresql://u:{SECRET} with space@h/d", "postgresql://u:***@h/d"),

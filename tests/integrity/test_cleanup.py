@@ -131,9 +131,9 @@ def test_cleanup_bad_days_is_one_line(sqlite_url: str, tmp_path: Path, args: lis
            "PATH": "/usr/bin:/bin"}
     result = run_cli(["scripts/cleanup_historical_data.py", *args], env)
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == (
-        f"cleanup_historical_data.py: error: argument --days: must be a whole number of days "
-        f">= 1, not {args[1]!r}"
+    assert result.stderr == (
+        f"cleanup_historical_data.py: error: argument --days: {args[1]!r} must be a whole number "
+        f"from 1 to 3650 days (see cleanup_historical_data.py --help)\n"
     )
 
 

@@ -12,6 +12,7 @@ from script_runs import run_cli
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from lib.exchanges.symbols import k_prefix_exchanges
 from lib.integrity.dedupe import canonical_symbol_sql, fix_duplicates, has_unique_key
 from lib.storage.engine import insert_ignore, upsert
 from lib.storage.schema import funding_rates_historical
@@ -20,7 +21,7 @@ from lib.timeutils import normalise_settlement
 H = timedelta(hours=1)
 # the exchanges whose symbol rules keep a lower-case "k" multiplier prefix, as
 # scripts/fix_duplicate_funding_data.py finds them in lib.exchanges.symbols
-K_PREFIX = ("hyperliquid",)
+K_PREFIX = k_prefix_exchanges()
 
 
 # -- duplicates --------------------------------------------------------------------------------
