@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from lib.history.report import check_status
 from lib.runtime.cli import make_parser, run
-from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:
-    report = check_status(open_database)
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.history.report import check_status
+
+    report = check_status()
     print(json.dumps(report.data, indent=2, sort_keys=True) if args.json else report.text)
     return report.code
 

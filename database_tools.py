@@ -8,13 +8,13 @@ import sys
 
 from config.settings import get_settings
 from lib.errors import ConfigurationError, SchemaError
-from lib.runtime.cli import make_parser, run
-from lib.storage import admin as db_admin
-from lib.storage import backup as db_backup
+from lib.runtime.cli import file_path, make_parser, run
 
 
 def _confirm_clear(url: str) -> None:
     """Typed confirmation on a terminal; no terminal means no, unless --yes."""
+    from lib.storage import admin as db_admin
+
     name = db_admin.database_name(url)
     if not sys.stdin.isatty():
         raise ConfigurationError("refusing to clear without a terminal to confirm: pass --yes")
@@ -24,6 +24,9 @@ def _confirm_clear(url: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.storage import admin as db_admin
+    from lib.storage import backup as db_backup
     url = get_settings().database_url
     if args.command == "status":
         status = db_admin.database_status(url)
@@ -41,8 +44,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"cleared {sum(removed.values())} rows: " +
               ", ".join(f"{t} {n}" for t, n in removed.items()))
     elif args.command == "export":
-        rows = db_admin.export_csv(url, args.output)
-        print(f"wrote {rows} rows to {args.output}")
+        output = args.output or db_admin.CSV_FILENAME
+        rows = db_admin.export_csv(url, output)
+        print(f"wrote {rows} rows to {output}")
     elif args.command == "backup":
         print(f"backed up to {args.file} ({db_backup.backup_database(url, args.file)} bytes)")
     elif args.command == "restore":
@@ -61,10 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     clear.add_argument("--quick", action="store_true", help="skip VACUUM afterwards")
     clear.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("export", help="exchange_data as CSV").add_argument(
-        "--output", default=db_admin.CSV_FILENAME, help="CSV path (default: %(default)s)")
-    sub.add_parser("backup", help="write a backup file").add_argument("file")
+        "--output", type=file_path, default=None,
+        help="CSV path (default: unified_exchange_data.csv in the current folder)")
+    sub.add_parser("backup", help="write a backup file").add_argument("file", type=file_path)
     restore = sub.add_parser("restore", help="replace the database with a backup file")
-    restore.add_argument("file")
+    restore.add_argument("file", type=file_path)
     restore.add_argument("--force", action="store_true", help="overwrite stored rows")
     return parser
 

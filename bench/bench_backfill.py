@@ -5,6 +5,9 @@
 2. With the simulator's real rate limits time-scaled by --time-scale (10) and adapters built
    with the same scale: wall time against the floor = max over exchanges of the fewest
    history requests (weight) that exchange needs divided by its allowed rate. Target <= 1.2x.
+   Each exchange's history budget is its simulator venue's declared `history_cost` and
+   `rate_limits` (= the exchange's documentation); a limit counted per instrument (OKX: 10 / 2 s
+   per instId) sets no exchange-wide floor.
 
 The simulator runs in a process of its own, as a remote exchange would: in the client's process
 its JSON work would compete with the client's for one interpreter lock, and the wall time would
@@ -39,30 +42,16 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from config.settings import get_settings
+from config.settings import SUPPORTED_EXCHANGES, get_settings
 from lib.exchanges import adapter_class
 from lib.history.backfill import run_backfill
-from lib.simulator import SimulatorConfig, Universe, running_simulator
+from lib.simulator import VENUES, SimulatorConfig, Universe, running_simulator
 from lib.simulator.server import Simulator
 from lib.storage.engine import normalise_url, open_database
 from lib.storage.schema import funding_rates_historical
 
 PG_ADMIN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-ALL = ("binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx")
-
-# The history endpoint's budget in the simulator (= the exchange's documentation):
-# (weight units, per seconds, weight of one request, extra weight per row returned).
-# OKX limits per instrument (10 / 2 s per instId), so no account-wide floor applies there.
-HISTORY_BUDGET: dict[str, tuple[float, float, float, float] | None] = {
-    "binance": (500, 300, 1, 0),  # /fapi/v1/fundingRate: 500 per 5 min per IP
-    "bybit": (600, 5, 1, 0),
-    "okx": None,
-    "bitget": (20, 1, 1, 0),
-    "gate": (200, 10, 1, 0),
-    "kucoin": (2000, 30, 5, 0),
-    "hyperliquid": (1200, 60, 20, 1 / 20),  # fundingHistory: 20 + 1 per 20 rows
-    "dydx": (100, 10, 1, 0),
-}
+ALL = SUPPORTED_EXCHANGES
 
 
 @contextmanager
@@ -88,17 +77,17 @@ def floor_seconds(universe: Universe, days: float, time_scale: float) -> tuple[f
     start = end - timedelta(days=days)
     worst, which = 0.0, ""
     for ex in ALL:
-        budget = HISTORY_BUDGET[ex]
-        if budget is None:
+        cost = VENUES[ex].history_cost
+        limit = VENUES[ex].limit(cost.limit)
+        if limit.param:  # counted per instrument: no exchange-wide floor
             continue
-        units, period, per_request, per_row = budget
         page = adapter_class(ex).history_page_size
         weight = 0.0
         for c in universe.contracts(ex):
             n = len(universe.settlements(ex, c.symbol, start, end))
             requests = max(1, math.ceil(n / page))
-            weight += requests * per_request + n * per_row
-        seconds = weight / (units / period * time_scale)
+            weight += requests * cost.per_request + n * cost.per_row
+        seconds = weight / (limit.weight / limit.window_s * time_scale)
         if seconds > worst:
             worst, which = seconds, ex
     return worst, which

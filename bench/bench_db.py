@@ -22,10 +22,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from config.settings import SUPPORTED_EXCHANGES
 from lib.storage.engine import insert_ignore, normalise_url, open_database
 from lib.storage.schema import funding_rates_historical
 
-EXCHANGES = ("binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx")
+EXCHANGES = SUPPORTED_EXCHANGES
 CONTRACTS = 2_300
 DAYS = 30
 ROWS_PER_TRANSACTION = 100_000

@@ -10,6 +10,7 @@ times fix_duplicates and cleanup_history, dry run and real, on each engine.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import tempfile
 import time
@@ -22,15 +23,33 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
-from lib.integrity.repairs import cleanup_history, fix_duplicates, loose_history_table
+from config.settings import SUPPORTED_EXCHANGES
+from lib.exchanges.symbols import k_prefix_exchanges
+from lib.integrity.cleanup import cleanup_history
+from lib.integrity.dedupe import fix_duplicates
 from lib.storage.engine import insert_ignore, normalise_url, open_database
 from lib.storage.schema import funding_rates_historical
 from lib.timeutils import utcnow
 
+
+def _load(relative: str) -> Any:
+    """A module of the repository that is not installed (tests/, scripts/), by its path."""
+    path = Path(__file__).resolve().parents[1] / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# the tests' defective history table, and the k-prefix exchanges as the script finds them
+loose_history_table = _load("tests/integrity/history_fixtures.py").loose_history_table
+K_PREFIX = k_prefix_exchanges()
+
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-EXCHANGES = ("binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx")
+EXCHANGES = SUPPORTED_EXCHANGES
 H = timedelta(hours=1)
 
 
@@ -89,8 +108,9 @@ def bench(url: str, args: argparse.Namespace) -> None:
     with engine.begin() as conn:
         loaded = _timed("load (insert_ignore)", lambda: insert_ignore(conn, loose, rows))
     print(f"  rows loaded                  {loaded:,}")
-    dry = _timed("dedupe --dry-run", lambda: fix_duplicates(engine, dry_run=True))
-    real = _timed("dedupe", lambda: fix_duplicates(engine))
+    dry = _timed("dedupe --dry-run", lambda: fix_duplicates(engine, dry_run=True,
+                                                            k_prefix_exchanges=K_PREFIX))
+    real = _timed("dedupe", lambda: fix_duplicates(engine, k_prefix_exchanges=K_PREFIX))
     print(f"  duplicate sets {dry.total('sets'):,}, removed {real.removed:,}, "
           f"normalised {real.rewritten:,}, key restored: {real.key_form}")
     found = _timed("cleanup --dry-run", lambda: cleanup_history(engine, dry_run=True))

@@ -7,26 +7,24 @@ from __future__ import annotations
 
 import argparse
 
-from lib.analytics.spreads import run_spreads
-from lib.errors import ConfigurationError
-from lib.runtime.cli import make_parser, run
-from lib.storage.engine import open_database
+from config.settings import get_settings
+from lib.runtime.cli import bounded, make_parser, run
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.days < 1:
-        raise ConfigurationError(f"--days {args.days}: must be at least 1")
-    result = run_spreads(open_database(), args.days, args.force, refresh_statistics=True)
-    build = result.build
-    print(f"pairs {build.pairs.pairs} ({build.pairs.pairs_added} new), "
-          f"rows written {build.rows_written}"
-          + (f" ({build.rows_deleted} replaced)" if args.force else "")
-          + f", statistics updated {result.statistics_updated}, {result.seconds:.1f} seconds")
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.analytics.spreads import run_spreads
+    from lib.storage.engine import database
+
+    with database(get_settings()) as engine:
+        result = run_spreads(engine, args.days, args.force, refresh_statistics=True)
+    print(result.format(force=args.force))
     return 0
 
 
 parser = make_parser(__doc__ or "")
-parser.add_argument("--days", type=int, default=30, help="window to build (default 30)")
+parser.add_argument("--days", type=bounded("--days", "HISTORICAL_DAYS"), default=30,
+                    help="window to build, whole days (default 30)")
 parser.add_argument("--force", action="store_true", help="rebuild every hour of the window")
 
 if __name__ == "__main__":

@@ -7,24 +7,22 @@ from __future__ import annotations
 
 import argparse
 
-from lib.analytics.inputs import require_history
-from lib.analytics.zscores import ZscoreLoop, calculate_zscores
+from config.settings import get_settings
 from lib.runtime.cli import make_parser, run
 from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:
-    engine = open_database()
-    if args.once:
-        with engine.connect() as conn:
-            require_history(conn)
-        result = calculate_zscores(engine)
-        print(f"contracts {result.contracts}, statistics updated {result.rows}, "
-              f"{result.seconds:.1f} seconds")
-        return 0
-    with stop_on_signals() as stop:
-        ZscoreLoop(engine).run(stop)
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.analytics.zscores import ZscoreLoop, calculate_zscores
+    from lib.storage.engine import database
+
+    with database(get_settings()) as engine:
+        if args.once:
+            print(calculate_zscores(engine, require=True).format())
+            return 0
+        with stop_on_signals() as stop:
+            ZscoreLoop(engine).run(stop)
     return 0
 
 

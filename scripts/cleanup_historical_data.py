@@ -9,28 +9,23 @@ from __future__ import annotations
 
 import argparse
 
-from lib.integrity.repairs import cleanup_history
-from lib.runtime.cli import make_parser, run
-from lib.storage.engine import open_database
-
-
-def positive_int(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of days >= 1, not {value!r}")
-    return int(value)
+from lib.runtime.cli import bounded, make_parser, run
 
 
 def main(args: argparse.Namespace) -> int:
-    engine = open_database()
-    try:
-        print(cleanup_history(engine, days=args.days, dry_run=args.dry_run).format())
-    finally:
-        engine.dispose()
-    return 0
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.history.jobs import run_job
+    from lib.integrity.cleanup import cleanup_history
+
+    report = run_job(lambda job: cleanup_history(job.engine, days=args.days, dry_run=args.dry_run,
+                                                 settings=job.settings), signals=False)
+    print(report.format())
+    return report.exit_code
 
 
 parser = make_parser(__doc__.splitlines()[0])
-parser.add_argument("--days", type=positive_int, help="retention in days (default HISTORICAL_DAYS)")
+parser.add_argument("--days", type=bounded("--days", "HISTORICAL_DAYS"),
+                    help="retention in days (default HISTORICAL_DAYS)")
 parser.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
 
 if __name__ == "__main__":

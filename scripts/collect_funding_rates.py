@@ -5,22 +5,25 @@ from __future__ import annotations
 import argparse
 
 from config.settings import get_settings
-from lib.collection.collector import Collector
-from lib.runtime.cli import make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
 
 DRAIN_SECONDS = 60.0  # --once: how long to wait for just-settled rates
 
 
 def main(args: argparse.Namespace) -> int:
-    with stop_on_signals() as stop:
-        collector = Collector(open_database(), args.exchanges)
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.collection.collector import Collector
+    from lib.storage.engine import database
+
+    settings = get_settings()
+    with stop_on_signals() as stop, database(settings) as engine:
+        collector = Collector(engine, args.exchanges, settings)
         try:
-            interval = args.interval or get_settings().COLLECTION_INTERVAL
+            interval = args.interval or settings.COLLECTION_INTERVAL
             collector.run(interval, stop, cycles=1 if args.once else None)
             if args.once:
-                collector.drain(DRAIN_SECONDS)
+                collector.drain(DRAIN_SECONDS, stop)
         finally:
             collector.close()
     return 0
@@ -30,7 +33,8 @@ parser = make_parser(__doc__ or "")
 mode = parser.add_mutually_exclusive_group(required=True)
 mode.add_argument("--once", action="store_true", help="collect one batch and exit")
 mode.add_argument("--continuous", action="store_true", help="collect until SIGTERM/SIGINT")
-parser.add_argument("--interval", type=float, default=None, help="seconds between batches")
+parser.add_argument("--interval", type=bounded("--interval"), default=None,
+                    help="seconds between batches")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 
 if __name__ == "__main__":

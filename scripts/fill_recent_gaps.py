@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
-from dataclasses import astuple, fields
 
-from tabulate import tabulate
-
-from lib.history.repair import GapReport, fill_recent_gaps
-from lib.runtime.cli import make_parser, parse_exchanges, run
-from lib.runtime.locks import history_lock
-from lib.runtime.stopping import stop_on_signals
-from lib.storage.engine import open_database
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 
 
 def main(args: argparse.Namespace) -> int:
-    command = shlex.join(["fill_recent_gaps.py", *sys.argv[1:]])
-    with history_lock("repair", command, wait=args.wait), stop_on_signals() as stop:
-        reports = fill_recent_gaps(open_database(), args.hours, args.exchanges, args.dry_run,
-                                   stop=stop)
-    headers = [f.name.replace("_", " ") for f in fields(GapReport)]
-    print(tabulate([astuple(r) for r in reports], headers=headers, tablefmt="simple"))
-    found = sum(r.gaps_found for r in reports)
-    left = sum(r.still_missing for r in reports)
-    print(f"{'dry run: ' if args.dry_run else ''}{found} gaps found, {left} still missing")
-    return 0 if args.dry_run or not any(r.errors for r in reports) else 2
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.history.jobs import run_job
+    from lib.history.repair import fill_recent_gaps
+
+    result = run_job(lambda job: fill_recent_gaps(
+        job.engine, args.hours, args.exchanges, args.dry_run, settings=job.settings,
+        stop=job.stop,
+    ), lock="repair", wait=args.wait)
+    print(result.format())
+    return result.exit_code
 
 
 parser = make_parser(__doc__ or "")
-parser.add_argument("--hours", type=float, default=48, help="window to check (default 48)")
+parser.add_argument("--hours", type=bounded("--hours"), default=48,
+                    help="window to check (default 48)")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 parser.add_argument("--dry-run", action="store_true", help="report gaps, fetch nothing")
 parser.add_argument("--wait", action="store_true", help="wait for a running history job")

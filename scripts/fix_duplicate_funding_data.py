@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import argparse
 
-from lib.integrity.repairs import fix_duplicates
 from lib.runtime.cli import make_parser, run
-from lib.storage.engine import open_database
 
 
 def main(args: argparse.Namespace) -> int:
-    engine = open_database()
-    try:
-        print(fix_duplicates(engine, dry_run=args.dry_run).format())
-    finally:
-        engine.dispose()
-    return 0
+    # imported after the arguments and settings are checked: a bad one is refused at once
+    from lib.exchanges.symbols import k_prefix_exchanges
+    from lib.history.jobs import run_job
+    from lib.integrity.dedupe import fix_duplicates
+
+    report = run_job(lambda job: fix_duplicates(job.engine, dry_run=args.dry_run,
+                                                k_prefix_exchanges=k_prefix_exchanges()),
+                     signals=False)
+    print(report.format())
+    return report.exit_code
 
 
 parser = make_parser(__doc__.splitlines()[0])

@@ -1,7 +1,8 @@
-"""Shared fixtures: every DB test runs on SQLite and on PostgreSQL.
+"""Shared fixtures: every DB test runs on SQLite and on PostgreSQL; jobs run on the simulator.
 
 PostgreSQL tests create and drop their own database on the server named by TEST_DATABASE_URL
-(default postgresql://postgres@127.0.0.1:5432/postgres).
+(default postgresql://postgres@127.0.0.1:5432/postgres). The collection and history tests share
+a small simulator per module and settings pointing at it (`sim`, `live_settings`, `sim_env`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from lib.storage.engine import normalise_url, open_database
+from config.settings import Settings, get_settings
+from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
+from lib.storage.engine import database, normalise_url
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 ENGINES = ("sqlite", "postgresql")
+CONTRACTS = 120  # the small simulator, over all eight exchanges: small enough for a fast suite
 
 
 def _admin_engine() -> Engine:
@@ -59,11 +63,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """An engine on each engine in turn, with the current schema."""
-    eng = open_database(db_url)
-    try:
+    with database(url=db_url) as eng:
         yield eng
-    finally:
-        eng.dispose()
 
 
 @pytest.fixture
@@ -78,3 +79,44 @@ def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
         SIMULATOR_URL="",
     )
     return env
+
+
+@pytest.fixture(scope="module")
+def small_sim() -> Iterator[SimulatorServer]:
+    """A real simulator for one test module, fault-free unless a test turns faults on."""
+    with running_simulator(SimulatorConfig(seed=42, total_contracts=CONTRACTS)) as server:
+        yield server
+
+
+@pytest.fixture
+def sim(small_sim: SimulatorServer) -> Iterator[SimulatorServer]:
+    small_sim.set_faults(None)
+    small_sim.reset_rate_limits()
+    small_sim.reset_counts()
+    yield small_sim
+    small_sim.set_faults(None)
+    small_sim.reset_rate_limits()
+
+
+@pytest.fixture
+def live_settings(sim: SimulatorServer, db_url: str, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Process settings for in-process runs: the simulator, this test's DB and runtime dir."""
+    for key in list(os.environ):
+        if key.endswith("_BASE_URL"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("SIMULATOR_URL", sim.url)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("HTTP_READ_TIMEOUT", "1")
+    monkeypatch.setenv("HTTP_CONNECT_TIMEOUT", "1")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def sim_env(cli_env: dict[str, str], sim: SimulatorServer) -> dict[str, str]:
+    """Environment for CLI subprocesses against the simulator."""
+    return {**cli_env, "SIMULATOR_URL": sim.url, "HTTP_READ_TIMEOUT": "1",
+            "HTTP_CONNECT_TIMEOUT": "1"}

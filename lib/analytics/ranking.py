@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from lib.analytics.carry import RealizedCarry, realized_carry
 from lib.analytics.fees import FeeSchedule, fee_schedule
+from lib.analytics.inputs import require_snapshots
 from lib.analytics.opportunities import LegKey, Opportunity, OpportunityScan, current_opportunities
 from lib.storage.schema import arbitrage_legs, arbitrage_pairs, arbitrage_spread_statistics
 from lib.timeutils import utcnow
@@ -124,3 +126,11 @@ def rank_opportunities(conn: Connection, *, min_apr: float | None = None,
     rows = [RankedOpportunity(r.opportunity, hold_days, r.fees, history.get(r.opportunity.legs),
                               carry.get(r.opportunity.legs, {})) for r in top]
     return Ranking(rows, scan, len(ranked))
+
+
+def top_opportunities(engine: Engine, **options: Any) -> Ranking:
+    """`rank_opportunities` on its own connection; an empty database is a NoDataError saying
+    what to run first."""
+    with engine.connect() as conn:
+        require_snapshots(conn)
+        return rank_opportunities(conn, **options)

@@ -10,6 +10,8 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from tabulate import tabulate
+
 from lib.analytics.carry import RealizedCarry
 from lib.analytics.opportunities import Leg
 from lib.analytics.ranking import RankedOpportunity, Ranking
@@ -60,6 +62,12 @@ def summary_line(ranking: Ranking) -> str:
     return (f"{len(ranking.rows)} of {ranking.candidates} pairs shown; {scan.legs} current legs, "
             f"{scan.stale_legs} stale legs left out; APR is simple (not compounded), net of "
             f"taker fees in and out of both legs")
+
+
+def ranking_table(ranking: Ranking) -> str:
+    """The table and its summary line, as top_opportunities.py prints them."""
+    table = tabulate(table_rows(ranking), headers=HEADERS, tablefmt="simple")
+    return f"{table}\n{summary_line(ranking)}"
 
 
 def _json_value(value: Any) -> Any:

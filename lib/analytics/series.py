@@ -58,6 +58,9 @@ MAX_INTERVAL_HOURS = 24  # longest funding interval a settlement may cover
 # Settlements stamped up to this long before the previous build started are read again: a
 # writer stamps collected_at before its transaction commits.
 RESTAMP_MARGIN = timedelta(hours=1)
+# After writing this many rows, refresh the planner's statistics of the series (both engines
+# plan the statistics' joins from them; a first build would otherwise be planned as empty).
+REPLAN_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ def build_series(engine: Engine, days: int = 30, force: bool = False,
         ).where(arbitrage_leg_hours.c.ts >= start, arbitrage_leg_hours.c.ts < end))).scalar()))
         written = _expand(conn, start, end, now or started, since, expect_stored=stored)
         write_watermark(conn, JOB, started)
+        if written > REPLAN_ROWS:
+            conn.exec_driver_sql(f"ANALYZE {arbitrage_leg_hours.name}")
         legs = int(conn.execute(select(func.count()).select_from(arbitrage_legs)).scalar_one())
     build = SeriesBuild(mode, start, end, pairs, legs, written, deleted, time.perf_counter() - t0)
     logger.info("spread series %s build %s..%s: %d rows written, %d deleted, %d pairs (%d new) "

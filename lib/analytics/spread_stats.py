@@ -24,7 +24,7 @@ from lib.storage.schema import (
     arbitrage_spread_statistics,
     exchange_data,
 )
-from lib.storage.sqlfunctions import dialect_insert, percentile
+from lib.storage.sqlfunctions import dialect_insert, percentile, tune_for_bulk
 from lib.timeutils import floor_to_interval
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ def update_spread_statistics(conn: Connection, now: datetime,
     with no hour left in a window are removed."""
     table = arbitrage_spread_statistics
     written = 0
+    tune_for_bulk(conn)
     for days in windows:
         query = statistics_select(days, now, max_age)
         stmt = dialect_insert(conn, table).from_select([c.name for c in query.selected_columns],

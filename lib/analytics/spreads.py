@@ -22,8 +22,6 @@ from lib.timeutils import utcnow
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_S = 60.0
-
 
 @dataclass(frozen=True)
 class SpreadRun:
@@ -32,6 +30,14 @@ class SpreadRun:
     build: SeriesBuild
     statistics_updated: int
     seconds: float
+
+    def format(self, force: bool = False) -> str:
+        """The one line the scripts print."""
+        b = self.build
+        replaced = f" ({b.rows_deleted} replaced)" if force else ""
+        return (f"pairs {b.pairs.pairs} ({b.pairs.pairs_added} new), rows written "
+                f"{b.rows_written}{replaced}, statistics updated {self.statistics_updated}, "
+                f"{self.seconds:.1f} seconds")
 
 
 def run_spreads(engine: Engine, days: int = 30, force: bool = False,

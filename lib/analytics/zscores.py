@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 
 from lib.analytics.current import fresh_rate_8h, fresh_since
+from lib.analytics.inputs import require_history
 from lib.analytics.loop import repeat
 from lib.analytics.series import settled_interval
 from lib.analytics.units import APR_PER_8H, confidence_sql
@@ -49,7 +50,7 @@ from lib.storage.schema import (
     funding_rates_historical,
     funding_statistics,
 )
-from lib.storage.sqlfunctions import dialect_insert, epoch_hour, percentile
+from lib.storage.sqlfunctions import dialect_insert, epoch_hour, percentile, tune_for_bulk
 from lib.timeutils import HOUR_MS, to_ms, utcnow
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ class ZscorePass:
     rows: int  # funding_statistics rows written (contracts x windows)
     seconds: float
     all_due: bool
+
+    def format(self) -> str:
+        """The one line the script prints."""
+        return (f"contracts {self.contracts}, statistics updated {self.rows}, "
+                f"{self.seconds:.1f} seconds")
 
 
 def _history(start: datetime, end: datetime, only_due: bool) -> Any:
@@ -176,11 +182,15 @@ def _due_keys(conn: Connection, now: datetime) -> list[tuple[str, str]] | None:
 
 
 def calculate_zscores(engine: Engine, now: datetime | None = None, only_due: bool = False,
-                      max_age: timedelta | None = None) -> ZscorePass:
-    """One pass: every contract, or with `only_due` those the cadence says are due."""
+                      max_age: timedelta | None = None, require: bool = False) -> ZscorePass:
+    """One pass: every contract, or with `only_due` those the cadence says are due. With
+    `require`, an empty database is a NoDataError saying what to run first."""
     now = now or utcnow()
     t0 = time.perf_counter()
     with engine.begin() as conn:
+        if require:
+            require_history(conn)
+        tune_for_bulk(conn)
         keys = _due_keys(conn, now) if only_due else None
         if keys is not None:
             _due.drop(conn, checkfirst=True)

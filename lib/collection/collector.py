@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -24,19 +24,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy import exc as sa_exc
 
 from config.settings import Settings, get_settings
 from lib.collection.metrics import ExchangeMetrics, metrics_document, write_metrics
-from lib.errors import FundingError
-from lib.exchanges import get_adapter
+from lib.errors import DatabaseError, FundingError
 from lib.exchanges.base import ExchangeAdapter
 from lib.history.completeness import load_gaps
+from lib.history.jobs import AdapterFactory, adapter_factory_for
 from lib.history.settlements import SettlementWorker
 from lib.models import Contract, FundingSnapshot
 from lib.runtime.files import runtime_path
-from lib.storage.admin import export_exchange_data_csv
-from lib.storage.engine import translate_error, upsert
+from lib.storage.admin import CSV_FILENAME, export_exchange_data_csv
+from lib.storage.engine import translated_errors, upsert
 from lib.storage.schema import exchange_data
 from lib.storage.writes import retire_unlisted, save_contracts
 from lib.timeutils import from_ms, to_ms, utcnow
@@ -46,7 +45,6 @@ logger = logging.getLogger(__name__)
 CONTRACTS_REFRESH_S = 3600.0
 UNKNOWN_REFRESH_MIN_S = 300.0  # an unknown symbol triggers a refresh at most this often
 CATCH_UP_LOOKBACK = timedelta(hours=24)  # how far back a start-up looks for dropped windows
-CSV_FILE = "unified_exchange_data.csv"
 
 
 @dataclass
@@ -77,12 +75,12 @@ class Collector:
 
     def __init__(self, engine: Engine, exchanges: Sequence[str] | None = None,
                  settings: Settings | None = None,
-                 adapter_factory: Callable[[str], ExchangeAdapter] | None = None,
+                 adapter_factory: AdapterFactory | None = None,
                  time_scale: float = 1.0, exchange_timeout: float | None = None) -> None:
         self.engine = engine
         self.settings = settings or get_settings()
         names = list(exchanges or self.settings.EXCHANGES)
-        factory = adapter_factory or (lambda ex: get_adapter(ex, self.settings, time_scale))
+        factory = adapter_factory_for(self.settings, time_scale, adapter_factory)
         self.exchange_timeout = exchange_timeout or max(
             self.settings.HTTP_CONNECT_TIMEOUT + self.settings.HTTP_READ_TIMEOUT, 5.0
         )
@@ -104,12 +102,9 @@ class Collector:
                            exchange_data.c.exchange.in_(list(names)),
                            exchange_data.c.next_funding_time.is_not(None))
         previous: dict[str, dict[str, datetime]] = {}
-        try:
-            with self.engine.connect() as conn:
-                for ex, symbol, nft in conn.execute(query):
-                    previous.setdefault(ex, {})[symbol] = nft
-        except sa_exc.SQLAlchemyError as e:
-            raise translate_error(e, str(self.engine.url)) from e
+        with translated_errors(self.engine), self.engine.connect() as conn:
+            for ex, symbol, nft in conn.execute(query):
+                previous.setdefault(ex, {})[symbol] = nft
         return previous
 
     def _catch_up(self, state: ExchangeState) -> None:
@@ -193,18 +188,18 @@ class Collector:
         state = self.states[ex]
         started = time.monotonic()
         try:
-            snapshots = state.adapter.fetch_current()
-            if self._due_refresh(state, snapshots):
-                self._refresh_contracts(ex, state)
-            now = utcnow()
-            rows = [_snapshot_row(s, state.contracts.get(s.symbol), now) for s in snapshots]
-            with self.engine.begin() as conn:
-                upsert(conn, exchange_data, rows)
-            self._settlements(state, snapshots)
-        except sa_exc.SQLAlchemyError as e:
-            error = translate_error(e, str(self.engine.url))
-            logger.error("%s: %s", ex, error)
-            return self._metrics(state, started, 0, str(error))
+            with translated_errors(self.engine):
+                snapshots = state.adapter.fetch_current()
+                if self._due_refresh(state, snapshots):
+                    self._refresh_contracts(ex, state)
+                now = utcnow()
+                rows = [_snapshot_row(s, state.contracts.get(s.symbol), now) for s in snapshots]
+                with self.engine.begin() as conn:
+                    upsert(conn, exchange_data, rows)
+                self._settlements(state, snapshots)
+        except DatabaseError as e:
+            logger.error("%s: %s", ex, e)
+            return self._metrics(state, started, 0, str(e))
         except FundingError as e:
             logger.error("%s: collection failed: %s", ex, e)
             return self._metrics(state, started, 0, str(e))
@@ -241,7 +236,7 @@ class Collector:
                 logger.error("%s: no reply within %gs", ex, self.exchange_timeout)
         duration = round((time.monotonic() - started) * 1000)
         document = metrics_document(batch_id, stamp, duration, results)
-        write_metrics(document)
+        write_metrics(document, self.settings)
         self._export_csv()
         return document
 
@@ -249,7 +244,8 @@ class Collector:
         if not self.settings.ENABLE_CSV_EXPORT:
             return
         try:
-            export_exchange_data_csv(self.engine, runtime_path(CSV_FILE))
+            with translated_errors(self.engine):
+                export_exchange_data_csv(self.engine, runtime_path(CSV_FILENAME, self.settings))
         except (OSError, FundingError) as e:
             logger.error("CSV export failed: %s", e)
 
@@ -274,10 +270,11 @@ class Collector:
             stop.wait(max(0.0, origin + ticks * interval - time.monotonic()))
         return done
 
-    def drain(self, timeout: float) -> bool:
-        """Wait for every exchange's queued settlements to be stored (True) or `timeout`."""
+    def drain(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """Wait for every exchange's queued settlements to be stored (True), or `timeout`, or
+        `stop` (False)."""
         deadline = time.monotonic() + timeout
-        return all(s.worker.drain(max(0.0, deadline - time.monotonic()))
+        return all(s.worker.drain(max(0.0, deadline - time.monotonic()), stop)
                    for s in self.states.values())
 
     def pending_windows(self) -> list[tuple[Contract, datetime, datetime]]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from config.settings import Settings
 from lib.runtime.files import METRICS_FILE, StatusFileError, runtime_path, write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -43,10 +43,11 @@ def metrics_document(batch_id: str, batch_timestamp: datetime, duration_ms: int,
     }
 
 
-def write_metrics(document: dict[str, Any], path: Path | None = None) -> bool:
-    """Replace the metrics file; a failed write is logged, not fatal (collection goes on)."""
+def write_metrics(document: dict[str, Any], settings: Settings | None = None) -> bool:
+    """Replace the metrics file in the settings' RUNTIME_DIR; a failed write is logged, not
+    fatal (collection goes on)."""
     try:
-        write_json_atomic(path or runtime_path(METRICS_FILE), document)
+        write_json_atomic(runtime_path(METRICS_FILE, settings), document)
     except StatusFileError as e:
         logger.error("collection metrics not written: %s", e)
         return False

@@ -1,13 +1,16 @@
 """Exchanges: one adapter per exchange behind one interface, and what adapters share.
 
-Owns the adapter interface and shared flow (`base`), HTTP with retries and rate limits (`http`),
-native <-> canonical symbols (`symbols`) and one module per exchange, named by its id, each
-defining `Adapter`. May import: `config`, `lib.errors`, `lib.models`, `lib.timeutils`. Never
-storage or jobs: adapters fetch and parse, callers store.
+Owns the adapter interface and shared flow (`base`), reading replies into records (`replies`),
+HTTP with retries and rate limits (`http`), native <-> canonical symbols (`symbols`) and one
+module per exchange, named by its id, each defining `Adapter`. May import: `config`,
+`lib.errors`, `lib.models`, `lib.timeutils` and `lib.runtime.stopping` (waits end on a stop).
+Never storage or jobs: adapters fetch and parse, callers store.
 
-The registry:
-`ADAPTER_MODULES` is the one table of supported exchanges; a test checks that it, the files in
-this package and `config.settings.SUPPORTED_EXCHANGES` agree.
+The registry: an exchange is supported when `venues/<id>.py` exists and defines `Adapter`.
+`config.settings.SUPPORTED_EXCHANGES` lists those modules (alphabetical), `ADAPTER_MODULES` maps
+each id to its module, and `symbols` holds each one's symbol rules as data. No other list of
+exchanges exists; tests/exchanges/test_registry.py names whatever a registered exchange lacks
+(adapter, simulator venue, recorded replies, tests, symbol rules, ccxt client).
 """
 
 from __future__ import annotations

@@ -1,36 +1,68 @@
 """The one interface every exchange adapter implements, and the flow they share.
 
-An adapter declares its facts as class attributes (base URL, rate limit, history page size,
-pagination direction) and implements three small hooks:
+An adapter declares its facts as class attributes: base URL, rate limit, and how its history
+pages (`history_page_size`, `history_direction`, `history_unit`, `history_bounds`,
+`history_slack`). It implements three small hooks:
 
 - `list_contracts()`: the perpetual contracts (delivery and pre-launch ones left out);
 - `fetch_current()`: current funding of every contract in the fewest requests;
-- `history_page(contract, start, end, cursor)`: one page of settled funding.
+- `history_rows(contract, query)`: one history request, parsed: the rows between `query.first`
+  and `query.last` in the venue's cursor unit, or page `query.page` of a page-number venue.
 
-`fetch_history()` owns the pagination loop (direction, stopping exactly at the range ends,
-de-duplication and normalising settlement times to the schedule), so no adapter writes it again.
+`fetch_history()` owns the pagination loop: where the first request starts (the range widened
+by the slack), the next cursor (one unit past the last row seen where the venue's bounds are
+inclusive, that row's own time where they are exclusive, the next page number), when to stop
+(a short page, or one reaching the range end), de-duplication and normalising settlement times
+to the schedule, so no adapter writes it again.
+
 Parsing lives in pure module-level functions `parse_*` in each adapter module, tested on
-recorded responses.
+recorded responses; what their loops share (reading rows, building contracts, translating what
+a reply's body says into errors) is `lib.exchanges.replies`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any, ClassVar, Literal
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal, TypeVar
 
 from config.settings import Settings, get_settings
-from lib.errors import ExchangeDataError
+from lib.errors import (
+    ExchangeDataError,
+    ExchangeError,
+)
 from lib.exchanges.http import ExchangeHttp, RateLimit, WeightHeader
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import normalise_settlement
+from lib.timeutils import HOUR_MS, normalise_settlement, to_ms
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+# forward: oldest rows first from a start cursor; backward: newest rows first down from an end
+# cursor; pages: numbered pages, newest first, with no time parameters.
 Direction = Literal["forward", "backward", "pages"]
+Unit = Literal["ms", "s", "page"]  # what a cursor counts: epoch ms, epoch seconds, page numbers
+# inclusive: a row exactly at a bound is in the reply, so the next cursor steps one unit past
+# the last row seen; exclusive: it is not, so the next cursor is that row's own time.
+Bounds = Literal["inclusive", "exclusive"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """One history request in the venue's cursor unit: the rows from `first` to `last`, or, for
+    a page-number venue, the page `first` (== `last`)."""
+
+    first: int
+    last: int
+
+    @property
+    def page(self) -> int:
+        return self.first
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +79,16 @@ class ExchangeAdapter(ABC):
     id: ClassVar[str]
     default_base_url: ClassVar[str]
     rate_limit: ClassVar[RateLimit]
-    history_page_size: ClassVar[int]
-    history_direction: ClassVar[Direction]
     weight_header: ClassVar[WeightHeader | None] = None
     retry_after_unit: ClassVar[float] = 1.0  # seconds per unit of the venue's Retry-After
+    history_page_size: ClassVar[int]  # the most rows one history request returns
+    history_direction: ClassVar[Direction]
+    history_unit: ClassVar[Unit] = "ms"
+    history_bounds: ClassVar[Bounds] = "inclusive"
+    # How far past the range ends to ask: venues stamp a settlement late (a few ms to seconds),
+    # so the row for a settlement exactly at `end` is only in a reply that reaches past it.
+    # fetch_history keeps exactly [start, end] after normalising.
+    history_slack: ClassVar[timedelta] = timedelta(0)
 
     def __init__(self, settings: Settings | None = None, time_scale: float = 1.0) -> None:
         self.settings = settings or get_settings()
@@ -80,10 +118,8 @@ class ExchangeAdapter(ABC):
         """Current funding of every perpetual contract, in as few requests as possible."""
 
     @abstractmethod
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """One page of settled funding within [start, end]; cursor None asks for the first."""
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """One history request, parsed (the venue's own order and reported times)."""
 
     # --- the shared flow -----------------------------------------------------------------
     def fetch_history(
@@ -116,6 +152,74 @@ class ExchangeAdapter(ABC):
             cursor = page.next_cursor
         return [events[t] for t in sorted(events)]
 
+    def history_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
+    ) -> HistoryPage:
+        """One page of settled funding for [start, end]; cursor None asks for the first."""
+        if self.history_direction == "pages":
+            return self._numbered_page(contract, start, end, cursor)
+        return self._time_page(contract, start, end, cursor)
+
+    def _in_unit(self, when: datetime) -> int:
+        return to_ms(when) if self.history_unit == "ms" else int(when.timestamp())
+
+    def _time_page(
+        self, contract: Contract, start: datetime, end: datetime, cursor: int | None
+    ) -> HistoryPage:
+        """A forward venue's cursor is the lower bound, moved past the newest row of each
+        full page; a backward venue's is the upper bound, moved below the oldest row."""
+        forward = self.history_direction == "forward"
+        first = self._in_unit(start - self.history_slack)
+        last = self._in_unit(end + self.history_slack)
+        if cursor is not None:
+            first, last = (cursor, last) if forward else (first, cursor)
+        events = self.history_rows(contract, PageQuery(first, last))
+        if len(events) < self.history_page_size:
+            return HistoryPage(events, None)
+        step = 1 if self.history_bounds == "inclusive" else 0
+        if forward:
+            newest = max(e.funding_time for e in events)
+            done = normalise_settlement(newest) >= end
+            return HistoryPage(events, None if done else self._in_unit(newest) + step)
+        oldest = min(e.funding_time for e in events)
+        done = normalise_settlement(oldest) <= start
+        return HistoryPage(events, None if done else self._in_unit(oldest) - step)
+
+    def _numbered_page(
+        self, contract: Contract, start: datetime, end: datetime,
+        cursor: tuple[int, bool] | None,
+    ) -> HistoryPage:
+        """One page by number. Cursor: (page number, whether it is a first guess).
+
+        The first page is estimated from the interval. If the guess went too far back (the
+        page is empty, or a settlement at or before `end` would be newer than its newest row:
+        missing settlements, an interval change, a clock ahead of the exchange's), the walk
+        starts again from a newer page; then it goes to older pages until one reaches `start`.
+        """
+        size = self.history_page_size
+        page, guess = cursor if cursor is not None else (
+            first_page(contract, end, self.http.exchange_now(), size), True
+        )
+        events = self.history_rows(contract, PageQuery(page, page))
+        times = [normalise_settlement(e.funding_time) for e in events]
+        step = timedelta(hours=contract.funding_interval_hours)
+        if guess and page > 1 and (not times or max(times) + step <= end):
+            newer = (end - max(times)) // step if times else page * size
+            row = max(0, (page - 1) * size - newer)
+            return HistoryPage(events, (row // size + 1, True))
+        if len(events) >= size and min(times) > start:
+            return HistoryPage(events, (page + 1, False))
+        return HistoryPage(events, None)
+
+    def extra(self, what: str, read: Callable[[], dict[str, T]]) -> dict[str, T]:
+        """{symbol: value} a snapshot can do without (prices, open interest from a second
+        request): its failure is logged and leaves it empty; the rates are stored all the same."""
+        try:
+            return read()
+        except ExchangeError as e:
+            logger.warning("%s: %s unavailable, snapshot without it: %s", self.id, what, e)
+            return {}
+
     @property
     def request_count(self) -> int:
         return self.http.request_count
@@ -124,70 +228,10 @@ class ExchangeAdapter(ABC):
         self.http.close()
 
 
-def field(
-    exchange: str, endpoint: str, record: dict[str, Any], name: str,
-    convert: Callable[[Any], Any] = float,
-) -> Any:
-    """`convert(record[name])`, or an ExchangeDataError naming the exchange, endpoint and field."""
-    try:
-        value = record[name]
-    except (KeyError, TypeError) as e:
-        raise ExchangeDataError(exchange, endpoint, f"missing field {name!r}") from e
-    try:
-        return convert(value)
-    except (TypeError, ValueError) as e:
-        raise ExchangeDataError(
-            exchange, endpoint, f"field {name!r} has bad value {value!r}"
-        ) from e
-
-
-def optional_field(
-    record: dict[str, Any], name: str, convert: Callable[[Any], Any] = float
-) -> Any | None:
-    """`convert(record[name])` where present and non-empty, else None (for extras like OI)."""
-    value = record.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return convert(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def next_cursor_forward(
-    events: list[FundingEvent], page_size: int, end: datetime, step_ms: int = 1
-) -> int | None:
-    """For ascending pages: the ms after the last event, or None when the range is done."""
-    from lib.timeutils import to_ms
-
-    if len(events) < page_size or not events:
-        return None
-    last = max(e.funding_time for e in events)
-    return None if last >= end else to_ms(last) + step_ms
-
-
-def next_cursor_backward(
-    events: list[FundingEvent], page_size: int, start: datetime, step_ms: int = 1
-) -> int | None:
-    """For newest-first pages: the ms before the oldest event, or None when the range is done."""
-    from lib.timeutils import to_ms
-
-    if len(events) < page_size or not events:
-        return None
-    oldest = min(e.funding_time for e in events)
-    return None if oldest <= start else to_ms(oldest) - step_ms
-
-
-def finite(value: Any) -> float:
-    """A float that is a real number, for `field(..., finite)`: a "NaN" rate is a bad reply."""
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
-
-
-def text(value: Any) -> str:
-    """A non-empty string, for `field(..., text)`: a null or numeric name is a bad reply."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{value!r} is not a non-empty string")
-    return value
+def first_page(contract: Contract, end: datetime, now: datetime, page_size: int) -> int:
+    """The numbered page (newest first, from 1) that should hold the newest settlement at or
+    before `end`: settlements after `end` are estimated from the interval. A guess too far back
+    is corrected by stepping to newer pages (see `ExchangeAdapter._numbered_page`)."""
+    step_ms = contract.funding_interval_hours * HOUR_MS
+    newer = max(0, math.floor(to_ms(now) / step_ms) - math.floor(to_ms(end) / step_ms))
+    return newer // page_size + 1

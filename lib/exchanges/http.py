@@ -1,9 +1,12 @@
 """HTTP for exchange adapters: one session per exchange, retries, rate limiting, typed errors.
 
-Transport retries (timeouts, 5xx, 429 honouring Retry-After) are urllib3 `Retry`'s job. The
+Transport retries (timeouts, 5xx, 429 honouring Retry-After) are urllib3 `Retry`'s job; its
+waits, like the limiter's, wait on the stop event (lib.runtime.stopping), so a stop never sits
+out a 30-60 s Retry-After: the wait ends at once and the request fails as temporary. The
 `RateLimiter` keeps a client under an exchange's documented request budget before it is hit;
-where the exchange reports used weight in a header (Binance `X-MBX-USED-WEIGHT-1M`) the limiter
-also pauses when that weight nears the limit, so a long backfill never earns a ban.
+where the exchange reports used weight in a header (an adapter's `weight_header`) the limiter
+also pauses when that weight nears the limit, so a long backfill never earns a ban. Which
+venue does what is declared by the adapters; nothing here names one.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -23,6 +27,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
+from lib.runtime.stopping import STOP
 from lib.timeutils import utcnow
 
 logger = logging.getLogger(__name__)
@@ -101,6 +106,27 @@ class RateLimiter:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
+class _StoppableRetry(Retry):
+    """urllib3's Retry with its waits (Retry-After, else back-off) done by `wait`, which
+    returns early and raises when the process is stopping; the delays are urllib3's own."""
+
+    wait: Callable[[float], None] = staticmethod(time.sleep)
+
+    def new(self, **kw: Any) -> _StoppableRetry:
+        retry = super().new(**kw)
+        retry.wait = self.wait
+        return retry
+
+    def sleep(self, response: Any = None) -> None:
+        delay = 0.0
+        if self.respect_retry_after_header and response:
+            delay = self.get_retry_after(response) or 0.0
+        if not delay:
+            delay = self.get_backoff_time()
+        if delay > 0:
+            self.wait(delay)
+
+
 @dataclass(frozen=True, slots=True)
 class WeightHeader:
     """A response header carrying the weight used in the current window, and its limit."""
@@ -126,19 +152,21 @@ class ExchangeHttp:
         weight_header: WeightHeader | None = None,
         time_scale: float = 1.0,
         retry_after_unit: float = 1.0,
+        stop: threading.Event | None = None,
     ) -> None:
         self.exchange = exchange
         self.base_url = base_url.rstrip("/")
-        self.limiter = RateLimiter(rate_limit)
+        self.stop = stop or STOP  # default: the process-wide event SIGINT/SIGTERM set
+        self.limiter = RateLimiter(rate_limit, sleep=self._wait)
         self.timeout = (connect_timeout, read_timeout)
         self.weight_header = weight_header
         self.time_scale = time_scale
-        self.retry_after_unit = retry_after_unit  # seconds per Retry-After unit (dYdX: 0.001)
+        self.retry_after_unit = retry_after_unit  # seconds per Retry-After unit (ms: 0.001)
         self.request_count = 0
         self._count_lock = threading.Lock()
         self._server_date: tuple[datetime, float] | None = None  # (Date header, monotonic)
         self._date_lock = threading.Lock()
-        retry = Retry(
+        retry = _StoppableRetry(
             total=max_retries,
             connect=max_retries,
             read=max_retries,
@@ -146,12 +174,13 @@ class ExchangeHttp:
             backoff_factor=0.5,
             backoff_max=30,
             status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,  # the POSTs we send (Hyperliquid /info) are read-only queries
+            allowed_methods=None,  # the POSTs adapters send are read-only queries
             # urllib3 reads Retry-After as seconds; where a venue sends another unit we back off
             # exponentially instead and honour the header in our own limiter.
             respect_retry_after_header=retry_after_unit == 1.0,
             raise_on_status=False,
         )
+        retry.wait = self._wait
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
         self.session.mount("http://", adapter)
@@ -167,6 +196,8 @@ class ExchangeHttp:
     def _request(self, method: str, path: str, weight: float, **kwargs: Any) -> Any:
         url = f"{self.base_url}{path}"
         for attempt in range(MALFORMED_RETRIES + 1):
+            if self.stop.is_set():
+                raise TemporaryExchangeError(self.exchange, f"{path}: not sent: stopping")
             self.limiter.acquire(weight)
             with self._count_lock:
                 self.request_count += 1
@@ -188,13 +219,21 @@ class ExchangeHttp:
                 logger.warning("%s: %s: invalid JSON, asking again", self.exchange, path)
         raise AssertionError("unreachable")
 
+    def _wait(self, seconds: float) -> None:
+        """Sleep before a retry or for the limiter; a stop cuts it short and fails the request."""
+        if self.stop.wait(seconds):
+            raise TemporaryExchangeError(
+                self.exchange, f"stopping: a {seconds:.3g}s wait before a request was cut short"
+            )
+
     def exchange_now(self) -> datetime:
         """The exchange's clock: the `Date` header of its latest reply, advanced by the time
         since (times the simulator's time scale); the local clock until a reply carried one.
 
-        Venues that do not publish the next funding time (Hyperliquid, dYdX) derive it from
-        "now"; the exchange's clock, not a local one that may be skewed, says which hour has
-        settled. `Date` is truncated to the second, which never moves "now" across an hour."""
+        Venues that do not publish the next funding time derive it from "now"; the
+        exchange's clock, not a local one that may be skewed, says which hour has settled.
+        Numbered history pages are counted back from it too. `Date` is truncated to the
+        second, which never moves "now" across an hour."""
         with self._date_lock:
             seen = self._server_date
         if seen is None:

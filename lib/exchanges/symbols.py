@@ -163,6 +163,11 @@ _VENUES: dict[str, _Venue] = {
 }
 
 
+
+def k_prefix_exchanges() -> tuple[str, ...]:
+    """Exchanges whose symbols mark x1000 with a lower-case "k" (kPEPE): their case matters."""
+    return tuple(exchange for exchange, venue in _VENUES.items() if venue.k_prefix)
+
 def _venue(exchange: str) -> _Venue:
     """The exchange's symbol rules; an unknown exchange is a configuration mistake, not data."""
     try:

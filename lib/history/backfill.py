@@ -7,46 +7,48 @@ most the contract in flight, and the next run continues where it stopped with no
 (UNIQUE(exchange, symbol, funding_time) + insert-or-ignore). Exchanges run in parallel with
 `parallel` (one worker each); the contracts of one exchange run one after the other, so that
 exchange's rate limit is what paces them.
+
+Retries are written out, not through tenacity: `fill_with_retries` also repeats a pass after a
+short reply that was no error and waits on the stop event so that a signal ends it at once
+(tenacity would need custom retry, stop and sleep hooks and be no shorter), and the contract
+listing's six-line loop alone would not repay a new dependency.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
 
 from config.settings import Settings, get_settings
 from lib.errors import DatabaseError, ExchangeDataError, FundingError
-from lib.exchanges import get_adapter
 from lib.exchanges.base import ExchangeAdapter
 from lib.history.completeness import (
     ContractGaps,
     ExchangeCompleteness,
-    confirmed_missing,
     load_gaps,
     missing_ranges,
-    record_known_missing,
     summarise,
 )
+from lib.history.fetch import fetch_range, store_settlements
+from lib.history.jobs import AdapterFactory, adapter_factory_for
+from lib.history.report import status_table
 from lib.history.status import StatusWriter
 from lib.models import Contract, FundingEvent
 from lib.runtime.files import BACKFILL_STATUS_FILE, runtime_path
-from lib.storage.engine import translate_error
-from lib.storage.writes import retire_unlisted, save_contracts, save_events
+from lib.storage.engine import translated_errors
+from lib.storage.writes import retire_unlisted, save_contracts
 from lib.timeutils import from_ms, to_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
-AdapterFactory = Callable[[str], ExchangeAdapter]
 CONTRACT_ATTEMPTS = 4
 RETRY_DELAY_S = 0.5
 PUBLISH_GRACE_MS = 120_000  # an exchange may publish a settlement a little late
@@ -83,30 +85,22 @@ def fill_contract(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGaps, 
     confirmed: list[int] = []
     for first, last in missing_ranges(gaps, page):
         result.ranges += 1
-        start, end = from_ms(first - step), from_ms(min(last + step, end_ms))
-        got = adapter.fetch_history(c, start, end)
-        times = [to_ms(e.funding_time) for e in got]
-        lo = gaps.scheduled.start  # the neighbours before the window only confirm gaps
-        events.extend(e for e, t in zip(got, times, strict=True) if t >= lo)
-        wanted_now = [t for t in gaps.missing if first <= t <= last]
-        confirmed.extend(confirmed_missing(wanted_now, times))
-        if times:
+        wanted = [t for t in gaps.missing if first <= t <= last]
+        # the neighbours before the window only confirm gaps
+        got = fetch_range(adapter, c, from_ms(first - step), from_ms(min(last + step, end_ms)),
+                          wanted, keep_from=gaps.scheduled.start)
+        events.extend(got.events)
+        confirmed.extend(got.confirmed)
+        if got.times:
             # before the exchange's first settlement (listed inside the window, listing time
             # not given), and after its newest one (the window ends a publish grace ago)
-            result.unbracketed.extend(t for t in wanted_now if t < min(times))
+            result.unbracketed.extend(t for t in wanted if t < min(got.times))
             # the exchange's own clock must agree that the slot is a grace old (a local clock
             # running ahead must not turn a slot that has not settled yet into a missing one)
             published = to_ms(adapter.http.exchange_now()) - PUBLISH_GRACE_MS
-            result.unbracketed.extend(t for t in wanted_now if max(times) < t <= published)
-    now = utcnow()
-    try:
-        with engine.begin() as conn:
-            result.inserted = save_events(conn, events, c.funding_interval_hours, source, now)
-            result.new_known_missing = record_known_missing(
-                conn, c.exchange, c.symbol, confirmed, now
-            )
-    except sa_exc.SQLAlchemyError as e:
-        raise translate_error(e, str(engine.url)) from e
+            result.unbracketed.extend(t for t in wanted if max(got.times) < t <= published)
+    result.inserted, result.new_known_missing = store_settlements(engine, c, events, confirmed,
+                                                                  source)
     before = gaps.have
     gaps.stored.update(to_ms(e.funding_time) for e in events)
     gaps.known_missing.update(confirmed)
@@ -135,6 +129,8 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
             raise
         except FundingError as e:
             total.error = str(e)
+            if waiter.is_set():  # stopping: the failure is the stop's, not worth a warning
+                break
             logger.warning("%s %s: attempt %d/%d failed: %s", adapter.id,
                            gaps.contract.symbol, attempt, attempts, e)
             if attempt < attempts and waiter.wait(delay * 2 ** (attempt - 1)):
@@ -165,23 +161,21 @@ def _confirm_unbracketed(engine: Engine, gaps: ContractGaps, unbracketed: list[i
     confirmed = [t for t in unbracketed if absent[t] >= 2 and t in gaps.missing]
     if not confirmed:
         return 0
-    c = gaps.contract
-    try:
-        with engine.begin() as conn:
-            new = record_known_missing(conn, c.exchange, c.symbol, confirmed, utcnow())
-    except sa_exc.SQLAlchemyError as e:
-        raise translate_error(e, str(engine.url)) from e
+    _, new = store_settlements(engine, gaps.contract, [], confirmed, "backfill")
     gaps.known_missing.update(confirmed)
     return new
 
 
 def list_with_retries(adapter: ExchangeAdapter, attempts: int = CONTRACT_ATTEMPTS,
-                      delay: float = RETRY_DELAY_S) -> list[Contract]:
+                      delay: float = RETRY_DELAY_S,
+                      stop: threading.Event | None = None) -> list[Contract]:
     """The exchange's contracts, retrying temporary failures with back-off.
 
     An empty list is taken as a bad reply, not as "no contracts": a venue never lists zero
-    perpetuals, and accepting it would retire every contract and skip the exchange.
+    perpetuals, and accepting it would retire every contract and skip the exchange. A `stop`
+    ends the back-off and raises the last error.
     """
+    waiter = stop or threading.Event()
     for attempt in range(1, attempts + 1):
         try:
             items = adapter.list_contracts()
@@ -189,11 +183,12 @@ def list_with_retries(adapter: ExchangeAdapter, attempts: int = CONTRACT_ATTEMPT
                 raise ExchangeDataError(adapter.id, "contracts", "the contract list is empty")
             return items
         except FundingError as e:
-            if attempt == attempts:
+            if attempt == attempts or waiter.is_set():
                 raise
             logger.warning("%s: listing contracts failed (attempt %d/%d): %s",
                            adapter.id, attempt, attempts, e)
-            time.sleep(delay * 2 ** (attempt - 1))
+            if waiter.wait(delay * 2 ** (attempt - 1)):
+                raise
     raise AssertionError("unreachable")
 
 
@@ -231,17 +226,18 @@ class ExchangeBackfill:
         """Fill this exchange; return its final state."""
         self.status.update(self.exchange, state="running", force=True)
         try:
-            items = list_with_retries(self.adapter)
-            with self.engine.begin() as conn:
+            items = list_with_retries(self.adapter, stop=self.stop)
+            with translated_errors(self.engine), self.engine.begin() as conn:
                 save_contracts(conn, items, utcnow())
                 retire_unlisted(conn, self.exchange, [c.symbol for c in items])
                 all_gaps = load_gaps(conn, self.exchange, items, self.window.start,
                                      self.window.end)
-        except sa_exc.SQLAlchemyError as e:
-            raise translate_error(e, str(self.engine.url)) from e
         except DatabaseError:
             raise
         except FundingError as e:
+            if self.stop.is_set():  # the listing was cut short by a stop, it did not fail
+                self.status.update(self.exchange, state="stopped", force=True)
+                return "stopped"
             logger.error("%s: cannot list contracts: %s", self.exchange, e)
             self.status.error(self.exchange, str(e))
             self.status.update(self.exchange, state="failed", requests=self._requests(),
@@ -273,7 +269,7 @@ class ExchangeBackfill:
 
     def _fill_one(self, gaps: ContractGaps, end_ms: int, totals: ExchangeCompleteness) -> int:
         result = fill_with_retries(self.adapter, self.engine, gaps, end_ms, stop=self.stop)
-        if result.error:
+        if result.error and not self.stop.is_set():  # a stop cut it short: not the contract's
             logger.error("%s %s: giving up after %d attempts: %s", self.exchange,
                          gaps.contract.symbol, result.attempts, result.error)
             self.status.error(self.exchange, result.error, gaps.contract.symbol)
@@ -283,12 +279,24 @@ class ExchangeBackfill:
         return result.inserted
 
 
+EXIT_CODES = {"completed": 0, "stopped": 0, "failed": 2}
+
+
 @dataclass
 class BackfillResult:
     """The outcome of a run, as the status file holds it."""
 
     state: str
     status: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        """0 completed or stopped by a signal (a re-run continues it), 2 failed."""
+        return EXIT_CODES[self.state]
+
+    def format(self) -> str:
+        """Per exchange progress and the final state, as the script prints them."""
+        return f"{status_table(self.status)}\nbackfill {self.state}"
 
 
 def _close(adapters: dict[str, ExchangeAdapter]) -> None:
@@ -326,9 +334,9 @@ def run_backfill(
     settings = settings or get_settings()
     names = list(exchanges or settings.EXCHANGES)
     stop = stop or threading.Event()
-    factory = adapter_factory or (lambda ex: get_adapter(ex, settings, time_scale))
+    factory = adapter_factory_for(settings, time_scale, adapter_factory)
     window = Window.last(days, now)
-    status = StatusWriter(runtime_path(BACKFILL_STATUS_FILE), days=days,
+    status = StatusWriter(runtime_path(BACKFILL_STATUS_FILE, settings), days=days,
                           window_start=window.start, window_end=window.end,
                           exchanges=names, command=command)
     status.start()

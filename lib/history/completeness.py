@@ -19,13 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Table, and_, select
-from sqlalchemy import exc as sa_exc
 
 from lib.models import Contract
-from lib.storage.engine import insert_ignore, translate_error
+from lib.storage.engine import insert_ignore, translated_errors
 from lib.storage.schema import contracts, funding_rates_historical
 from lib.storage.schema import funding_missing_at_exchange as missing_at_exchange
 from lib.timeutils import HOUR_MS, from_ms, to_ms
+
+
+def percent(have: int, expected: int) -> float:
+    """Completeness in percent: `have` of `expected`, at most 100, and 100 when none expected."""
+    return 100.0 if expected <= 0 else min(100.0, 100.0 * have / expected)
 
 
 def schedule(interval_hours: float, start_ms: int, end_ms: int,
@@ -65,8 +69,7 @@ class ContractGaps:
     @property
     def completeness(self) -> float:
         """Percent of what the exchange has that we store (100 when nothing is expected)."""
-        expected = self.expected
-        return 100.0 if expected <= 0 else min(100.0, 100.0 * self.have / expected)
+        return percent(self.have, self.expected)
 
 
 def missing_ranges(gaps: ContractGaps, merge_within: int) -> list[tuple[int, int]]:
@@ -163,7 +166,7 @@ class ExchangeCompleteness:
 
     @property
     def completeness(self) -> float:
-        return 100.0 if self.expected <= 0 else min(100.0, 100.0 * self.stored / self.expected)
+        return percent(self.stored, self.expected)
 
     def add(self, gaps: ContractGaps, threshold: float) -> None:
         self.contracts += 1
@@ -190,23 +193,22 @@ def overall_completeness(parts: Iterable[ExchangeCompleteness]) -> float:
     for p in parts:
         expected += p.expected
         stored += p.stored
-    return 100.0 if expected <= 0 else min(100.0, 100.0 * stored / expected)
+    return percent(stored, expected)
+
+
+def stored_gaps(engine: Engine, exchanges: Sequence[str], start: datetime,
+                end: datetime) -> dict[str, list[ContractGaps]]:
+    """Per exchange, each trading contract's gaps in [start, end], from the database alone."""
+    with translated_errors(engine), engine.connect() as conn:
+        by_exchange: dict[str, list[Contract]] = defaultdict(list)
+        for c in stored_contracts(conn, exchanges):
+            by_exchange[c.exchange].append(c)
+        return {ex: load_gaps(conn, ex, by_exchange[ex], start, end) for ex in exchanges}
 
 
 def database_completeness(engine: Engine, exchanges: Sequence[str], start: datetime,
                           end: datetime, threshold: float = 100.0,
                           ) -> dict[str, ExchangeCompleteness]:
     """Per exchange completeness of the stored history in [start, end], from the database."""
-    try:
-        with engine.connect() as conn:
-            items = stored_contracts(conn, exchanges)
-            by_exchange: dict[str, list[Contract]] = defaultdict(list)
-            for c in items:
-                by_exchange[c.exchange].append(c)
-            return {
-                ex: summarise(ex, load_gaps(conn, ex, by_exchange.get(ex, []), start, end),
-                              threshold)
-                for ex in exchanges
-            }
-    except sa_exc.SQLAlchemyError as e:
-        raise translate_error(e, str(engine.url)) from e
+    return {ex: summarise(ex, gaps, threshold)
+            for ex, gaps in stored_gaps(engine, exchanges, start, end).items()}

@@ -12,36 +12,18 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 
 from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
+from tabulate import tabulate
 
 from config.settings import Settings, get_settings
-from lib.exchanges import get_adapter
-from lib.exchanges.base import ExchangeAdapter
 from lib.history.backfill import Window, fill_with_retries
-from lib.history.completeness import ContractGaps, load_gaps, stored_contracts
-from lib.storage.engine import translate_error
+from lib.history.completeness import stored_gaps
+from lib.history.jobs import AdapterFactory, adapter_factory_for
 from lib.timeutils import to_ms
 
 logger = logging.getLogger(__name__)
-
-AdapterFactory = Callable[[str], ExchangeAdapter]
-
-
-def _load(engine: Engine, exchanges: Sequence[str],
-          window: Window) -> dict[str, list[ContractGaps]]:
-    try:
-        with engine.connect() as conn:
-            items = stored_contracts(conn, exchanges)
-            return {
-                ex: load_gaps(conn, ex, [c for c in items if c.exchange == ex], window.start,
-                              window.end)
-                for ex in exchanges
-            }
-    except sa_exc.SQLAlchemyError as e:
-        raise translate_error(e, str(engine.url)) from e
 
 
 @dataclass
@@ -64,18 +46,40 @@ def _run_parallel(exchanges: Sequence[str], job: Callable[[str], object]) -> lis
         return list(p.map(job, exchanges))
 
 
+@dataclass
+class GapRun:
+    """fill_recent_gaps' result: one report per exchange."""
+
+    reports: list[GapReport]
+    dry_run: bool
+
+    @property
+    def exit_code(self) -> int:
+        """2 when any contract's gaps could not be fetched (a dry run fetches nothing: 0)."""
+        return 0 if self.dry_run or not any(r.errors for r in self.reports) else 2
+
+    def format(self) -> str:
+        """The per-exchange table and a summary line."""
+        headers = [f.name.replace("_", " ") for f in fields(GapReport)]
+        table = tabulate([astuple(r) for r in self.reports], headers=headers, tablefmt="simple")
+        found = sum(r.gaps_found for r in self.reports)
+        left = sum(r.still_missing for r in self.reports)
+        return (f"{table}\n{'dry run: ' if self.dry_run else ''}{found} gaps found, "
+                f"{left} still missing")
+
+
 def fill_recent_gaps(engine: Engine, hours: float, exchanges: Sequence[str] | None = None,
                      dry_run: bool = False, settings: Settings | None = None,
                      adapter_factory: AdapterFactory | None = None,
                      stop: threading.Event | None = None,
-                     time_scale: float = 1.0) -> list[GapReport]:
+                     time_scale: float = 1.0) -> GapRun:
     """Find and fill missing settlements of the last `hours`, per exchange."""
     settings = settings or get_settings()
     names = list(exchanges or settings.EXCHANGES)
-    factory = adapter_factory or (lambda ex: get_adapter(ex, settings, time_scale))
+    factory = adapter_factory_for(settings, time_scale, adapter_factory)
     window = Window.last(hours / 24)
     end_ms = to_ms(window.end)
-    plans = _load(engine, names, window)
+    plans = stored_gaps(engine, names, window.start, window.end)
     stop = stop or threading.Event()
 
     def one(ex: str) -> GapReport:
@@ -106,7 +110,7 @@ def fill_recent_gaps(engine: Engine, hours: float, exchanges: Sequence[str] | No
         report.still_missing = sum(len(g.missing) for g in todo)
         return report
 
-    return _run_parallel(names, one)
+    return GapRun(_run_parallel(names, one), dry_run)
 
 
 @dataclass
@@ -123,24 +127,56 @@ class RetryReport:
     missing_at_exchange: int = 0
 
 
-def retry_incomplete(engine: Engine, threshold: float, days: float,
+@dataclass
+class RetryRun:
+    """retry_incomplete's result: one report per contract that was below the threshold."""
+
+    reports: list[RetryReport]
+    threshold: float
+    dry_run: bool
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.reports if not r.success)
+
+    @property
+    def exit_code(self) -> int:
+        """2 when a contract is still below the threshold (a dry run fetches nothing: 0)."""
+        return 0 if self.dry_run or not self.failed else 2
+
+    def format(self) -> str:
+        """One line per contract and a summary line."""
+        rows = [(r.exchange, r.symbol, r.attempts, "dry run" if self.dry_run else
+                 ("ok" if r.success else f"failed: {r.error or 'still below threshold'}"),
+                 f"{r.before:.2f}%", f"{r.after:.2f}%") for r in self.reports]
+        table = tabulate(rows, headers=("exchange", "symbol", "attempts", "result", "before",
+                                        "after"), tablefmt="simple")
+        done = "" if self.dry_run else (f", {len(self.reports) - self.failed} fixed, "
+                                        f"{self.failed} not")
+        return f"{table}\n{len(self.reports)} contracts below {self.threshold:g}%{done}"
+
+
+def retry_incomplete(engine: Engine, threshold: float | None = None, days: float | None = None,
                      exchanges: Sequence[str] | None = None, dry_run: bool = False,
                      settings: Settings | None = None,
                      adapter_factory: AdapterFactory | None = None,
                      attempts: int = 4, delay: float = 1.0,
                      stop: threading.Event | None = None,
-                     time_scale: float = 1.0) -> list[RetryReport]:
-    """Retry every contract below `threshold` % over the last `days`, with back-off."""
+                     time_scale: float = 1.0) -> RetryRun:
+    """Retry every contract below `threshold` % (default BACKFILL_COMPLETENESS_THRESHOLD) over
+    the last `days` (default HISTORICAL_DAYS), with back-off."""
     settings = settings or get_settings()
+    limit = settings.BACKFILL_COMPLETENESS_THRESHOLD if threshold is None else threshold
+    days = days or settings.HISTORICAL_DAYS
     names = list(exchanges or settings.EXCHANGES)
-    factory = adapter_factory or (lambda ex: get_adapter(ex, settings, time_scale))
+    factory = adapter_factory_for(settings, time_scale, adapter_factory)
     window = Window.last(days)
     end_ms = to_ms(window.end)
-    plans = _load(engine, names, window)
+    plans = stored_gaps(engine, names, window.start, window.end)
     stop = stop or threading.Event()
 
     def one(ex: str) -> list[RetryReport]:
-        todo = [g for g in plans[ex] if g.completeness < threshold]
+        todo = [g for g in plans[ex] if g.completeness < limit]
         reports = [RetryReport(ex, g.contract.symbol, g.completeness, g.completeness)
                    for g in todo]
         if dry_run or not todo:
@@ -156,10 +192,10 @@ def retry_incomplete(engine: Engine, threshold: float, days: float,
                 report.after = gaps.completeness
                 report.error = result.error
                 report.missing_at_exchange = result.new_known_missing
-                report.success = result.error is None and gaps.completeness >= threshold
+                report.success = result.error is None and gaps.completeness >= limit
         finally:
             adapter.close()
         return reports
 
-    return [r for part in _run_parallel(names, one) for r in part]
+    return RetryRun([r for part in _run_parallel(names, one) for r in part], limit, dry_run)
 

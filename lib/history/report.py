@@ -13,10 +13,17 @@ from typing import Any
 from sqlalchemy import Engine
 from tabulate import tabulate
 
-from config.settings import Settings, get_settings
+from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings
 from lib.history.completeness import database_completeness, overall_completeness
-from lib.runtime.files import BACKFILL_STATUS_FILE, UNIFIED_LOCK_FILE, read_json, runtime_path
+from lib.runtime.files import (
+    BACKFILL_STATUS_FILE,
+    UNIFIED_LOCK_FILE,
+    StatusFileError,
+    read_json,
+    runtime_path,
+)
 from lib.runtime.locks import FileLock
+from lib.storage.engine import database
 from lib.timeutils import from_iso
 
 EXIT_COMPLETE, EXIT_RUNNING, EXIT_INCOMPLETE, EXIT_NO_STATUS = 0, 1, 2, 3
@@ -84,24 +91,56 @@ def _db_rows(engine: Engine, status: dict[str, Any], threshold: float) -> tuple[
     return rows, overall_completeness(totals.values())
 
 
-def check_status(engine_factory: Any, settings: Settings | None = None) -> StatusReport:
+_NUMBERS = ("percent_complete", "completeness", "contracts_done", "contracts_total", "records",
+            "settlements_stored", "known_missing", "errors")
+
+
+def _shape_problem(status: dict[str, Any]) -> str | None:
+    """What makes `status` (valid JSON) not a backfill status file, or None."""
+    if not isinstance(status.get("state"), str):
+        return "'state' is missing or not a text"
+    for key in ("window_start", "window_end"):
+        value = status.get(key)
+        try:
+            from_iso(value if isinstance(value, str) else "")
+        except ValueError:
+            return f"{key!r} is missing or not an ISO-8601 time"
+    exchanges = status.get("exchanges")
+    if not isinstance(exchanges, dict) or not exchanges:
+        return "'exchanges' is missing or not an object of exchanges"
+    unknown = sorted(set(exchanges) - set(SUPPORTED_EXCHANGES))
+    if unknown:
+        return f"it names unknown exchange(s) {', '.join(unknown)}"
+    entries = {**exchanges, "overall": status.get("overall", {})}
+    for name, entry in entries.items():
+        if not isinstance(entry, dict):
+            return f"the entry for {name} is not an object"
+        for key in _NUMBERS:
+            value = entry.get(key)
+            if value is not None and (isinstance(value, bool) or
+                                      not isinstance(value, int | float)):
+                return f"{name}.{key} is not a number"
+    return None
+
+
+def check_status(settings: Settings | None = None) -> StatusReport:
     """Read the status file, the lock and the database; decide the exit code.
 
-    `engine_factory()` is only called when there is a status to check against the database.
+    The database is only opened when there is a status to check against it.
     """
     settings = settings or get_settings()
-    path = runtime_path(BACKFILL_STATUS_FILE)
+    path = runtime_path(BACKFILL_STATUS_FILE, settings)
     status = read_json(path)
     if status is None:
         return StatusReport(EXIT_NO_STATUS, f"no backfill status yet ({path})",
                             {"state": None, "path": str(path)})
-    running = FileLock(runtime_path(UNIFIED_LOCK_FILE)).is_held()
+    problem = _shape_problem(status)
+    if problem:
+        raise StatusFileError(f"{path} is not a backfill status file: {problem}")
+    running = FileLock(runtime_path(UNIFIED_LOCK_FILE, settings)).is_held()
     threshold = settings.BACKFILL_COMPLETENESS_THRESHOLD
-    engine: Engine = engine_factory()
-    try:
+    with database(settings) as engine:
         db_rows, completeness = _db_rows(engine, status, threshold)
-    finally:
-        engine.dispose()
     state = str(status.get("state"))
     code, verdict = _verdict(state, running, completeness, threshold)
     db_table = tabulate(

@@ -15,6 +15,9 @@ slots in [previous next_funding_time, new next_funding_time) have settled. The p
 lives in `exchange_data`, so a restart continues where the last run stopped, and at start-up
 each contract's most recent settled slot is checked too (a crash between storing a snapshot and
 fetching its settlement loses nothing).
+
+Retries are a schedule in the worker's queue, not tenacity: tenacity blocks its caller while it
+waits, and this worker must go on with other contracts' windows meanwhile.
 """
 
 from __future__ import annotations
@@ -28,15 +31,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
 
 from lib.errors import FundingError
 from lib.exchanges.base import ExchangeAdapter
-from lib.history.completeness import confirmed_missing, record_known_missing, schedule
+from lib.history.completeness import schedule
+from lib.history.fetch import fetch_range, store_settlements
 from lib.models import Contract
-from lib.storage.engine import translate_error
-from lib.storage.writes import save_events
-from lib.timeutils import to_ms, utcnow
+from lib.timeutils import to_ms
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +96,13 @@ class SettlementWorker:
             items = ([self._busy] if self._busy else []) + sorted(self._heap)
             return [(p.contract, p.start, p.end) for p in items]
 
-    def drain(self, timeout: float) -> bool:
-        """Wait until the queue is empty (True) or `timeout` passes (False)."""
+    def drain(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """Wait until the queue is empty (True) or `timeout` passes or `stop` is set (False)."""
         deadline = time.monotonic() + timeout
+        waiter = stop or threading.Event()
         while self.pending and time.monotonic() < deadline:
-            time.sleep(0.05)
+            if waiter.wait(0.05):
+                break
         return not self.pending
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -154,20 +157,13 @@ class SettlementWorker:
         """Fetch and store one window; True when every slot in it is accounted for."""
         c = item.contract
         step_h = c.funding_interval_hours
-        events = self.adapter.fetch_history(c, item.start - timedelta(hours=step_h), item.end)
-        times = [to_ms(e.funding_time) for e in events]
         lo = to_ms(item.start)
         wanted = list(schedule(step_h, lo, to_ms(item.end)))
-        in_range = [e for e, t in zip(events, times, strict=True) if t >= lo]
-        gone = confirmed_missing(wanted, times)
-        now = utcnow()
-        try:
-            with self.engine.begin() as conn:
-                self.stored += save_events(conn, in_range, step_h, "live", now)
-                record_known_missing(conn, c.exchange, c.symbol, gone, now)
-        except sa_exc.SQLAlchemyError as e:
-            raise translate_error(e, str(self.engine.url)) from e
-        have = set(times) | set(gone)
+        got = fetch_range(self.adapter, c, item.start - timedelta(hours=step_h), item.end,
+                          wanted, keep_from=lo)
+        inserted, _ = store_settlements(self.engine, c, got.events, got.confirmed, "live")
+        self.stored += inserted
+        have = set(got.times) | set(got.confirmed)
         left = [t for t in wanted if t not in have]
         if left:
             logger.info("%s %s: %d settlement(s) not in history yet", c.exchange, c.symbol,

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lib.history.completeness import ExchangeCompleteness
+from lib.history.completeness import ExchangeCompleteness, overall_completeness
 from lib.runtime.files import StatusFileError, write_json_atomic
 from lib.timeutils import utcnow
 
@@ -137,7 +137,7 @@ class StatusWriter:
         expected = sum(t.expected for t in self._totals.values())
         stored = sum(t.stored for t in self._totals.values())
         self.data["overall"] = {
-            "completeness": _pct(100.0 * stored / expected if expected else 100.0)
+            "completeness": _pct(overall_completeness(self._totals.values()))
             if self._totals else None,
             "percent_complete": _pct(100.0 * done / total) if total else 0.0,
             "contracts_done": done,

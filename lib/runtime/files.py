@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from lib.errors import FundingError
 
 logger = logging.getLogger(__name__)
@@ -98,9 +98,9 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def runtime_path(name: str) -> Path:
-    """Where runtime file `name` lives: RUNTIME_DIR/name, with the directory created."""
-    directory = get_settings().RUNTIME_DIR
+def runtime_path(name: str, settings: Settings | None = None) -> Path:
+    """Where runtime file `name` lives: the settings' RUNTIME_DIR/name, directory created."""
+    directory = (settings or get_settings()).RUNTIME_DIR
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import os
 import shlex
 import socket
@@ -27,8 +28,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+from config.settings import Settings
 from lib.errors import LockHeldError
 from lib.runtime.files import REPAIR_LOCK_FILE, UNIFIED_LOCK_FILE, StatusFileError, runtime_path
+from lib.runtime.stopping import STOP, stop_on_signals, stop_reason
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +54,8 @@ class LockHolder:
         return f"pid {self.pid} on host {self.host} since {self.started_at}: {self.command}"
 
 
-def _default_command() -> str:
+def command_line() -> str:
+    """This process's command as a lock or status file names it: "fill_recent_gaps.py --hours 6"."""
     return shlex.join([Path(sys.argv[0]).name if sys.argv else "python", *sys.argv[1:]])
 
 
@@ -60,20 +64,23 @@ class FileLock:
 
     def __init__(self, path: Path, command: str | None = None) -> None:
         self.path = Path(path)
-        self.command = command if command is not None else _default_command()
+        self.command = command if command is not None else command_line()
         self._fd: int | None = None
 
     # -- acquiring and releasing -------------------------------------------------------------
 
     def acquire(self, wait: bool = False, timeout: float | None = None) -> None:
         """Take the lock; without `wait` (or after `timeout` s) raise LockHeldError naming the
-        holder."""
+        holder. A wait polls, and SIGINT/SIGTERM end it with a LockHeldError saying so (a
+        blocking flock would leave a signal nothing to do but end the process without a word).
+        """
         if self._fd is not None:
             raise RuntimeError(f"lock {self.path} is already held by this object")
         fd = self._open(os.O_RDWR | os.O_CREAT)
         try:
             if wait and timeout is None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                with stop_on_signals():
+                    self._poll(fd, math.inf, waited=True)
             else:
                 limit = timeout if wait and timeout is not None else CONFLICT_GRACE_SECONDS
                 self._poll(fd, time.monotonic() + max(limit, 0.0), waited=wait)
@@ -88,6 +95,7 @@ class FileLock:
         logger.debug("acquired lock %s", self.path)
 
     def _poll(self, fd: int, deadline: float, waited: bool) -> None:
+        announced = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -95,14 +103,21 @@ class FileLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     break
-                time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
+                if waited and not announced:
+                    logger.info("waiting for lock %s held by %s", self.path, self._who())
+                    announced = True
+                if STOP.wait(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.0))):
+                    why = f"stopped by {stop_reason() or 'a signal'} while waiting for lock"
+                    raise LockHeldError(f"{why} {self.path} held by {self._who()}") from None
         raise LockHeldError(self._held_message(waited))
 
-    def _held_message(self, waited: bool) -> str:
+    def _who(self) -> str:
         holder = self.holder()
-        who = holder.describe() if holder else "another process (no holder recorded yet)"
+        return holder.describe() if holder else "another process (no holder recorded yet)"
+
+    def _held_message(self, waited: bool) -> str:
         suffix = " (gave up waiting)" if waited else ""
-        return f"lock {self.path} is held by {who}{suffix}"
+        return f"lock {self.path} is held by {self._who()}{suffix}"
 
     def release(self) -> None:
         """Forget the holder and drop the flock; a no-op when not held."""
@@ -208,18 +223,21 @@ _HISTORY_LOCKS: dict[str, str] = {"unified": UNIFIED_LOCK_FILE, "repair": REPAIR
 
 
 @contextmanager
-def history_lock(kind: HistoryKind, command: str, wait: bool = False) -> Iterator[FileLock]:
+def history_lock(kind: HistoryKind, command: str | None = None, wait: bool = False,
+                 settings: Settings | None = None) -> Iterator[FileLock]:
     """Run one history job at a time: they share each exchange's per-host request budget.
 
     Both kinds take the two locks in one fixed order (unified, then repair), keep their own for
     the run and drop the other at once. So a job can only start while it holds both, which no
     running job allows (each keeps its own), and two jobs starting together are serialised by
     the first lock. With `wait` they block instead of refusing; the fixed order means no
-    deadlock.
+    deadlock. The lock files name `command` (default: this process's command line) and live in
+    the RUNTIME_DIR of `settings`.
     """
     if kind not in _HISTORY_LOCKS:
         raise ValueError(f"unknown history lock kind {kind!r}")
-    locks = {k: FileLock(runtime_path(name), command) for k, name in _HISTORY_LOCKS.items()}
+    locks = {k: FileLock(runtime_path(name, settings), command)
+             for k, name in _HISTORY_LOCKS.items()}
     own = locks[kind]
     try:
         for lock in locks.values():  # fixed order: unified, then repair

@@ -1,8 +1,11 @@
-"""Exchange simulator: a real HTTP server on 127.0.0.1 serving 8 exchanges' public funding APIs.
+"""Exchange simulator: a real HTTP server on 127.0.0.1 serving exchanges' public funding APIs.
 
-Paths are `http://127.0.0.1:PORT/<exchange>/<the exchange's real path>` for the exchanges
-binance (USD-M fapi), bybit (v5 linear), okx (SWAP), bitget (mix v2 USDT-FUTURES), gate
-(futures usdt, under /api/v4), kucoin (KuCoin Futures; also the UTA /api/ua/v2 funding list),
+One module per exchange in `venues/` (the registry `VENUES`, found by scanning that package;
+`EXCHANGES` are their ids), each declaring its facts as class attributes: what the universe
+lists on it, naming, rate precision, jitter, rate limits. Paths are
+`http://127.0.0.1:PORT/<exchange>/<the exchange's real path>`; today binance (USD-M fapi),
+bybit (v5 linear), okx (SWAP), bitget (mix v2 USDT-FUTURES), gate (futures usdt, under
+/api/v4), kucoin (KuCoin Futures; also the UTA /api/ua/v2 funding list),
 hyperliquid (POST /info) and dydx (v4 indexer, under /v4).  Shapes, units, page limits, sort
 orders, parameter errors and rate limits follow ../shared/exchange-apis.md; data is
 deterministic from the seed.  Nothing here imports lib.exchanges (adapters, HTTP, symbol
@@ -46,13 +49,16 @@ CLI: python -m lib.simulator --port 8900 --seed 42 [--faults ...] [--time-scale 
      [--contracts 2300] [--now 2026-01-01T00:00:00Z]
 """
 
-from lib.simulator.config import EXCHANGES, FaultConfig, SimClock, SimulatorConfig
+from lib.simulator.config import FaultConfig, SimClock, SimulatorConfig
+from lib.simulator.contracts import Contract, Snapshot
 from lib.simulator.server import Simulator, SimulatorServer
 from lib.simulator.testing import running_simulator
-from lib.simulator.universe import Contract, Snapshot, Universe
+from lib.simulator.universe import Universe
+from lib.simulator.venues import EXCHANGES, VENUES
 
 __all__ = [
     "EXCHANGES",
+    "VENUES",
     "Contract",
     "FaultConfig",
     "SimClock",

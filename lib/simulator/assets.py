@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
 # (name, reference USD price) in rough market-cap order.
 REAL_ASSETS: tuple[tuple[str, float], ...] = (
@@ -100,26 +102,66 @@ class Naming:
     multiplier: int
 
 
-def venue_naming(exchange: str, asset: str, price: float) -> Naming:
-    """Per-venue symbol, base as the venue spells it, quote, settle and name multiplier."""
-    mult = prefix_multiplier(price)
-    if exchange in ("binance", "bybit", "bitget"):
-        prefix = "" if mult == 1 else str(mult)
-        if exchange == "binance" and mult == 1_000_000 and asset == "BABYDOGE":
-            prefix = "1M"
-        base = prefix + asset
-        return Naming(f"{base}USDT", base, "USDT", "USDT", mult)
-    if exchange == "okx":
-        return Naming(f"{asset}-USDT-SWAP", asset, "USDT", "USDT", 1)
-    if exchange == "gate":
-        return Naming(f"{asset}_USDT", asset, "USDT", "USDT", 1)
-    if exchange == "kucoin":
-        base = "XBT" if asset == "BTC" else asset
-        return Naming(f"{base}USDTM", base, "USDT", "USDT", 1)
-    if exchange == "hyperliquid":
-        if price < 1e-3:
-            return Naming(f"k{asset}", f"k{asset}", "USDC", "USDC", 1000)
-        return Naming(asset, asset, "USDC", "USDC", 1)
-    if exchange == "dydx":
-        return Naming(f"{asset}-USD", asset, "USD", "USDC", 1)
-    raise ValueError(f"unknown exchange {exchange!r}")
+@dataclass(frozen=True)
+class NamingRules:
+    """How a venue names its perpetuals: a symbol pattern around the base, the quote and settle
+    currencies, and how it writes the multiplier of a tiny-priced coin.
+
+    `multiplier` is "prefix" (1000PEPE, 1000000MOG), "k" (Hyperliquid's kPEPE = 1000 PEPE) or
+    "none" (plain names; the venue's lot size carries the scale instead).
+    """
+
+    symbol: str  # "{base}USDT", "{base}-USDT-SWAP", "{base}"...
+    quote: str
+    settle: str
+    multiplier: str = "none"
+    aliases: Mapping[str, str] = field(default_factory=dict)  # asset -> venue ticker: BTC -> XBT
+    prefixes: Mapping[str, str] = field(default_factory=dict)  # irregular: BABYDOGE -> 1M
+
+    def name(self, asset: str, price: float) -> Naming:
+        """The venue's symbol, base, quote, settle and name multiplier for one asset."""
+        ticker = self.aliases.get(asset, asset)
+        mult = self.multiplier_for(price)
+        if mult == 1:
+            base = ticker
+        elif self.multiplier == "k":
+            base = f"k{ticker}"
+        else:
+            base = self.prefixes.get(asset, str(mult)) + ticker
+        return Naming(self.symbol.format(base=base), base, self.quote, self.settle, mult)
+
+    def multiplier_for(self, price: float) -> int:
+        """Units of the asset one named unit stands for at this price."""
+        if self.multiplier == "prefix":
+            return prefix_multiplier(price)
+        if self.multiplier == "k":
+            return 1000 if price < 1e-3 else 1
+        if self.multiplier == "none":
+            return 1
+        raise ValueError(f"unknown multiplier style {self.multiplier!r}")
+
+
+MONTH_CODES = "FGHJKMNQUVXZ"  # futures month letters, January first
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """Quarterly dated futures a venue lists beside its perpetuals (decoys adapters must drop).
+
+    `symbol` is a pattern over {base} {yy} {mm} {dd} {mon} (JAN) and {code} (month letter);
+    `settle` None means inverse, settled in the base coin (KuCoin XBTMH26).
+    """
+
+    count: int
+    symbol: str
+    quote: str
+    settle: str | None = None
+
+    def name(self, ticker: str, expiry: datetime) -> Naming:
+        """The dated future on `ticker` (the venue's spelling) expiring at `expiry`."""
+        symbol = self.symbol.format(
+            base=ticker, yy=expiry.strftime("%y"), mm=f"{expiry.month:02d}",
+            dd=expiry.strftime("%d"), mon=expiry.strftime("%b").upper(),
+            code=MONTH_CODES[expiry.month - 1],
+        )
+        return Naming(symbol, ticker, self.quote, self.settle or ticker, 1)

@@ -1,4 +1,4 @@
-"""Simulator settings: seed, clock, universe size and the fault mix.
+"""Simulator settings: seed, clock, universe size and the fault mix (the venues list themselves).
 
 Kept apart from the server so that the CLI, tests and benchmarks build the same objects.
 """
@@ -9,17 +9,6 @@ import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
-
-EXCHANGES: tuple[str, ...] = (
-    "binance",
-    "bybit",
-    "okx",
-    "bitget",
-    "gate",
-    "kucoin",
-    "hyperliquid",
-    "dydx",
-)
 
 
 @dataclass(frozen=True)
@@ -89,6 +78,9 @@ class SimulatorConfig:
 
     `now` pins the simulated clock's start (UTC); None means the real current time.
     `time_scale` makes simulated time (and every rate-limit window) run that many times faster.
+    `total_contracts` is the universe's size with the eight first venues (their default sizes
+    sum to 2,300); each venue gets its `default_size` × total_contracts / 2300, so a venue
+    added later adds its own contracts without shrinking the others'.
     """
 
     seed: int = 42

@@ -23,6 +23,32 @@ class Verdict:
     reset_at: float  # monotonic time the window ends
 
 
+@dataclass(frozen=True)
+class Limit:
+    """One of an exchange's documented budgets, by name: `weight` units per `window_s` seconds.
+
+    Counted once for the whole venue (`per="ip"`: all clients share 127.0.0.1) or once per
+    endpoint (`per="endpoint"`); with `param` set, separately for each value of that query
+    parameter too (OKX counts per instId).
+    """
+
+    name: str
+    weight: int
+    window_s: float
+    per: str = "ip"
+    param: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryCost:
+    """What one funding-history request costs: which of the venue's limits it is charged to,
+    its weight, and extra weight per row returned (Hyperliquid: +1 per 20 rows)."""
+
+    limit: str
+    per_request: float = 1.0
+    per_row: float = 0.0
+
+
 class WindowLimiter:
     """Counters keyed by (bucket, key), each in windows of `window_s / time_scale` seconds."""
 

@@ -10,90 +10,23 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 from lib.simulator import assets as assetlib
-from lib.simulator.config import EXCHANGES, SimClock, dt_to_ms, ms_to_dt
+from lib.simulator.config import SimClock, dt_to_ms, ms_to_dt
+from lib.simulator.contracts import DAY_MS, HOUR_MS, Contract, Row, Snapshot
 from lib.simulator.series import SeriesCache, SeriesSpec, quantize, stable_hash, unit
+from lib.simulator.venues import EXCHANGES, VENUES
+from lib.simulator.venues.base import Venue
 
-HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
+__all__ = ["DAY_MS", "HISTORY_DAYS", "HOUR_MS", "Contract", "Row", "Snapshot", "Universe"]
+
 HISTORY_DAYS = 90
-
-DEFAULT_SIZES: dict[str, int] = {
-    "binance": 400, "bybit": 380, "okx": 220, "bitget": 360,
-    "gate": 400, "kucoin": 240, "hyperliquid": 170, "dydx": 130,
-}
-# Share of 8h / 4h / 1h contracts per venue (hourly DEXes are all 1h).
-INTERVAL_MIX: dict[str, tuple[float, float, float]] = {
-    "binance": (0.80, 0.15, 0.05), "bybit": (0.78, 0.16, 0.06), "okx": (0.92, 0.06, 0.02),
-    "bitget": (0.80, 0.14, 0.06), "gate": (0.76, 0.18, 0.06), "kucoin": (0.82, 0.13, 0.05),
-    "hyperliquid": (0.0, 0.0, 1.0), "dydx": (0.0, 0.0, 1.0),
-}
-# Digits each venue prints a rate with (the ground truth is rounded to the same).
-RATE_DECIMALS: dict[str, int] = {
-    "binance": 8, "bybit": 8, "okx": 16, "bitget": 6, "gate": 6, "kucoin": 6,
-    "hyperliquid": 10, "dydx": 8,
-}
 MISSING_PER_MILLE = 5  # ~0.5 % of settlements absent at the exchange itself
-# How late each venue stamps a settlement: (min ms, max ms, share stamped exactly on time).
-JITTER: dict[str, tuple[int, int, float]] = {
-    "binance": (1, 9, 0.6), "hyperliquid": (1, 120, 0.0), "dydx": (5, 2500, 0.0),
-}
-
-
-@dataclass(frozen=True)
-class Contract:
-    """One instrument as the venue lists it.  `kind` is perpetual or delivery."""
-
-    exchange: str
-    symbol: str
-    base: str  # as the venue names it: 1000PEPE, kPEPE, XBT...
-    asset: str  # canonical underlying, multiplier removed: PEPE, BTC
-    quote: str
-    settle: str
-    multiplier: int  # units of `asset` per unit of `base` (1000 for 1000PEPE / kPEPE)
-    interval_hours: int
-    listed_at: datetime
-    status: str  # trading | prelaunch | delisted
-    kind: str = "perpetual"
-    contract_size: float = 1.0  # venue lot size in base units (OKX ctVal, Gate quanto, KuCoin)
-    delivery_at: datetime | None = None
-    ref_price: float = 1.0  # USD price of one `asset` unit at the clock start
-    rank: int = 0
-    key: int = 0
-
-    @property
-    def interval_ms(self) -> int:
-        return self.interval_hours * HOUR_MS
-
-    @property
-    def listed_ms(self) -> int:
-        return dt_to_ms(self.listed_at)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The running interval of a contract at some instant."""
-
-    rate: float
-    next_funding_time: datetime
-    interval_hours: int
-    mark_price: float
-    index_price: float
-    open_interest: float  # in base units
-    volume_24h: float  # in base units
-
-
-class Row(NamedTuple):
-    """One settlement as the exchange stores it (ms; reported_ms carries the venue's jitter)."""
-
-    grid: int  # settlement number on the absolute grid (time_ms // interval)
-    time_ms: int
-    reported_ms: int
-    rate: float
+# Venues' `default_size` is their count in a universe of this many contracts (the eight first
+# venues sum to it). `total_contracts` scales every venue by total / SIZES_AT, so adding a
+# venue leaves every other venue's contracts, and so its recorded replies, as they were.
+SIZES_AT = 2300
 
 
 class Universe:
@@ -186,9 +119,9 @@ class Universe:
         return -(-start // c.interval_ms)
 
     def spec(self, c: Contract) -> SeriesSpec:
+        venue = VENUES[c.exchange]
         return SeriesSpec(
-            c.key, c.interval_hours, RATE_DECIMALS[c.exchange],
-            JITTER.get(c.exchange, (0, 0, 0.0)), MISSING_PER_MILLE,
+            c.key, c.interval_hours, venue.rate_decimals, venue.jitter, MISSING_PER_MILLE,
         )
 
     def _index_bounds(self, c: Contract, lo_ms: int, hi_ms: int) -> tuple[int, int]:
@@ -227,7 +160,7 @@ class Universe:
         if memo is not None:
             return memo
         if c.kind != "perpetual" or c.status == "prelaunch":
-            return quantize(0.0001 * c.interval_hours / 8, RATE_DECIMALS[c.exchange])
+            return quantize(0.0001 * c.interval_hours / 8, VENUES[c.exchange].rate_decimals)
         rate = self._series.rate(self.spec(c), index)
         if len(self._current_memo) > 20_000:
             self._current_memo.clear()
@@ -258,16 +191,16 @@ class Universe:
         return c.ref_price * c.multiplier * math.exp(wave)
 
 
-# ----- building the catalogue --------------------------------------------------------------------
+# ----- building the catalogue from the venues' facts -----------------------------------------
 def _build(u: Universe, total: int) -> None:
     pool = assetlib.build_pool(u.seed, max(700, total // 3))
-    scale = total / sum(DEFAULT_SIZES.values())
-    for ex in EXCHANGES:
+    scale = total / SIZES_AT
+    for ex, venue in VENUES.items():
         rng = random.Random(stable_hash(u.seed, ex, "pick"))
-        n = max(3, min(len(pool), round(DEFAULT_SIZES[ex] * scale)))
+        n = max(3, min(len(pool), round(venue.default_size * scale)))
         picked = _pick_assets(pool, n, rng)
-        items = [_perpetual(u, ex, a, rng) for a in picked]
-        items += _extras(u, ex, pool, picked, rng)
+        items = [_perpetual(u, venue, a, rng) for a in picked]
+        items += _extras(u, venue, pool, picked, rng)
         u._instruments[ex] = items
         for c in items:
             u._by_symbol[(ex, c.symbol)] = c
@@ -281,8 +214,8 @@ def _pick_assets(pool: list[assetlib.Asset], n: int, rng: random.Random) -> list
     return forced + sorted(keyed[: n - len(forced)], key=lambda a: a.rank)
 
 
-def _interval(ex: str, asset: assetlib.Asset, rng: random.Random) -> int:
-    p8, p4, _ = INTERVAL_MIX[ex]
+def _interval(venue: type[Venue], asset: assetlib.Asset, rng: random.Random) -> int:
+    p8, p4, _ = venue.interval_mix
     if p8 > 0 and asset.rank < 3:
         return 8
     x = rng.random()
@@ -297,61 +230,57 @@ def _listed_at(u: Universe, asset: assetlib.Asset, rng: random.Random) -> dateti
 
 
 def _perpetual(
-    u: Universe, ex: str, asset: assetlib.Asset, rng: random.Random, status: str = "trading"
+    u: Universe, venue: type[Venue], asset: assetlib.Asset, rng: random.Random,
+    status: str = "trading",
 ) -> Contract:
-    naming = assetlib.venue_naming(ex, asset.name, asset.price)
+    ex = venue.name
+    naming = venue.naming.name(asset.name, asset.price)
     listed = _listed_at(u, asset, rng)
     if status == "prelaunch":
         listed = ms_to_dt(u.clock.start_ms + int(rng.uniform(2, 6) * DAY_MS) // HOUR_MS * HOUR_MS)
-    size = 1.0 if ex in ("binance", "bybit", "bitget", "hyperliquid", "dydx") else (
-        assetlib.contract_size(asset.price)
-    )
+    size = assetlib.contract_size(asset.price) if venue.lot_sized else 1.0
     return Contract(
         exchange=ex, symbol=naming.symbol, base=naming.base, asset=asset.name,
         quote=naming.quote, settle=naming.settle, multiplier=naming.multiplier,
-        interval_hours=_interval(ex, asset, rng), listed_at=listed, status=status,
+        interval_hours=_interval(venue, asset, rng), listed_at=listed, status=status,
         contract_size=size, ref_price=asset.price, rank=asset.rank,
         key=stable_hash(u.seed, ex, naming.symbol),
     )
 
 
 def _extras(
-    u: Universe, ex: str, pool: list[assetlib.Asset], picked: list[assetlib.Asset],
+    u: Universe, venue: type[Venue], pool: list[assetlib.Asset], picked: list[assetlib.Asset],
     rng: random.Random,
 ) -> list[Contract]:
     """Decoys adapters must filter: pre-launch perps, dated futures, delisted coins."""
     taken = {a.name for a in picked}
     spare = [a for a in pool[len(pool) // 2 :] if a.name not in taken]
     out: list[Contract] = []
-    if ex in ("binance", "bybit", "okx", "bitget", "gate"):
-        out += [_perpetual(u, ex, a, rng, "prelaunch") for a in rng.sample(spare, 2)]
-    if ex in ("binance", "bybit", "kucoin"):
-        out += [_delivery(u, ex, pool[i], q) for i in (0, 1) for q in (1, 2)][:3]
-    if ex == "hyperliquid":
-        for a in rng.sample(spare, 3):
-            c = _perpetual(u, ex, a, rng, "delisted")
-            out.append(c)
+    if venue.prelaunch_listed:
+        sample = rng.sample(spare, venue.prelaunch_listed)
+        out += [_perpetual(u, venue, a, rng, "prelaunch") for a in sample]
+    if venue.dated_futures is not None:
+        rules = venue.dated_futures  # BTC this and next quarter, then ETH...
+        out += [_delivery(u, venue, rules, pool[i // 2], i % 2 + 1) for i in range(rules.count)]
+    if venue.delisted_listed:
+        for a in rng.sample(spare, venue.delisted_listed):
+            out.append(_perpetual(u, venue, a, rng, "delisted"))
     return out
 
 
-def _delivery(u: Universe, ex: str, asset: assetlib.Asset, quarters: int) -> Contract:
+def _delivery(
+    u: Universe, venue: type[Venue], rules: assetlib.DeliveryRules, asset: assetlib.Asset,
+    quarters: int,
+) -> Contract:
     """A quarterly dated future (last Friday of the quarter, 08:00 UTC)."""
     at = _quarter_expiry(u.clock.start_ms, quarters)
-    yy, mm, dd = at.strftime("%y"), at.month, at.strftime("%d")
-    mon = at.strftime("%b").upper()
-    base = "XBT" if (ex == "kucoin" and asset.name == "BTC") else asset.name
-    if ex == "binance":
-        symbol, quote, settle = f"{base}USDT_{yy}{mm:02d}{dd}", "USDT", "USDT"
-    elif ex == "bybit":
-        symbol, quote, settle = f"{base}USDT-{dd}{mon}{yy}", "USDT", "USDT"
-    else:  # KuCoin inverse dated futures, e.g. XBTMH26
-        code = "FGHJKMNQUVXZ"[mm - 1]
-        symbol, quote, settle = f"{base}M{code}{yy}", "USD", base
+    naming = rules.name(venue.naming.aliases.get(asset.name, asset.name), at)
     return Contract(
-        exchange=ex, symbol=symbol, base=base, asset=asset.name, quote=quote, settle=settle,
-        multiplier=1, interval_hours=8, listed_at=ms_to_dt(u.clock.start_ms - 60 * DAY_MS),
-        status="trading", kind="delivery", delivery_at=at, ref_price=asset.price,
-        rank=asset.rank, key=stable_hash(u.seed, ex, symbol),
+        exchange=venue.name, symbol=naming.symbol, base=naming.base, asset=asset.name,
+        quote=naming.quote, settle=naming.settle, multiplier=1, interval_hours=8,
+        listed_at=ms_to_dt(u.clock.start_ms - 60 * DAY_MS), status="trading", kind="delivery",
+        delivery_at=at, ref_price=asset.price, rank=asset.rank,
+        key=stable_hash(u.seed, venue.name, naming.symbol),
     )
 
 

@@ -1,8 +1,9 @@
 """The work behind `database_tools.py`: status, health check, clear and CSV export.
 
-Every function here is read-only towards the schema: `status` and `check` open the database with
-`migrate=False`, so pointing them at an empty, old or foreign database reports it as such rather
-than creating or upgrading anything (that is the collectors' job, through `open_database`).
+Every function here is read-only towards the schema: it opens the database with
+`migrate=False`, so pointing it at an empty, old or foreign database reports it as such rather
+than creating or upgrading anything (that is the jobs' job, through `database()`). Also the
+database's size and how sizes are written for people (`database_size`, `human_bytes`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +19,10 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, func, inspect, select, text
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from lib.errors import DatabaseError, SchemaError
-from lib.storage.engine import create_db_engine, describe_url, normalise_url, translate_error
+from lib.storage.engine import database, describe_url, normalise_url, translated_errors
 from lib.storage.migrations import read_version
 from lib.storage.schema import (
     DATA_TABLES,
@@ -35,6 +34,9 @@ from lib.storage.schema import (
 from lib.storage.schema import metadata as schema_metadata
 
 logger = logging.getLogger(__name__)
+
+# The file name `database_tools.py export` writes by default and the collector exports to.
+CSV_FILENAME = "unified_exchange_data.csv"
 
 # The column that says how old each table's rows are.
 TIME_COLUMNS: dict[str, str] = {
@@ -49,8 +51,6 @@ TIME_COLUMNS: dict[str, str] = {
     "arbitrage_spread_statistics": "calculated_at",
     "analytics_watermarks": "updated_at",
 }
-
-CSV_FILENAME = "unified_exchange_data.csv"
 
 
 @dataclass(frozen=True)
@@ -140,20 +140,20 @@ def _require_sqlite_file(path: Path) -> None:
 
 
 @contextmanager
-def connect_existing(url: str) -> Iterator[Connection]:
-    """A connection to an existing database, translated errors, no schema changes."""
+def existing_database(url: str) -> Iterator[Engine]:
+    """The engine of an existing database: translated errors, no schema changes, disposed."""
     path = sqlite_path(url)
     if path is not None:
         _require_sqlite_file(path)
-    engine = create_db_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            yield conn
-    except (sa_exc.SQLAlchemyError, sqlite3.Error) as e:
-        raise translate_error(e, url) from e
-    finally:
-        engine.dispose()
+    with database(url=url, migrate=False) as engine, translated_errors(url):
+        yield engine
+
+
+@contextmanager
+def connect_existing(url: str) -> Iterator[Connection]:
+    """A connection to an existing database, translated errors, no schema changes."""
+    with existing_database(url) as engine, engine.connect() as conn:
+        yield conn
 
 
 def _checked_version(conn: Connection, url: str) -> int:
@@ -185,9 +185,20 @@ def _table_sizes(conn: Connection) -> dict[str, int]:
     return {str(name): int(size) for name, size in rows}
 
 
-def _total_size(conn: Connection, url: str) -> int:
+def database_size(conn: Connection) -> int:
+    """Bytes the database occupies (SQLite: pages in use by the file; PostgreSQL: the DB)."""
     if conn.dialect.name == "postgresql":
-        return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+        return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
+                   or 0)
+    pages = conn.exec_driver_sql("PRAGMA page_count").scalar() or 0
+    page_size = conn.exec_driver_sql("PRAGMA page_size").scalar() or 0
+    return int(pages) * int(page_size)
+
+
+def _total_size(conn: Connection, url: str) -> int:
+    """Bytes on disk: PostgreSQL's database size; a SQLite file with its WAL and shared memory."""
+    if conn.dialect.name == "postgresql":
+        return database_size(conn)
     path = sqlite_path(url)
     if path is None:
         return 0
@@ -377,26 +388,23 @@ def export_csv(url: str, path: Path | str) -> int:
     target = Path(path)
     if not target.parent.is_dir():
         raise DatabaseError(f"cannot write {target}: directory {target.parent} does not exist")
-    with connect_existing(url) as conn:
-        _checked_version(conn, url)
-    engine = create_db_engine(url)
-    try:
-        return export_exchange_data_csv(engine, target)
-    except sa_exc.SQLAlchemyError as e:
-        raise translate_error(e, url) from e
-    except OSError as e:
-        raise DatabaseError(f"cannot write {target}: {e.strerror}") from e
-    finally:
-        engine.dispose()
+    with existing_database(url) as engine:
+        with engine.connect() as conn:
+            _checked_version(conn, url)
+        try:
+            return export_exchange_data_csv(engine, target)
+        except OSError as e:
+            raise DatabaseError(f"cannot write {target}: {e.strerror}") from e
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
+def human_bytes(size: int) -> str:
+    """A size for people: "512 B", "1.5 KB", "20.0 MB", "1.2 GB" (units of 1024)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
-    return f"{n} B"
+    return f"{value:.1f} GB"
 
 
 def format_status(status: DatabaseStatus) -> str:
@@ -407,13 +415,13 @@ def format_status(status: DatabaseStatus) -> str:
         return t.strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
     tables = tabulate(
-        [[t.name, t.rows, _size(t.size_bytes), when(t.oldest), when(t.newest)]
+        [[t.name, t.rows, human_bytes(t.size_bytes), when(t.oldest), when(t.newest)]
          for t in status.tables],
         headers=["table", "rows", "size", "oldest (UTC)", "newest (UTC)"],
         intfmt=",",
     )
     lines = [f"{status.database} (schema version {status.schema_version}, "
-             f"total size {_size(status.total_bytes)})", "", tables, ""]
+             f"total size {human_bytes(status.total_bytes)})", "", tables, ""]
     if status.history_by_exchange:
         lines.append(tabulate(sorted(status.history_by_exchange.items()),
                               headers=["exchange", "history rows"], intfmt=","))

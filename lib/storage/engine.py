@@ -1,5 +1,9 @@
 """Database access: one engine factory for SQLite and PostgreSQL, error translation, bulk writes.
 
+`with database(settings) as engine:` is the one way to open a database (schema created or
+upgraded) and dispose of its engine; `with translated_errors(engine):` turns any database error
+inside the block into one `DatabaseError` line.
+
 SQLite runs in WAL mode with a busy timeout so the collectors, scripts and the API can share one
 file; the aggregates PostgreSQL has and SQLite lacks (`stddev_samp`, `percentile_cont`) are
 registered there by `lib.storage.sqlfunctions`, so analytics SQL is the same on both engines.
@@ -15,8 +19,8 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -27,9 +31,9 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from lib.errors import DatabaseError
 from lib.storage.migrations import ensure_schema
 from lib.storage.schema import UTCDateTime
@@ -43,6 +47,22 @@ BATCH_ROWS = 20_000
 # load outgrow the 2 MiB default, and every insert then reads index pages back from the OS
 # (1.6 M rows here: 85k rows/s with the default, 133-143k with 32 MiB)
 SQLITE_CACHE_KIB = 32_768
+# PostgreSQL connection options (a key given in DATABASE_URL's query string wins). A server that
+# stops answering turns into an error instead of a call that waits forever: a connect gives up
+# after 5 s, a dead peer is found by keepalives on an idle connection (10 s + 3 x 5 s) and by
+# the TCP user timeout while a request is unacknowledged (30 s), and the server cancels any
+# statement after 5 min (a lock wait, a runaway query; our longest, bulk cleanup, takes seconds).
+# Stopping on a signal does not wait for these: lib.runtime.stopping ends a blocked process.
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "application_name": "funding-arb",
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms
+    "options": "-c statement_timeout=300000",  # ms
+}
 
 Row = Mapping[str, Any]
 
@@ -67,8 +87,9 @@ def describe_url(url: str) -> str:
     return f"PostgreSQL at {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
 
 
-def translate_error(error: Exception, url: str) -> DatabaseError:
+def translate_error(error: Exception, url: str | URL) -> DatabaseError:
     """One line that says what is wrong with the database, never a traceback."""
+    url = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
     where = describe_url(url)
     message = str(getattr(error, "orig", None) or error).strip().splitlines()
     first = message[0] if message else type(error).__name__
@@ -123,33 +144,56 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     if backend == "postgresql":
+        given = make_url(url).query
         return create_engine(
             url,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": 5, "application_name": "funding-arb"},
+            connect_args={k: v for k, v in PG_CONNECT_ARGS.items() if k not in given},
         )
     raise DatabaseError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
+@contextmanager
+def translated_errors(where: Engine | str) -> Iterator[None]:
+    """Database errors raised inside the block leave it as one `DatabaseError` line (`from` the
+    original); `where` (an engine or a URL) names the database in the message."""
+    try:
+        yield
+    except (sa_exc.SQLAlchemyError, sqlite3.Error) as e:
+        raise translate_error(e, where.url if isinstance(where, Engine) else where) from e
+
+
 def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
-    """Engine for `url` (default: the DATABASE_URL setting), schema created or upgraded."""
+    """Engine for `url` (default: the DATABASE_URL setting), schema created or upgraded.
+
+    The caller owns the engine and disposes of it; `database()` does both for a block.
+    """
     url = url or get_settings().database_url
     engine = create_db_engine(url)
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        if migrate:
-            ensure_schema(engine)
-    except sa_exc.SQLAlchemyError as e:
+        with translated_errors(url):
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            if migrate:
+                ensure_schema(engine)
+    except BaseException:
         engine.dispose()
-        raise translate_error(e, url) from e
+        raise
     return engine
 
 
-@cache
-def get_engine() -> Engine:
-    """The process-wide engine for the configured database."""
-    return open_database()
+@contextmanager
+def database(settings: Settings | None = None, *, url: str | None = None,
+             migrate: bool = True) -> Iterator[Engine]:
+    """The engine of `url` (default: the settings' database), disposed when the block ends.
+
+    With `migrate` the schema is created or upgraded first; without it nothing is changed.
+    """
+    engine = open_database(url or (settings or get_settings()).database_url, migrate=migrate)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

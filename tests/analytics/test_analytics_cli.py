@@ -68,7 +68,7 @@ def test_zscores_and_spread_collector_once(engine: Engine, cli_env: dict[str, st
     assert _line(z) == "contracts 2, statistics updated 4"
     assert _count(engine, funding_statistics) == 4
     spreads = run_script("collect_spread_history.py", cli_env, "--once")
-    assert _line(spreads) == "pairs 1, rows written 32, statistics updated 2"
+    assert _line(spreads) == "pairs 1 (1 new), rows written 32, statistics updated 2"
     assert (Path(cli_env["LOG_DIR"]) / "zscore_calculator.log").exists()
     assert (Path(cli_env["LOG_DIR"]) / "spread_collector.log").exists()
 
@@ -131,23 +131,29 @@ def test_an_empty_database_gets_one_clear_line(cli_env: dict[str, str], script: 
 
 @pytest.mark.parametrize(("script", "args", "message"), [
     ("backfill_arbitrage_spreads_v2.py", ("--days", "x"),
-     "argument --days: invalid int value: 'x'"),
-    ("backfill_arbitrage_spreads_v2.py", ("--days", "0"), "--days 0: must be at least 1"),
+     "argument --days: 'x' must be a whole number from 1 to 3650 days"),
+    ("backfill_arbitrage_spreads_v2.py", ("--days", "0"),
+     "argument --days: '0' must be a whole number from 1 to 3650 days"),
     ("collect_spread_history.py", (), "one of the arguments --once --continuous is required"),
     ("collect_spread_history.py", ("--continuous", "--interval", "0"),
-     "--interval 0: must be more than 0 seconds"),
+     "argument --interval: '0' must be a number above 0 up to 86400 seconds"),
     ("calculate_zscores.py", ("--once", "--continuous"),
      "argument --continuous: not allowed with argument --once"),
     ("top_opportunities.py", ("--exchanges", "ftx"),
-     "argument --exchanges: unknown exchange(s) ftx; supported: "),
-    ("top_opportunities.py", ("--limit", "0"), "--limit 0: must be at least 1"),
-    ("top_opportunities.py", ("--min-apr", "ten"), "argument --min-apr: invalid float value: "),
+     "argument --exchanges: 'ftx' names unknown exchange(s) ftx; supported: "),
+    ("top_opportunities.py", ("--limit", "0"),
+     "argument --limit: '0' must be a whole number from 1 to 100000 rows"),
+    ("top_opportunities.py", ("--min-apr", "nan"),
+     "argument --min-apr: 'nan' must be a number from -1000000 to 1000000 percent"),
+    ("top_opportunities.py", ("--hold-days", "1.5"),
+     "argument --hold-days: '1.5' must be a whole number from 1 to 3650 days"),
 ])
 def test_bad_flags_get_one_clear_line(sqlite_url: str, cli_env: dict[str, str], script: str,
                                       args: tuple[str, ...], message: str) -> None:
     done = run_script(script, {**cli_env, "DATABASE_URL": sqlite_url}, *args)
     assert done.returncode == 2
-    assert done.stderr.splitlines()[-1].startswith(f"{script}: error: {message}")
+    assert done.stderr.startswith(f"{script}: error: {message}")
+    assert done.stderr.endswith(f" (see {script} --help)\n") and done.stderr.count("\n") == 1
     assert done.stdout == ""
 
 

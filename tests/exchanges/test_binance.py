@@ -1,13 +1,24 @@
-"""Binance parse functions on the docs' examples (ccxt has no recorded Binance replies), our
+"""Binance parse functions on real recorded replies (../shared/exchange-responses/binance/:
+captures from fapi.binance.com by other projects; ccxt has none), the docs' examples, our
 simulator recordings, and malformed replies."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
-from replay_b import check_contracts, check_history, drop, mutated, recording, set_to
+from recorded_replies import (
+    check_contracts,
+    check_history,
+    drop,
+    mutated,
+    real_reply,
+    recording,
+    set_to,
+    shared_files,
+)
 
 from lib.errors import ExchangeDataError, ExchangeError
 from lib.exchanges.venues.binance import (
@@ -16,7 +27,7 @@ from lib.exchanges.venues.binance import (
     parse_funding_info,
     parse_history,
 )
-from lib.timeutils import from_ms, to_ms
+from lib.timeutils import from_ms, normalise_settlement, to_ms
 
 OBSERVED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -95,6 +106,110 @@ def test_documented_history() -> None:
     )
     assert (to_ms(second.funding_time), second.funding_rate) == (1570636800000, 0.0001)
     assert first.funding_interval_hours is None  # fetch_history fills in the contract's
+
+
+def test_every_real_reply_is_replayed() -> None:
+    assert shared_files("binance") == [
+        "real-exchangeInfo", "real-fundingInfo", "real-fundingRate-BTCUSDT",
+        "real-premiumIndex-BTCUSDT", "real-premiumIndex-XAUUSDT", "real-premiumIndex-all-trimmed",
+        "real-premiumIndex-all",
+    ]
+
+
+def test_real_funding_info() -> None:
+    """The first 35 entries of a whole fundingInfo list (2026): 8, 4 and 1 hour intervals."""
+    reply = real_reply("binance", "real-fundingInfo")
+    intervals = parse_funding_info(reply)
+    assert intervals == {row["symbol"]: float(row["fundingIntervalHours"]) for row in reply}
+    assert len(intervals) == 35
+    assert (intervals["GTCUSDT"], intervals["LPTUSDT"], intervals["ONEUSDT"]) == (8.0, 4.0, 1.0)
+
+
+def test_real_exchange_info() -> None:
+    """A whole exchangeInfo of 2021-07 (122 symbols): the 119 trading perpetuals, USDT- and
+    BUSD-margined, every one 8-hourly then; two quarterlies and a pending symbol left out."""
+    reply = real_reply("binance", "real-exchangeInfo")
+    contracts = parse_contracts(reply, {})
+    rows = {row["symbol"]: row for row in reply["symbols"]}
+    assert len(rows) == 122 and len(contracts) == 119
+    assert not {"BTCUSDT_210924", "ETHUSDT_210924", "BTCSTUSDT"} & {c.symbol for c in contracts}
+    for c in contracts:
+        row = rows[c.symbol]
+        assert (c.quote, c.settle) == (row["quoteAsset"], row["marginAsset"]), c.symbol
+        assert c.listed_at == from_ms(row["onboardDate"]), c.symbol
+        assert (c.funding_interval_hours, c.status) == (8.0, "trading")
+    by_symbol = {c.symbol: c for c in contracts}
+    btc, shib = by_symbol["BTCUSDT"], by_symbol["1000SHIBUSDT"]
+    assert (btc.canonical_symbol, btc.multiplier) == ("BTC/USDT:USDT", 1.0)
+    assert btc.listed_at == datetime(2019, 9, 25, 8, tzinfo=UTC)
+    assert (shib.canonical_symbol, shib.base, shib.multiplier) == ("SHIB/USDT:USDT", "SHIB", 1e3)
+    assert by_symbol["1INCHUSDT"].base == "1INCH"
+    assert by_symbol["BTCBUSD"].canonical_symbol == "BTC/BUSD:BUSD"
+
+
+def test_real_premium_index_of_every_symbol() -> None:
+    """The no-symbol reply of 2024-11-27 (379 rows): the 4 quarterlies (rate "0.00000000",
+    nextFundingTime 0) left out, every perpetual's values the reply's own."""
+    reply = real_reply("binance", "real-premiumIndex-all")
+    snapshots = parse_current(reply, {}, OBSERVED)
+    perpetuals = [row for row in reply if "_" not in row["symbol"]]
+    assert (len(reply), len(perpetuals), len(snapshots)) == (379, 375, 375)
+    for s, row in zip(snapshots, perpetuals, strict=True):
+        assert (s.symbol, s.funding_rate) == (row["symbol"], float(row["lastFundingRate"]))
+        assert (s.mark_price, s.index_price) == (float(row["markPrice"]), float(row["indexPrice"]))
+        assert to_ms(s.next_funding_time) == row["nextFundingTime"] == 1732723200000  # type: ignore[arg-type]
+        assert to_ms(s.timestamp) == row["time"] == 1732715655000
+    first = snapshots[0]
+    assert (first.symbol, first.funding_rate, first.mark_price, first.index_price) == (
+        "UXLINKUSDT", 0.00005, 0.5563, 0.55594286
+    )
+
+
+def test_real_premium_index_trimmed_with_funding_info() -> None:
+    """Three rows of a 2026 no-symbol reply; LPTUSDT settles every 4 h (fundingInfo)."""
+    intervals = parse_funding_info(real_reply("binance", "real-fundingInfo"))
+    snapshots = parse_current(real_reply("binance", "real-premiumIndex-all-trimmed"), intervals,
+                              OBSERVED)
+    assert [(s.symbol, s.funding_rate, s.funding_interval_hours) for s in snapshots] == [
+        ("LPTUSDT", 0.00005, 4.0), ("ETHUSDT", -0.00001791, 8.0), ("BTCUSDT", 0.0000668, 8.0)
+    ]
+    assert {to_ms(s.next_funding_time) for s in snapshots} == {1789315200000}  # type: ignore[arg-type]
+    assert {to_ms(s.timestamp) for s in snapshots} == {1789308896002}
+    assert (snapshots[2].mark_price, snapshots[2].index_price) == (76979.73397101, 77007.74782609)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("real-premiumIndex-BTCUSDT",
+         ("BTCUSDT", 0.00004558, 1790784000000, 1790767764002, 83829.8, 83844.93847826)),
+        ("real-premiumIndex-XAUUSDT",
+         ("XAUUSDT", 0.0000482, 1790769600000, 1790767763307, 4187.85, 4185.66627452)),
+    ],
+)
+def test_real_premium_index_of_one_symbol(name: str, expected: tuple[Any, ...]) -> None:
+    """`?symbol=` answers one object, the same as a row of the no-symbol list (the adapter
+    asks for the list, so the object is read as a list of one)."""
+    (s,) = parse_current([real_reply("binance", name)], {}, OBSERVED)
+    assert (s.symbol, s.funding_rate, to_ms(s.next_funding_time), to_ms(s.timestamp),  # type: ignore[arg-type]
+            s.mark_price, s.index_price) == expected
+
+
+def test_real_funding_rate_history() -> None:
+    """100 BTCUSDT rows of 2026, oldest first, 8 h apart, some stamped 1-2 ms late."""
+    reply = real_reply("binance", "real-fundingRate-BTCUSDT")
+    events = parse_history(reply, "BTCUSDT")
+    assert [(to_ms(e.funding_time), e.funding_rate, e.mark_price) for e in events] == [
+        (row["fundingTime"], float(row["fundingRate"]), float(row["markPrice"])) for row in reply
+    ]
+    assert len(events) == 100
+    assert (to_ms(events[0].funding_time), events[0].funding_rate, events[0].mark_price) == (
+        1787904000000, 0.0001, 79645.6
+    )
+    assert (to_ms(events[-1].funding_time), events[-1].funding_rate) == (1790755200000, -0.00000244)
+    times = [normalise_settlement(e.funding_time) for e in events]
+    assert all(b - a == timedelta(hours=8) for a, b in pairwise(times))
+    assert any(to_ms(e.funding_time) % 1000 for e in events)  # the jitter fetch_history removes
 
 
 def test_simulator_recorded_contracts() -> None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
-from live_a import check_contracts, check_current
-from live_b import adapter, check_exact_ends, check_history, history_contracts
+from simulator_checks import (
+    check_contracts,
+    check_current,
+    check_exact_ends,
+    check_history,
+    check_history_under_faults,
+    history_contracts,
+)
 
 from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
-from lib.timeutils import floor_to_interval
 
 EXCHANGE = "binance"
 
@@ -24,7 +27,8 @@ def sim() -> Iterator[SimulatorServer]:
 
 
 def test_contracts_with_funding_info(sim: SimulatorServer) -> None:
-    check_contracts(sim, EXCHANGE, requests_needed=2)  # exchangeInfo + fundingInfo
+    # exchangeInfo + fundingInfo
+    check_contracts(sim, EXCHANGE, requests_needed=2, intervals={1.0, 4.0, 8.0})
 
 
 def test_current_in_two_requests(sim: SimulatorServer) -> None:
@@ -56,21 +60,8 @@ def test_history_survives_faults_and_a_429(caplog: pytest.LogCaptureFixture) -> 
     JSON and read timeouts are retried."""
     scale = 60
     with running_simulator(SimulatorConfig(seed=7, total_contracts=300, time_scale=scale)) as sim:
-        a = adapter(sim, EXCHANGE, time_scale=scale)
         symbol = history_contracts(sim, EXCHANGE)[0]
-        contract = next(c for c in a.list_contracts() if c.symbol == symbol)
-        end = floor_to_interval(sim.universe.now(), 1) - timedelta(days=1)
-        start = end - timedelta(days=60)
-        assert "binance:funding" in sim.saturate_rate_limits(EXCHANGE)
-        sim.set_faults("error_rate=0.15,malformed_rate=0.1,timeout_rate=0.03,timeout=3s")
-        try:
-            with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
-                events = a.fetch_history(contract, start, end)
-        finally:
-            sim.set_faults(None)
-        expected = sim.universe.settlements(EXCHANGE, symbol, start, end)
-    assert [(e.funding_time, e.funding_rate) for e in events] == expected
-    assert len(expected) > a.history_page_size
-    answers = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
-    assert any('" 429 ' in m for m in answers)
+        keys, answers = check_history_under_faults(sim, EXCHANGE, symbol, scale, days=60,
+                                                   hammer=None, caplog=caplog)
+    assert "binance:funding" in keys
     assert not any('" 418 ' in m for m in answers)

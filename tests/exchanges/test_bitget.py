@@ -7,21 +7,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from replay_b import (
+from recorded_replies import (
     ccxt_entries,
-    ccxt_files,
     check_contracts,
     check_history,
     drop,
     mutated,
     recording,
     set_to,
+    shared_files,
 )
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
+from lib.exchanges.base import first_page
 from lib.exchanges.venues.bitget import (
     CURRENT,
-    first_page,
     parse_contracts,
     parse_current,
     parse_history,
@@ -65,7 +65,7 @@ DOC_TICKERS = {
 
 
 def test_every_ccxt_file_is_replayed() -> None:
-    assert [p.stem for p in ccxt_files("bitget")] == [
+    assert shared_files("bitget") == [
         "fetchFundingInterval", "fetchFundingRate", "fetchFundingRateHistory"
     ]
 

@@ -7,8 +7,15 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from live_a import check_contracts, check_current, check_history_pages
-from live_b import adapter, check_exact_ends, check_history_under_faults, history_contracts
+from simulator_checks import (
+    adapter,
+    check_contracts,
+    check_current,
+    check_exact_ends,
+    check_history_pages,
+    check_history_under_faults,
+    history_contracts,
+)
 
 from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
@@ -24,7 +31,7 @@ def sim() -> Iterator[SimulatorServer]:
 
 
 def test_contracts(sim: SimulatorServer) -> None:
-    check_contracts(sim, EXCHANGE, requests_needed=1)
+    check_contracts(sim, EXCHANGE, requests_needed=1, intervals={1.0, 4.0, 8.0})
 
 
 def test_current_with_tickers(sim: SimulatorServer) -> None:

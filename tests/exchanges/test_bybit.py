@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from replay_b import (
+from recorded_replies import (
     ccxt_entries,
-    ccxt_files,
     check_contracts,
     check_history,
     drop,
     mutated,
     recording,
     set_to,
+    shared_files,
 )
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
@@ -63,7 +63,7 @@ DOC_HISTORY = {
 
 
 def test_every_ccxt_file_is_replayed() -> None:
-    assert [p.stem for p in ccxt_files("bybit")] == ["fetchFundingRate", "fetchFundingRates"]
+    assert shared_files("bybit") == ["fetchFundingRate", "fetchFundingRates"]
 
 
 def _ccxt_expected(entry: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,10 @@ import math
 from collections.abc import Iterator
 
 import pytest
-from live_a import check_contracts, check_current
-from live_b import (
+from simulator_checks import (
     adapter,
+    check_contracts,
+    check_current,
     check_exact_ends,
     check_history,
     check_history_under_faults,
@@ -29,7 +30,7 @@ def sim() -> Iterator[SimulatorServer]:
 
 
 def test_contracts(sim: SimulatorServer) -> None:
-    check_contracts(sim, EXCHANGE, requests_needed=1)
+    check_contracts(sim, EXCHANGE, requests_needed=1, intervals={1.0, 4.0, 8.0})
 
 
 def test_contracts_follow_the_cursor(sim: SimulatorServer) -> None:

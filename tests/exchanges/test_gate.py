@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from replay_b import (
+from recorded_replies import (
     ccxt_entries,
-    ccxt_files,
     check_contracts,
     check_history,
     drop,
     mutated,
     recording,
     set_to,
+    shared_files,
 )
 
 from lib.errors import ExchangeDataError, ExchangeError
@@ -35,7 +35,7 @@ DOC_CONTRACT = {
 
 
 def test_every_ccxt_file_is_replayed() -> None:
-    assert [p.stem for p in ccxt_files("gate")] == ["fetchFundingRates"]
+    assert shared_files("gate") == ["fetchFundingRates"]
 
 
 @pytest.mark.parametrize("entry", ccxt_entries("gate", "fetchFundingRates"),

@@ -1,17 +1,33 @@
-"""Hyperliquid parse functions. ccxt has no recorded Hyperliquid replies, so the fixtures are the
-documented examples (exchange-apis.md §8) and our simulator recordings."""
+"""Hyperliquid parse functions on real recorded replies (../shared/exchange-responses/
+hyperliquid/: metaAndAssetCtxs, fundingHistory and predictedFundings captured from
+api.hyperliquid.xyz by other projects), the documented examples (exchange-apis.md §8), our
+simulator recordings, and malformed replies."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
-from replay_b import ccxt_files, check_contracts, check_history, mutated, recording, set_to
+from recorded_replies import (
+    check_contracts,
+    check_history,
+    mutated,
+    real_reply,
+    recording,
+    set_to,
+    shared_files,
+)
 
 from lib.errors import ExchangeDataError, ExchangeError
-from lib.exchanges.venues.hyperliquid import parse_contracts, parse_current, parse_history
-from lib.timeutils import from_ms, to_ms
+from lib.exchanges.venues.hyperliquid import (
+    INTERVAL_HOURS,
+    parse_contracts,
+    parse_current,
+    parse_history,
+)
+from lib.timeutils import from_ms, normalise_settlement, to_ms
 
 OBSERVED = datetime(2026, 1, 1, 10, 17, 3, tzinfo=UTC)
 
@@ -25,8 +41,85 @@ DOC_HISTORY = [{"coin": "ETH", "fundingRate": "0.0000125", "premium": "0.0005796
                 "time": 1704290400031}]
 
 
-def test_ccxt_has_no_recorded_hyperliquid_replies() -> None:
-    assert ccxt_files("hyperliquid") == []
+def test_every_real_reply_is_replayed() -> None:
+    assert shared_files("hyperliquid") == [
+        "real-fundingHistory-endTime", "real-fundingHistory", "real-metaAndAssetCtxs",
+        "real-predictedFundings-first20", "real-predictedFundings",
+    ]
+
+
+def test_real_meta_and_asset_ctxs() -> None:
+    """The whole reply (232 assets, 55 delisted): every live coin is a contract and a snapshot
+    whose values are the reply's own, the k-prefixed coins are x1000, delisted ones left out."""
+    reply = real_reply("hyperliquid", "real-metaAndAssetCtxs")
+    pairs = list(zip(reply[0]["universe"], reply[1], strict=True))
+    live = [(u, ctx) for u, ctx in pairs if not u.get("isDelisted")]
+    assert (len(pairs), len(live)) == (232, 177)
+    contracts = parse_contracts(reply)
+    assert [c.symbol for c in contracts] == [u["name"] for u, _ in live]
+    assert all((c.quote, c.settle, c.funding_interval_hours) == ("USDC", "USDC", 1.0)
+               for c in contracts)
+    assert [(c.symbol, c.base, c.multiplier) for c in contracts if c.multiplier != 1] == [
+        ("kPEPE", "PEPE", 1000.0), ("kSHIB", "SHIB", 1000.0), ("kBONK", "BONK", 1000.0),
+        ("kLUNC", "LUNC", 1000.0), ("kFLOKI", "FLOKI", 1000.0), ("kNEIRO", "NEIRO", 1000.0),
+    ]  # kDOGS is delisted
+    snapshots = parse_current(reply, OBSERVED)
+    assert [s.symbol for s in snapshots] == [u["name"] for u, _ in live]
+    for s, (_, ctx) in zip(snapshots, live, strict=True):
+        assert (s.funding_rate, s.mark_price, s.index_price) == (
+            float(ctx["funding"]), float(ctx["markPx"]), float(ctx["oraclePx"])
+        ), s.symbol
+        assert (s.open_interest, s.volume_24h) == (
+            float(ctx["openInterest"]), float(ctx["dayNtlVlm"])
+        ), s.symbol
+        assert s.next_funding_time == datetime(2026, 1, 1, 11, tzinfo=UTC)
+    btc = snapshots[0]
+    assert (btc.symbol, btc.funding_rate, btc.mark_price, btc.index_price) == (
+        "BTC", 0.0000125, 66303.2, 66330.3
+    )
+    assert (btc.open_interest, btc.volume_24h) == (36368.34814, 2099966847.0508704)
+
+
+def test_real_funding_history() -> None:
+    """1038 BTC rows, oldest first, `time` a few ms after the settlement: 8-hourly until
+    2023-06-08, hourly since (two hours are missing at the exchange). Rates are the reply's."""
+    reply = real_reply("hyperliquid", "real-fundingHistory")
+    events = parse_history(reply, "BTC")
+    assert len(events) == len(reply) == 1038
+    assert [(to_ms(e.funding_time), e.funding_rate) for e in events] == [
+        (row["time"], float(row["fundingRate"])) for row in reply
+    ]
+    assert (to_ms(events[0].funding_time), events[0].funding_rate) == (1683849600048, -0.00061334)
+    assert (to_ms(events[-1].funding_time), events[-1].funding_rate) == (1689627600065, 0.0000125)
+    times = [normalise_settlement(e.funding_time) for e in events]
+    assert times[0] == datetime(2023, 5, 12, tzinfo=UTC)
+    assert times[-1] == datetime(2023, 7, 17, 21, tzinfo=UTC)
+    gaps = [b - a for a, b in pairwise(times)]
+    hourly_from = times.index(datetime(2023, 6, 8, tzinfo=UTC))
+    assert set(gaps[:hourly_from]) == {timedelta(hours=8)}
+    assert set(gaps[hourly_from:]) == {timedelta(hours=1), timedelta(hours=2)}
+    assert all(e.funding_interval_hours == INTERVAL_HOURS for e in events[hourly_from:])
+
+
+def test_real_funding_history_to_an_end_time() -> None:
+    """The same request with `endTime` 2023-05-23 03:17:50: the first 34 rows of the above."""
+    full = parse_history(real_reply("hyperliquid", "real-fundingHistory"), "BTC")
+    events = parse_history(real_reply("hyperliquid", "real-fundingHistory-endTime"), "BTC")
+    assert events == full[:34]
+    assert to_ms(events[-1].funding_time) == 1684800000022 <= 1684811870000
+
+
+@pytest.mark.parametrize("name", ["real-predictedFundings", "real-predictedFundings-first20"])
+def test_real_predicted_fundings_confirm_the_hourly_schedule(name: str) -> None:
+    """predictedFundings is not read by the adapter (metaAndAssetCtxs carries the rate), but
+    its Hyperliquid rows say what the adapter assumes: every coin settles every hour, on the
+    hour."""
+    rows = [venue for _, venues in real_reply("hyperliquid", name) for venue in venues
+            if venue[0] == "HlPerp" and venue[1] is not None]
+    assert len(rows) >= 4
+    for _, predicted in rows:
+        assert predicted["fundingIntervalHours"] == INTERVAL_HOURS
+        assert predicted["nextFundingTime"] % 3_600_000 == 0
 
 
 def test_documented_meta_and_asset_ctxs() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from live_b import (
+from simulator_checks import (
     check_contracts,
     check_current,
     check_exact_ends,
@@ -31,7 +31,7 @@ def test_contracts(sim: SimulatorServer) -> None:
 
 
 def test_current_in_one_request(sim: SimulatorServer) -> None:
-    check_current(sim, EXCHANGE)
+    check_current(sim, EXCHANGE, extras=("open_interest",))
 
 
 def test_history_every_interval(sim: SimulatorServer) -> None:

@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from replay_b import (
+from recorded_replies import (
     ccxt_entries,
-    ccxt_files,
     check_contracts,
     check_history,
     drop,
     mutated,
     recording,
     set_to,
+    shared_files,
 )
 
 from lib.errors import ExchangeDataError, ExchangeError
@@ -44,7 +44,7 @@ DOC_REPLY = {"code": "200000", "data": [DOC_ROW]}
 
 
 def test_every_ccxt_file_is_replayed() -> None:
-    assert [p.stem for p in ccxt_files("kucoinfutures")] == ["fetchFundingRate"]
+    assert shared_files("kucoinfutures") == ["fetchFundingRate"]
 
 
 @pytest.mark.parametrize("entry", ccxt_entries("kucoinfutures", "fetchFundingRate"),

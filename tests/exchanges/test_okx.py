@@ -1,4 +1,5 @@
-"""OKX parse functions on the docs' examples (ccxt has no recorded OKX replies), our simulator
+"""OKX parse functions on real recorded replies (../shared/exchange-responses/okx/: captures
+from www.okx.com by other projects; ccxt has none), the docs' examples, our simulator
 recordings, and malformed replies."""
 
 from __future__ import annotations
@@ -7,7 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from replay_b import check_contracts, check_history, drop, mutated, recording, set_to
+from recorded_replies import (
+    check_contracts,
+    check_history,
+    drop,
+    mutated,
+    real_reply,
+    recording,
+    set_to,
+    shared_files,
+)
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
 from lib.exchanges.venues.okx import (
@@ -112,6 +122,76 @@ def test_contract_without_a_funding_rate_is_logged(caplog: pytest.LogCaptureFixt
     contracts = parse_contracts(DOC_INSTRUMENTS, {"BTC-USDT-SWAP": 8.0})
     assert [c.symbol for c in contracts] == ["BTC-USDT-SWAP"]
     assert "okx BTC-USD-SWAP: contract skipped: no funding rate listed for it" in caplog.text
+
+
+def test_every_real_reply_is_replayed() -> None:
+    assert shared_files("okx") == [
+        "real-funding-rate-ANY", "real-funding-rate-ETH-USDT-SWAP", "real-funding-rate-history",
+        "real-instruments-SWAP",
+    ]
+
+
+def test_real_funding_rate_of_any() -> None:
+    """instId=ANY cut to 5 rows by its recorder (2026): a 4-hourly swap, and an X-Perp FUTURES
+    row that is left out."""
+    reply = real_reply("okx", "real-funding-rate-ANY")
+    assert parse_intervals(reply) == {
+        "BTC-USDT-SWAP": 8.0, "ETH-USDT-SWAP": 8.0, "CHIP-USDT-SWAP": 4.0, "BTC-USD-SWAP": 8.0
+    }
+    snapshots = parse_current(reply, None, None, OBSERVED)
+    assert [(s.symbol, s.funding_rate, to_ms(s.next_funding_time), to_ms(s.timestamp))  # type: ignore[arg-type]
+            for s in snapshots] == [
+        ("BTC-USDT-SWAP", 0.0000593556502673, 1789171200000, 1789147104593),
+        ("ETH-USDT-SWAP", 0.0000662141760313, 1789171200000, 1789147104642),
+        ("CHIP-USDT-SWAP", 0.00005, 1789156800000, 1789147104363),
+        ("BTC-USD-SWAP", 0.0001, 1789171200000, 1789147104568),
+    ]
+
+
+def test_real_funding_rate_of_one_swap() -> None:
+    (s,) = parse_current(real_reply("okx", "real-funding-rate-ETH-USDT-SWAP"), None, None,
+                         OBSERVED)
+    assert (s.symbol, s.funding_rate, s.funding_interval_hours) == (
+        "ETH-USDT-SWAP", 0.0000479222256351, 8.0
+    )
+    assert (to_ms(s.next_funding_time), to_ms(s.timestamp)) == (1789689600000, 1789677909944)  # type: ignore[arg-type]
+
+
+def test_real_history_is_what_settled() -> None:
+    """Three BTC-USDT-SWAP settlements, newest first; the newest `realizedRate` is the
+    `settFundingRate` the funding-rate capture (another project's) reports."""
+    events = parse_history(real_reply("okx", "real-funding-rate-history"), "BTC-USDT-SWAP")
+    assert [(to_ms(e.funding_time), e.funding_rate) for e in events] == [
+        (1789142400000, 0.0000599316422609),
+        (1789113600000, 0.0000402928520367),
+        (1789084800000, 0.0000876022471315),
+    ]
+    current = real_reply("okx", "real-funding-rate-ANY")["data"][0]
+    assert (current["instId"], current["prevFundingTime"]) == ("BTC-USDT-SWAP", "1789142400000")
+    assert events[0].funding_rate == float(current["settFundingRate"])
+
+
+def test_real_instruments() -> None:
+    """The whole SWAP list of 2022-05 (166 swaps, 40 of them inverse, settled in the coin).
+    Its swaps are not in the 2026 funding-rate capture, so they are logged and left out
+    there; given an interval each, every name parses, with no multiplier (OKX puts small-coin
+    sizes in ctVal)."""
+    reply = real_reply("okx", "real-instruments-SWAP")
+    rows = reply["data"]
+    known = parse_intervals(real_reply("okx", "real-funding-rate-ANY"))
+    assert [c.symbol for c in parse_contracts(reply, known)] == [
+        "BTC-USD-SWAP", "BTC-USDT-SWAP", "ETH-USDT-SWAP"
+    ]
+    contracts = parse_contracts(reply, {row["instId"]: 8.0 for row in rows})
+    assert [c.symbol for c in contracts] == [row["instId"] for row in rows]
+    assert len(contracts) == 166
+    for c, row in zip(contracts, rows, strict=True):
+        base, quote = row["uly"].split("-")
+        settle = base if row["ctType"] == "inverse" else "USDT"
+        assert (c.canonical_symbol, c.multiplier) == (f"{base}/{quote}:{settle}", 1.0), c.symbol
+        assert c.listed_at == from_ms(row["listTime"]), c.symbol
+    assert sum(c.settle == c.base for c in contracts) == 40
+    assert contracts[0].listed_at == datetime(2021, 1, 29, 10, 40, 28, tzinfo=UTC)
 
 
 def test_simulator_recorded_contracts() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from live_a import check_contracts, check_current
-from live_b import (
+from simulator_checks import (
+    check_contracts,
+    check_current,
     check_exact_ends,
     check_history,
     check_history_under_faults,
@@ -26,7 +27,8 @@ def sim() -> Iterator[SimulatorServer]:
 
 
 def test_contracts_with_intervals_from_funding_rate(sim: SimulatorServer) -> None:
-    check_contracts(sim, EXCHANGE, requests_needed=2)  # instruments + funding-rate ANY
+    # instruments + funding-rate ANY
+    check_contracts(sim, EXCHANGE, requests_needed=2, intervals={1.0, 4.0, 8.0})
 
 
 def test_current_with_mark_price_and_open_interest(sim: SimulatorServer) -> None:

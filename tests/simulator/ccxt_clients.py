@@ -7,6 +7,7 @@ Shared by the fidelity tests (ccxt vs the simulator's ground truth) and the adap
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -14,54 +15,87 @@ import ccxt
 
 from lib.simulator import Contract, Universe
 
+UrlPatch = Callable[[Any, str], None]  # (ccxt client, the venue's base URL on the simulator)
 
-def _fapi_urls(base: str) -> Callable[[Any], None]:
-    def patch(ex: Any) -> None:
-        for key in list(ex.urls["api"]):
-            if key.startswith("fapi"):
-                version = "v1" if key.endswith(("Public", "Private")) else key[-2:].lower()
-                ex.urls["api"][key] = f"{base}/binance/fapi/{version}"
+
+def _fapi_urls(ex: Any, base: str) -> None:
+    for key in list(ex.urls["api"]):
+        if key.startswith("fapi"):
+            version = "v1" if key.endswith(("Public", "Private")) else key[-2:].lower()
+            ex.urls["api"][key] = f"{base}/fapi/{version}"
+
+
+def _all_urls(ex: Any, base: str) -> None:
+    ex.urls["api"] = {key: base for key in ex.urls["api"]}
+
+
+def _gate_urls(ex: Any, base: str) -> None:
+    for key in ex.urls["api"]["public"]:
+        ex.urls["api"]["public"][key] = f"{base}/api/v4"
+
+
+def _keys(*keys: str, suffix: str = "") -> UrlPatch:
+    def patch(ex: Any, base: str) -> None:
+        ex.urls["api"].update(dict.fromkeys(keys, base + suffix))
     return patch
 
 
-def _all_urls(base: str) -> Callable[[Any], None]:
-    def patch(ex: Any) -> None:
-        ex.urls["api"] = {key: base for key in ex.urls["api"]}
-    return patch
+@dataclass(frozen=True)
+class CcxtClient:
+    """How a ccxt client is pointed at one simulated venue, and what ccxt does there.
+
+    One entry per registered exchange (the registry test demands it): the ccxt class, how its
+    URLs are redirected to the simulator, its options (limited to the swap markets we serve),
+    and the few places where ccxt's behaviour differs by exchange.
+    """
+
+    ccxt_id: str
+    urls: UrlPatch
+    options: dict[str, Any] = field(default_factory=dict)
+    # params for fetch_funding_rates to use the endpoint with every contract's current funding
+    bulk_params: dict[str, Any] = field(default_factory=dict)
+    current_funding: bool = True  # False: ccxt parses no current funding for this exchange
+    history_limit: int = 100  # rows asked of fetch_funding_rate_history (the venue's maximum)
+    lists_prelaunch: bool = False  # load_markets also sees the pre-launch contracts
+    base_field: str = "baseId"  # market field holding the venue's own base spelling
 
 
-def _gate_urls(base: str) -> Callable[[Any], None]:
-    def patch(ex: Any) -> None:
-        for key in ex.urls["api"]["public"]:
-            ex.urls["api"]["public"][key] = f"{base}/api/v4"
-    return patch
+CCXT_CLIENTS: dict[str, CcxtClient] = {
+    "binance": CcxtClient("binanceusdm", _fapi_urls, {"fetchMarkets": {"types": ["linear"]}},
+                          history_limit=1000),
+    # pre-launch contracts only appear with status=PreLaunch, which ccxt asks for too
+    "bybit": CcxtClient("bybit", _all_urls, {"fetchMarkets": {"types": ["linear"]}},
+                        history_limit=200, lists_prelaunch=True),
+    "okx": CcxtClient("okx", _keys("rest"), {"fetchMarkets": {"types": ["swap"]}}),
+    "bitget": CcxtClient(
+        "bitget", _all_urls, {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"},
+        bulk_params={"method": "publicMixGetV2MixMarketCurrentFundRate"},
+    ),
+    "gate": CcxtClient("gate", _gate_urls, {
+        "fetchMarkets": {"types": ["swap"]}, "defaultType": "swap",
+        "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}}}, history_limit=1000),
+    "kucoin": CcxtClient("kucoinfutures", _keys("futuresPublic", "utaV2", "public")),
+    # ccxt market ids are asset indices; the coin is baseName
+    "hyperliquid": CcxtClient("hyperliquid", _keys("public"),
+                              {"fetchMarkets": {"types": ["swap"]}}, base_field="baseName"),
+    # ccxt 4.5.90 parses no current funding for dYdX (fetchFundingRate(s) unsupported)
+    "dydx": CcxtClient("dydx", _keys("indexer", suffix="/v4"), current_funding=False),
+}
 
 
-def _keys(**urls: str) -> Callable[[Any], None]:
-    def patch(ex: Any) -> None:
-        ex.urls["api"].update(urls)
-    return patch
+def with_current_funding(exchanges: tuple[str, ...]) -> list[str]:
+    """The exchanges whose current funding ccxt parses (a missing entry counts as parsed:
+    the registry test reports it)."""
+    return [e for e in exchanges if e not in CCXT_CLIENTS or CCXT_CLIENTS[e].current_funding]
 
 
 def make_exchange(name: str, url: str) -> Any:
     """A ccxt client for simulator venue `name`, limited to the swap markets we serve."""
-    base = f"{url}/{name}"
-    table: dict[str, tuple[str, Callable[[Any], None], dict[str, Any]]] = {
-        "binance": ("binanceusdm", _fapi_urls(url), {"fetchMarkets": {"types": ["linear"]}}),
-        "bybit": ("bybit", _all_urls(base), {"fetchMarkets": {"types": ["linear"]}}),
-        "okx": ("okx", _keys(rest=base), {"fetchMarkets": {"types": ["swap"]}}),
-        "bitget": ("bitget", _all_urls(base), {"fetchMarkets": {"types": ["swap"]},
-                                               "defaultType": "swap"}),
-        "gate": ("gate", _gate_urls(base), {
-            "fetchMarkets": {"types": ["swap"]}, "defaultType": "swap",
-            "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}}}),
-        "kucoin": ("kucoinfutures", _keys(futuresPublic=base, utaV2=base, public=base), {}),
-        "hyperliquid": ("hyperliquid", _keys(public=base), {"fetchMarkets": {"types": ["swap"]}}),
-        "dydx": ("dydx", _keys(indexer=f"{base}/v4"), {}),
-    }
-    ccxt_id, patch, options = table[name]
-    ex = getattr(ccxt, ccxt_id)({"options": options, "enableRateLimit": False, "timeout": 10000})
-    patch(ex)
+    client = CCXT_CLIENTS[name]
+    ex = getattr(ccxt, client.ccxt_id)(
+        {"options": client.options, "enableRateLimit": False, "timeout": 10000}
+    )
+    client.urls(ex, f"{url}/{name}")
     ex.load_markets()
     return ex
 

@@ -10,18 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from ccxt_clients import make_exchange, pick_contracts, unified
+from ccxt_clients import CCXT_CLIENTS, make_exchange, pick_contracts, unified, with_current_funding
 
 from config.settings import SUPPORTED_EXCHANGES, load_settings
 from lib.exchanges import get_adapter
 from lib.exchanges.base import ExchangeAdapter
 from lib.simulator import SimulatorServer
 from lib.timeutils import from_ms, normalise_settlement, to_ms
-
-# ccxt methods that return every contract's current funding in one call.
-BULK_PARAMS: dict[str, dict[str, Any]] = {
-    "bitget": {"method": "publicMixGetV2MixMarketCurrentFundRate"},
-}
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +29,16 @@ def pair(sim: SimulatorServer) -> dict[str, tuple[Any, ExchangeAdapter]]:
     }
 
 
-# ccxt 4.5.90 parses no current funding for dYdX (fetchFundingRate(s) unsupported); the generic
-# adapter suite checks dYdX's current rates against the simulator's ground truth instead.
-@pytest.mark.parametrize("exchange", [e for e in SUPPORTED_EXCHANGES if e != "dydx"])
+# Where ccxt parses no current funding (dYdX), the generic adapter suite checks the adapter's
+# current rates against the simulator's ground truth instead.
+@pytest.mark.parametrize("exchange", with_current_funding(SUPPORTED_EXCHANGES))
 def test_current_funding_agrees_with_ccxt(
     pair: dict[str, tuple[Any, ExchangeAdapter]], sim: SimulatorServer, exchange: str
 ) -> None:
     ex, adapter = pair[exchange]
     ours = {s.symbol: s for s in adapter.fetch_current()}
     picks = pick_contracts(sim.universe, exchange)
-    rates = ex.fetch_funding_rates(None, BULK_PARAMS.get(exchange, {}))
+    rates = ex.fetch_funding_rates(None, CCXT_CLIENTS[exchange].bulk_params)
     theirs = {c.symbol: rates[unified(ex, c)] for c in picks}
     for c in picks:
         assert ours[c.symbol].funding_rate == pytest.approx(

@@ -12,15 +12,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from ccxt_clients import all_markets, make_exchange, native_id, pick_contracts, unified
+from ccxt_clients import (
+    CCXT_CLIENTS,
+    all_markets,
+    make_exchange,
+    native_id,
+    pick_contracts,
+    unified,
+    with_current_funding,
+)
 
-from lib.simulator import Contract, SimulatorServer, Universe
+from lib.simulator import EXCHANGES, Contract, SimulatorServer, Universe
 from lib.simulator.config import dt_to_ms, ms_to_dt
 
 HOUR_MS = 3_600_000
-
-
-EXCHANGES = ("binance", "bybit", "okx", "bitget", "gate", "kucoin", "hyperliquid", "dydx")
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +43,13 @@ def test_markets_are_exactly_the_trading_perpetuals(
     active_swaps = {native_id(m) for m in markets if m["swap"] and m["active"] is not False}
     assert active_swaps == {c.symbol for c in sim.universe.contracts(exchange)}
     listed = {c.symbol for c in sim.universe.instruments(exchange)}
-    if exchange == "bybit":  # pre-launch contracts only appear with status=PreLaunch
+    if CCXT_CLIENTS[exchange].lists_prelaunch:
         assert {native_id(m) for m in markets} == listed
     else:
         assert {native_id(m) for m in markets} <= listed
     for c in pick_contracts(sim.universe, exchange):
         market = next(m for m in markets if native_id(m) == c.symbol)
-        base_id = market["baseName"] if exchange == "hyperliquid" else market["baseId"]
+        base_id = market[CCXT_CLIENTS[exchange].base_field]
         assert (base_id, market["settleId"].upper()) == (c.base, c.settle.upper())
 
 
@@ -63,19 +68,14 @@ def _dt(ms: int) -> datetime:
     return ms_to_dt(ms)
 
 
-BULK_PARAMS: dict[str, dict[str, Any]] = {
-    "bitget": {"method": "publicMixGetV2MixMarketCurrentFundRate"},
-}
-
-
-@pytest.mark.parametrize("exchange", [e for e in EXCHANGES if e != "dydx"])
+@pytest.mark.parametrize("exchange", with_current_funding(EXCHANGES))
 def test_current_funding_matches_ground_truth(
     clients: dict[str, Any], sim: SimulatorServer, exchange: str
 ) -> None:
     ex, u = clients[exchange], sim.universe
     picks = pick_contracts(u, exchange)
     before = u.clock.now_ms()
-    rates = ex.fetch_funding_rates(None, BULK_PARAMS.get(exchange, {}))
+    rates = ex.fetch_funding_rates(None, CCXT_CLIENTS[exchange].bulk_params)
     after = u.clock.now_ms()
     for c in picks:
         _check_current(u, exchange, c, rates[unified(ex, c)], before, after)
@@ -110,9 +110,7 @@ def test_funding_history_matches_ground_truth(
     # half past an hour: never on a settlement grid, so jitter cannot cross the boundary
     since = dt_to_ms(now - timedelta(days=3)) // HOUR_MS * HOUR_MS + HOUR_MS // 2
     for c in pick_contracts(u, exchange):
-        limit = 1000 if exchange in ("binance", "gate") else 100
-        if exchange == "bybit":
-            limit = 200
+        limit = CCXT_CLIENTS[exchange].history_limit
         t0 = u.now()
         history = ex.fetch_funding_rate_history(unified(ex, c), since, limit)
         t1 = u.now()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lib.simulator import Universe
+from lib.simulator import VENUES, Universe
 from lib.simulator.config import SimClock, dt_to_ms
 
 NOW = datetime(2026, 3, 1, 10, 20, tzinfo=UTC)
@@ -20,10 +20,12 @@ def universe() -> Universe:
 
 def test_sizes_and_shared_assets(universe: Universe) -> None:
     sizes = {e: len(universe.contracts(e)) for e in universe.exchanges}
-    assert sizes == {"binance": 400, "bybit": 380, "okx": 220, "bitget": 360, "gate": 400,
-                     "kucoin": 240, "hyperliquid": 170, "dydx": 130}
+    first_eight = {"binance": 400, "bybit": 380, "okx": 220, "bitget": 360, "gate": 400,
+                   "kucoin": 240, "hyperliquid": 170, "dydx": 130}
+    assert {e: sizes[e] for e in first_eight} == first_eight  # a venue added keeps these
+    assert sizes == {e: VENUES[e].default_size for e in universe.exchanges}
     assets = Counter(c.asset for e in universe.exchanges for c in universe.contracts(e))
-    assert assets["BTC"] == assets["ETH"] == 8
+    assert assets["BTC"] == assets["ETH"] == len(universe.exchanges) == len(VENUES)
     assert sum(1 for n in assets.values() if n >= 3) > 150  # one underlying, many venues
 
 

@@ -13,19 +13,24 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    HistoryPage,
+from lib.errors import ExchangeDataError
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit, WeightHeader
+from lib.exchanges.replies import (
+    ListingFields,
+    SnapshotFields,
+    contract_from_symbol,
     field,
-    finite,
+    funding_events,
+    json_object,
+    objects,
     optional_field,
+    reply_error,
     text,
 )
-from lib.exchanges.http import RateLimit, WeightHeader
-from lib.exchanges.symbols import is_dated_future, parse_native
+from lib.exchanges.symbols import is_dated_future
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import from_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -36,25 +41,20 @@ FUNDING_INFO = "/fapi/v1/fundingInfo"
 HISTORY = "/fapi/v1/fundingRate"
 # fundingInfo omits symbols that were never adjusted: Binance documents 8 h for all of them.
 UNLISTED_INTERVAL_HOURS = 8.0
-PERPETUAL_TYPES = {"PERPETUAL", "TRADIFI_PERPETUAL"}
-LIVE_STATUSES = {"TRADING"}
-# Binance stamps a settlement a few ms late: ask a little past the range end so the row for a
-# settlement exactly at `end` is in; fetch_history cuts to [start, end] after normalising.
-SLACK = timedelta(minutes=1)
+LISTING = ListingFields("symbol", "contractType", frozenset({"PERPETUAL", "TRADIFI_PERPETUAL"}),
+                        "status", frozenset({"TRADING"}))
+SNAPSHOT = SnapshotFields(rate="lastFundingRate", mark="markPrice", index="indexPrice")
+
+
+def _checked(payload: Any, endpoint: str) -> Any:
+    """The reply, unless it is the `{code, msg}` object Binance answers errors with."""
+    if isinstance(payload, dict) and "code" in payload and "msg" in payload:
+        raise reply_error(EXCHANGE, endpoint, payload["msg"], payload["code"])
+    return payload
 
 
 def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    """A bare array of objects, or the error Binance's `{code, msg}` envelope names."""
-    if isinstance(payload, dict) and "code" in payload and "msg" in payload:
-        raise ExchangeError(EXCHANGE, f"{endpoint}: error {payload['code']}: {payload['msg']}")
-    if not isinstance(payload, list):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON array, got {type(payload).__name__}"
-        )
-    for row in payload:
-        if not isinstance(row, dict):
-            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
-    return payload
+    return objects(EXCHANGE, endpoint, _checked(payload, endpoint))
 
 
 def parse_funding_info(payload: Any) -> dict[str, float]:
@@ -96,47 +96,25 @@ def parse_contracts(payload: Any, intervals: dict[str, float] | None = None) -> 
            "deliveryDate": 4133404800000, "onboardDate": 1683244800000, "status": "TRADING",
            "baseAsset": "1000PEPE", "quoteAsset": "USDT", "marginAsset": "USDT", ...}]}
     """
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, EXCHANGE_INFO, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    if "code" in payload and "msg" in payload:
-        raise ExchangeError(EXCHANGE, f"{EXCHANGE_INFO}: error {payload['code']}: {payload['msg']}")
-    rows = field(EXCHANGE, EXCHANGE_INFO, payload, "symbols", list)
+    reply = json_object(EXCHANGE, EXCHANGE_INFO, _checked(payload, EXCHANGE_INFO))
+    rows = field(EXCHANGE, EXCHANGE_INFO, reply, "symbols", list)
     intervals = intervals or {}
     contracts = []
     for row in rows:
-        symbol = field(EXCHANGE, EXCHANGE_INFO, row, "symbol", text)
-        kind = field(EXCHANGE, EXCHANGE_INFO, row, "contractType", str)
-        status = field(EXCHANGE, EXCHANGE_INFO, row, "status", str)
-        if kind not in PERPETUAL_TYPES or status not in LIVE_STATUSES:
-            logger.debug("binance %s: skipped, %s %s", symbol, kind, status)
+        if (live := LISTING.live(EXCHANGE, EXCHANGE_INFO, row)) is None:
             continue
-        try:
-            info = parse_native(
-                EXCHANGE,
-                symbol,
-                base=field(EXCHANGE, EXCHANGE_INFO, row, "baseAsset", text),
-                quote=field(EXCHANGE, EXCHANGE_INFO, row, "quoteAsset", text),
-                settle=field(EXCHANGE, EXCHANGE_INFO, row, "marginAsset", text),
-            )
-        except UnknownSymbolError as e:
-            logger.warning("binance %s: contract skipped: %s", symbol, e)
-            continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=_interval(symbol, intervals),
-                listed_at=optional_field(row, "onboardDate", from_ms),
-                status="trading",
-            )
+        symbol = live[0]
+        contract = contract_from_symbol(
+            EXCHANGE,
+            symbol,
+            _interval(symbol, intervals),
+            base=field(EXCHANGE, EXCHANGE_INFO, row, "baseAsset", text),
+            quote=field(EXCHANGE, EXCHANGE_INFO, row, "quoteAsset", text),
+            settle=field(EXCHANGE, EXCHANGE_INFO, row, "marginAsset", text),
+            listed_at=optional_field(row, "onboardDate", from_ms),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
@@ -163,18 +141,10 @@ def parse_current(
         if row.get("lastFundingRate") == "":
             logger.warning("binance %s: no funding rate, left out of the snapshot", symbol)
             continue
-        snapshots.append(
-            FundingSnapshot(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                funding_rate=field(EXCHANGE, PREMIUM_INDEX, row, "lastFundingRate", finite),
-                funding_interval_hours=_interval(symbol, intervals),
-                next_funding_time=field(EXCHANGE, PREMIUM_INDEX, row, "nextFundingTime", from_ms),
-                timestamp=optional_field(row, "time", from_ms) or now,
-                mark_price=optional_field(row, "markPrice"),
-                index_price=optional_field(row, "indexPrice"),
-            )
-        )
+        next_time = field(EXCHANGE, PREMIUM_INDEX, row, "nextFundingTime", from_ms)
+        observed = optional_field(row, "time", from_ms) or now
+        snapshots.append(SNAPSHOT.read(EXCHANGE, PREMIUM_INDEX, row, symbol,
+                                       _interval(symbol, intervals), next_time, observed))
     return snapshots
 
 
@@ -186,16 +156,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
         [{"symbol": "BTCUSDT", "fundingRate": "-0.03750000", "fundingTime": 1570608000000,
           "markPrice": "34287.54619963"}]
     """
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "fundingTime", from_ms),
-            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
-            mark_price=optional_field(row, "markPrice"),
-        )
-        for row in _rows(payload, HISTORY)
-    ]
+    return funding_events(EXCHANGE, HISTORY, _rows(payload, HISTORY), symbol,
+                          time=("fundingTime", from_ms), rate="fundingRate", mark="markPrice")
 
 
 class Adapter(ExchangeAdapter):
@@ -207,7 +169,8 @@ class Adapter(ExchangeAdapter):
     # the 2400 weight per minute (watched through the weight header), bounds a backfill.
     rate_limit = RateLimit(500, 300.0)
     history_page_size = 1000
-    history_direction = "forward"
+    history_direction = "forward"  # `startTime` inclusive, ms
+    history_slack = timedelta(minutes=1)  # settlements are stamped a few ms late
     weight_header = WeightHeader("X-MBX-USED-WEIGHT-1M", limit=2400, window=60.0)
 
     def funding_intervals(self) -> dict[str, float]:
@@ -221,20 +184,8 @@ class Adapter(ExchangeAdapter):
         payload = self.http.get_json(PREMIUM_INDEX)
         return parse_current(payload, self.funding_intervals(), self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Oldest rows from `startTime` (cursor: ms); next `startTime` is newest + 1 ms."""
-        params = {
-            "symbol": contract.symbol,
-            "startTime": cursor if cursor is not None else to_ms(start - SLACK),
-            "endTime": to_ms(end + SLACK),
-            "limit": self.history_page_size,
-        }
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            newest = max(e.funding_time for e in events)
-            if normalise_settlement(newest) < end:
-                next_cursor = to_ms(newest) + 1
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The oldest rows from `startTime` to `endTime` (ms)."""
+        params = {"symbol": contract.symbol, "startTime": query.first, "endTime": query.last,
+                  "limit": self.history_page_size}
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

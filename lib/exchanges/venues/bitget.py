@@ -10,23 +10,24 @@ parameters, so pages are addressed by position (../shared/exchange-apis.md §4).
 from __future__ import annotations
 
 import logging
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    HistoryPage,
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
+    Envelope,
+    ListingFields,
+    contract_from_symbol,
     field,
     finite,
+    hours_in,
+    objects,
     optional_field,
     text,
 )
-from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import from_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -37,38 +38,18 @@ TICKERS = "/api/v2/mix/market/tickers"
 HISTORY = "/api/v2/mix/market/history-fund-rate"
 PRODUCT = {"productType": "USDT-FUTURES"}
 # symbolStatus: listed = pre-launch, off = removed; the others still settle funding.
-LIVE_STATUSES = {"normal", "maintain", "limit_open", "restrictedAPI"}
-TEMPORARY_CODES = {"429", "1001", "40010"}  # throttled, throttled, request timed out
-HOUR_MS = 3_600_000
+LISTING = ListingFields(
+    "symbol", "symbolType", frozenset({"perpetual"}),
+    "symbolStatus", frozenset({"normal", "maintain", "limit_open", "restrictedAPI"}),
+)
+# code "00000" is success; throttled, throttled and "request timed out" are worth retrying
+ENVELOPE = Envelope("code", "msg", ok=frozenset({"00000"}),
+                    temporary=frozenset({"429", "1001", "40010"}))
 
 
-def _data(payload: Any, endpoint: str) -> Any:
-    """The `data` of a `{code: "00000", data: ...}` envelope, or the error code it names."""
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    code = field(EXCHANGE, endpoint, payload, "code", str)
-    if code != "00000":
-        error = TemporaryExchangeError if code in TEMPORARY_CODES else ExchangeError
-        raise error(EXCHANGE, f"{endpoint}: error {code}: {payload.get('msg', '')}")
-    if "data" not in payload:
-        raise ExchangeDataError(EXCHANGE, endpoint, "missing field 'data'")
-    return payload["data"]
-
-
-def _rows(data: Any, endpoint: str) -> list[dict[str, Any]]:
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise ExchangeDataError(EXCHANGE, endpoint, f"field 'data' is not a list of objects: "
-                                f"{data!r:.60}")
-    return data
-
-
-def _hours(value: Any) -> float:
-    hours = float(value)
-    if hours <= 0:
-        raise ValueError(f"{value!r} is not a positive number of hours")
-    return hours
+def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
+    """The `data` list of a `{code: "00000", data: [...]}` envelope, or the error it names."""
+    return objects(EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "data")
 
 
 def _first(row: dict[str, Any], endpoint: str, names: tuple[str, ...], convert: Any) -> Any:
@@ -90,40 +71,24 @@ def parse_contracts(payload: Any) -> list[Contract]:
            "symbolStatus": "normal", "launchTime": "", "fundInterval": "8"}]}
     """
     contracts = []
-    for row in _rows(_data(payload, CONTRACTS), CONTRACTS):
-        symbol = field(EXCHANGE, CONTRACTS, row, "symbol", text)
-        kind = field(EXCHANGE, CONTRACTS, row, "symbolType", str)
-        status = field(EXCHANGE, CONTRACTS, row, "symbolStatus", str)
-        if kind != "perpetual" or status not in LIVE_STATUSES:
-            logger.debug("bitget %s: skipped, %s %s", symbol, kind, status)
+    for row in _rows(payload, CONTRACTS):
+        if (live := LISTING.live(EXCHANGE, CONTRACTS, row)) is None:
             continue
+        symbol, status = live
         quote = field(EXCHANGE, CONTRACTS, row, "quoteCoin", text)
         margin = row.get("supportMarginCoins") or [quote]
-        try:
-            info = parse_native(
-                EXCHANGE,
-                symbol,
-                base=field(EXCHANGE, CONTRACTS, row, "baseCoin", text),
-                quote=quote,
-                settle=str(margin[0]),
-            )
-        except UnknownSymbolError as e:
-            logger.warning("bitget %s: contract skipped: %s", symbol, e)
-            continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=field(EXCHANGE, CONTRACTS, row, "fundInterval", _hours),
-                listed_at=optional_field(row, "launchTime", from_ms),
-                status="trading" if status == "normal" else status,
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            symbol,
+            field(EXCHANGE, CONTRACTS, row, "fundInterval", hours_in(1)),
+            base=field(EXCHANGE, CONTRACTS, row, "baseCoin", text),
+            quote=quote,
+            settle=str(margin[0]),
+            listed_at=optional_field(row, "launchTime", from_ms),
+            status="trading" if status == "normal" else status,
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
@@ -137,10 +102,10 @@ def parse_schedule(payload: Any, endpoint: str = CURRENT) -> dict[str, tuple[dat
                                     "ratePeriod": "8"}]}
     """
     schedule = {}
-    for row in _rows(_data(payload, endpoint), endpoint):
+    for row in _rows(payload, endpoint):
         symbol = field(EXCHANGE, endpoint, row, "symbol", text)
         when = _first(row, endpoint, ("nextFundingTime", "nextUpdate"), from_ms)
-        hours = _first(row, endpoint, ("ratePeriod", "fundingRateInterval"), _hours)
+        hours = _first(row, endpoint, ("ratePeriod", "fundingRateInterval"), hours_in(1))
         schedule[symbol] = (when, hours)
     return schedule
 
@@ -161,7 +126,7 @@ def parse_tickers(payload: Any) -> dict[str, dict[str, float | None]]:
             "oi": optional_field(row, "holdingAmount"),
             "volume": optional_field(row, "quoteVolume"),
         }
-        for row in _rows(_data(payload, TICKERS), TICKERS)
+        for row in _rows(payload, TICKERS)
     }
 
 
@@ -183,7 +148,7 @@ def parse_current(
     now = optional_field(payload, "requestTime", from_ms) or observed_at or utcnow()
     tickers = tickers or {}
     snapshots = []
-    for row in _rows(_data(payload, CURRENT), CURRENT):
+    for row in _rows(payload, CURRENT):
         symbol = row["symbol"]  # parse_schedule checked it
         when, hours = schedule[symbol]
         extra = tickers.get(symbol, {})
@@ -212,9 +177,11 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
         {"code": "00000", "msg": "success", "requestTime": 1695796546319, "data": [
           {"symbol": "BTCUSDT", "fundingRate": "0.0005", "fundingTime": "1695776400000"}]}
     """
-    data = _data(payload, HISTORY)
-    if isinstance(data, dict):
-        data = field(EXCHANGE, HISTORY, data, "resultList", list)
+    reply = ENVELOPE.open(EXCHANGE, HISTORY, payload)
+    if isinstance(reply.get("data"), dict):  # UTA v3: {"data": {"resultList": [...]}}
+        rows = objects(EXCHANGE, HISTORY, reply["data"], "resultList")
+    else:
+        rows = objects(EXCHANGE, HISTORY, reply, "data")
     return [
         FundingEvent(
             exchange=EXCHANGE,
@@ -222,19 +189,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
             funding_time=_first(row, HISTORY, ("fundingRateTimestamp", "fundingTime"), from_ms),
             funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
         )
-        for row in _rows(data, HISTORY)
+        for row in rows
     ]
-
-
-def first_page(contract: Contract, end: datetime, now: datetime, page_size: int) -> int:
-    """The page that should hold the newest settlement at or before `end`.
-
-    Rows are numbered from the newest; settlements after `end` are estimated from the interval.
-    A guess too far back is corrected by stepping to newer pages (see `history_page`).
-    """
-    step_ms = contract.funding_interval_hours * HOUR_MS
-    newer = max(0, math.floor(to_ms(now) / step_ms) - math.floor(to_ms(end) / step_ms))
-    return newer // page_size + 1
 
 
 class Adapter(ExchangeAdapter):
@@ -244,7 +200,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api.bitget.com"
     rate_limit = RateLimit(20, 1.0)  # 20 requests/s per endpoint and IP (6000/min overall)
     history_page_size = 100
-    history_direction = "pages"
+    history_direction = "pages"  # `pageNo` from 1 = the newest rows; no time parameters
+    history_unit = "page"
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.get_json(CONTRACTS, PRODUCT))
@@ -252,35 +209,12 @@ class Adapter(ExchangeAdapter):
     def fetch_current(self) -> list[FundingSnapshot]:
         """Rates in one request; prices, OI and volume in one more, if it comes."""
         payload = self.http.get_json(CURRENT, PRODUCT)
-        try:
-            tickers = parse_tickers(self.http.get_json(TICKERS, PRODUCT))
-        except ExchangeError as e:
-            logger.warning("bitget: tickers unavailable, snapshot without prices: %s", e)
-            tickers = {}
+        tickers = self.extra("tickers (prices, OI, volume)",
+                             lambda: parse_tickers(self.http.get_json(TICKERS, PRODUCT)))
         return parse_current(payload, tickers, self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """One page by number. Cursor: (pageNo, whether it is a first guess).
-
-        The first page is estimated from the interval. If the guess went too far back (the
-        page is empty, or a settlement at or before `end` would be newer than its newest row:
-        missing settlements, an interval change, a clock ahead of the exchange's), the walk
-        starts again from a newer page; then it goes to older pages until one reaches `start`.
-        """
-        page, guess = cursor if cursor is not None else (
-            first_page(contract, end, self.http.exchange_now(), self.history_page_size), True
-        )
-        params = {**PRODUCT, "symbol": contract.symbol, "pageNo": page,
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """Page `pageNo` of the rows, newest first."""
+        params = {**PRODUCT, "symbol": contract.symbol, "pageNo": query.page,
                   "pageSize": self.history_page_size}
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        times = [normalise_settlement(e.funding_time) for e in events]
-        step = timedelta(hours=contract.funding_interval_hours)
-        if guess and page > 1 and (not times or max(times) + step <= end):
-            newer = (end - max(times)) // step if times else page * self.history_page_size
-            row = max(0, (page - 1) * self.history_page_size - newer)
-            return HistoryPage(events, (row // self.history_page_size + 1, True))
-        if len(events) >= self.history_page_size and min(times) > start:
-            return HistoryPage(events, (page + 1, False))
-        return HistoryPage(events, None)
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

@@ -12,19 +12,24 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    HistoryPage,
+from lib.errors import ExchangeDataError
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
+    Envelope,
+    ListingFields,
+    SnapshotFields,
+    contract_from_symbol,
     field,
-    finite,
+    funding_events,
+    hours_in,
+    objects,
     optional_field,
     text,
 )
-from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import is_dated_future, parse_native
+from lib.exchanges.symbols import is_dated_future
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import from_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -33,47 +38,26 @@ INSTRUMENTS = "/v5/market/instruments-info"
 TICKERS = "/v5/market/tickers"
 HISTORY = "/v5/market/funding/history"
 CATEGORY = "linear"
-PERPETUAL_TYPES = {"LinearPerpetual"}
-LIVE_STATUSES = {"Trading"}
-RATE_LIMIT_CODES = {"10006", "10018"}  # "too many visits", "exceed ip rate limit"
+LISTING = ListingFields("symbol", "contractType", frozenset({"LinearPerpetual"}),
+                        "status", frozenset({"Trading"}))
+# retCode 0 is success; "too many visits" and "exceed ip rate limit" are worth retrying
+ENVELOPE = Envelope("retCode", "retMsg", ok=frozenset({"0"}),
+                    temporary=frozenset({"10006", "10018"}))
 INSTRUMENTS_PAGE = 1000
-SLACK = timedelta(minutes=1)  # ask a little past the range; fetch_history cuts it exactly
+SNAPSHOT = SnapshotFields(rate="fundingRate", mark="markPrice", index="indexPrice",
+                          open_interest="openInterest", volume="turnover24h")
 
 
 def _result(payload: Any, endpoint: str) -> dict[str, Any]:
     """The `result` of a `{retCode: 0, result: {...}}` envelope, or the error it names."""
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    code = str(field(EXCHANGE, endpoint, payload, "retCode", str))
-    if code != "0":
-        error = TemporaryExchangeError if code in RATE_LIMIT_CODES else ExchangeError
-        raise error(EXCHANGE, f"{endpoint}: error {code}: {payload.get('retMsg', '')}")
-    result = field(EXCHANGE, endpoint, payload, "result", dict)
+    result: dict[str, Any] = field(
+        EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "result", dict
+    )
     return result
 
 
 def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    rows = field(EXCHANGE, endpoint, _result(payload, endpoint), "list", list)
-    for row in rows:
-        if not isinstance(row, dict):
-            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
-    return rows
-
-
-def _minutes_to_hours(value: Any) -> float:
-    hours = float(value) / 60
-    if hours <= 0:
-        raise ValueError(f"{value!r} is not a positive number of minutes")
-    return hours
-
-
-def _positive(value: Any) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError(f"{value!r} is not positive")
-    return number
+    return objects(EXCHANGE, endpoint, _result(payload, endpoint), "list")
 
 
 def next_cursor(payload: Any) -> str | None:
@@ -95,41 +79,22 @@ def parse_contracts(payload: Any) -> list[Contract]:
     """
     contracts = []
     for row in _list(payload, INSTRUMENTS):
-        symbol = field(EXCHANGE, INSTRUMENTS, row, "symbol", text)
-        kind = field(EXCHANGE, INSTRUMENTS, row, "contractType", str)
-        status = field(EXCHANGE, INSTRUMENTS, row, "status", str)
-        if kind not in PERPETUAL_TYPES or status not in LIVE_STATUSES:
-            logger.debug("bybit %s: skipped, %s %s", symbol, kind, status)
+        if (live := LISTING.live(EXCHANGE, INSTRUMENTS, row)) is None:
             continue
+        symbol = live[0]
         settle = field(EXCHANGE, INSTRUMENTS, row, "settleCoin", text)
-        try:
-            info = parse_native(
-                EXCHANGE,
-                symbol,
-                base=field(EXCHANGE, INSTRUMENTS, row, "baseCoin", text),
-                quote=field(EXCHANGE, INSTRUMENTS, row, "quoteCoin", text),
-                # old USDC perpetuals (BTCPERP) say "USD"; they settle in USDC (as ccxt reads)
-                settle="USDC" if settle == "USD" else settle,
-            )
-        except UnknownSymbolError as e:
-            logger.warning("bybit %s: contract skipped: %s", symbol, e)
-            continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=field(
-                    EXCHANGE, INSTRUMENTS, row, "fundingInterval", _minutes_to_hours
-                ),
-                listed_at=optional_field(row, "launchTime", from_ms),
-                status="trading",
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            symbol,
+            field(EXCHANGE, INSTRUMENTS, row, "fundingInterval", hours_in(60)),
+            base=field(EXCHANGE, INSTRUMENTS, row, "baseCoin", text),
+            quote=field(EXCHANGE, INSTRUMENTS, row, "quoteCoin", text),
+            # old USDC perpetuals (BTCPERP) say "USD"; they settle in USDC (as ccxt reads)
+            settle="USDC" if settle == "USD" else settle,
+            listed_at=optional_field(row, "launchTime", from_ms),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
@@ -161,27 +126,15 @@ def parse_current(
             logger.warning("bybit %s: no funding rate, left out of the snapshot", symbol)
             continue
         if row.get("fundingIntervalHour") not in (None, ""):
-            interval = field(EXCHANGE, TICKERS, row, "fundingIntervalHour", _positive)
+            interval = field(EXCHANGE, TICKERS, row, "fundingIntervalHour", hours_in(1))
         elif symbol in intervals:
             interval = intervals[symbol]
         else:
             raise ExchangeDataError(
                 EXCHANGE, TICKERS, f"{symbol}: missing field 'fundingIntervalHour'"
             )
-        snapshots.append(
-            FundingSnapshot(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                funding_rate=field(EXCHANGE, TICKERS, row, "fundingRate", finite),
-                funding_interval_hours=interval,
-                next_funding_time=field(EXCHANGE, TICKERS, row, "nextFundingTime", from_ms),
-                timestamp=now,
-                mark_price=optional_field(row, "markPrice"),
-                index_price=optional_field(row, "indexPrice"),
-                open_interest=optional_field(row, "openInterest"),
-                volume_24h=optional_field(row, "turnover24h"),
-            )
-        )
+        next_time = field(EXCHANGE, TICKERS, row, "nextFundingTime", from_ms)
+        snapshots.append(SNAPSHOT.read(EXCHANGE, TICKERS, row, symbol, interval, next_time, now))
     return snapshots
 
 
@@ -194,15 +147,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
           {"symbol": "ETHPERP", "fundingRate": "0.0001",
            "fundingRateTimestamp": "1672041600000"}]}, "time": 1672051897447}
     """
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "fundingRateTimestamp", from_ms),
-            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
-        )
-        for row in _list(payload, HISTORY)
-    ]
+    return funding_events(EXCHANGE, HISTORY, _list(payload, HISTORY), symbol,
+                          time=("fundingRateTimestamp", from_ms), rate="fundingRate")
 
 
 class Adapter(ExchangeAdapter):
@@ -212,7 +158,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api.bybit.com"
     rate_limit = RateLimit(600, 5.0)  # 600 requests per 5 s per IP (403 and a ban beyond)
     history_page_size = 200
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows at or before `endTime` (ms)
+    history_slack = timedelta(minutes=1)
     instruments_page_size = INSTRUMENTS_PAGE
 
     def list_contracts(self) -> list[Contract]:
@@ -240,21 +187,8 @@ class Adapter(ExchangeAdapter):
         intervals = {c.symbol: c.funding_interval_hours for c in self.list_contracts()}
         return parse_current(payload, intervals, self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Newest rows at or before `endTime` (cursor: ms); next `endTime` is oldest - 1 ms."""
-        params = {
-            "category": CATEGORY,
-            "symbol": contract.symbol,
-            "startTime": to_ms(start - SLACK),
-            "endTime": cursor if cursor is not None else to_ms(end + SLACK),
-            "limit": self.history_page_size,
-        }
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = to_ms(oldest) - 1
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows in [`startTime`, `endTime`] (ms)."""
+        params = {"category": CATEGORY, "symbol": contract.symbol, "startTime": query.first,
+                  "endTime": query.last, "limit": self.history_page_size}
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

@@ -12,19 +12,21 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    HistoryPage,
+from lib.errors import ExchangeDataError
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
+    SnapshotFields,
+    contract_from_symbol,
     field,
-    finite,
-    optional_field,
+    funding_events,
+    json_object,
+    objects,
+    reply_error,
     text,
 )
-from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import floor_to_interval, from_iso, hours, normalise_settlement, utcnow
+from lib.timeutils import floor_to_interval, from_iso, from_ms, hours, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -34,21 +36,20 @@ HISTORY = "/v4/historicalFunding/{ticker}"
 INTERVAL_HOURS = 1.0  # every dYdX v4 market settles hourly
 # Not collected: not yet trading, or closing out for good (no funding any more).
 SKIPPED_STATUSES = {"INITIALIZING", "FINAL_SETTLEMENT"}
-SLACK = timedelta(minutes=30)  # `effectiveAt` is stamped up to seconds after the hour
+# the oracle price is the only price dYdX gives (it margins on it): the index price here
+SNAPSHOT = SnapshotFields(rate="nextFundingRate", index="oraclePrice",
+                          open_interest="openInterest", volume="volume24H")
 
 
 def _check(payload: Any, endpoint: str) -> dict[str, Any]:
     """The reply object; the indexer's `{"errors": [{"msg": ...}]}` shape raises."""
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    if "errors" in payload:
-        errors = payload["errors"]
+    reply = json_object(EXCHANGE, endpoint, payload)
+    if "errors" in reply:
+        errors = reply["errors"]
         first = errors[0] if isinstance(errors, list) and errors else errors
-        message = first.get("msg", first) if isinstance(first, dict) else first
-        raise ExchangeError(EXCHANGE, f"{endpoint}: error: {message}")
-    return payload
+        raise reply_error(EXCHANGE, endpoint,
+                          first.get("msg", first) if isinstance(first, dict) else first)
+    return reply
 
 
 def _markets(payload: Any) -> list[dict[str, Any]]:
@@ -77,26 +78,15 @@ def parse_contracts(payload: Any) -> list[Contract]:
     """
     contracts = []
     for market in _markets(payload):
-        ticker = field(EXCHANGE, MARKETS, market, "ticker", text)
-        try:
-            info = parse_native(EXCHANGE, ticker)
-        except UnknownSymbolError as e:
-            logger.warning("dydx %s: contract skipped: %s", ticker, e)
-            continue
         status = market["status"]
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=ticker,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=INTERVAL_HOURS,
-                status="trading" if status == "ACTIVE" else status.lower(),
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            field(EXCHANGE, MARKETS, market, "ticker", text),
+            INTERVAL_HOURS,
+            status="trading" if status == "ACTIVE" else status.lower(),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
@@ -107,18 +97,10 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     here, and there is no mark price. Next settlement = the next full hour.
     """
     now = observed_at or utcnow()
+    next_time = floor_to_interval(now, INTERVAL_HOURS) + hours(1)
     return [
-        FundingSnapshot(
-            exchange=EXCHANGE,
-            symbol=field(EXCHANGE, MARKETS, market, "ticker", text),
-            funding_rate=field(EXCHANGE, MARKETS, market, "nextFundingRate", finite),
-            funding_interval_hours=INTERVAL_HOURS,
-            next_funding_time=floor_to_interval(now, INTERVAL_HOURS) + hours(1),
-            timestamp=now,
-            index_price=optional_field(market, "oraclePrice"),
-            open_interest=optional_field(market, "openInterest"),
-            volume_24h=optional_field(market, "volume24H"),
-        )
+        SNAPSHOT.read(EXCHANGE, MARKETS, market, field(EXCHANGE, MARKETS, market, "ticker", text),
+                      INTERVAL_HOURS, next_time, now)
         for market in _markets(payload)
     ]
 
@@ -132,20 +114,9 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
           "price": "118536.67532", "effectiveAtHeight": "45103017",
           "effectiveAt": "2025-07-29T05:00:01.053Z"}]}
     """
-    rows = field(EXCHANGE, HISTORY, _check(payload, HISTORY), "historicalFunding", lambda v: v)
-    if not isinstance(rows, list):
-        raise ExchangeDataError(EXCHANGE, HISTORY, "field 'historicalFunding' is not a list")
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "effectiveAt", from_iso),
-            funding_rate=field(EXCHANGE, HISTORY, row, "rate", finite),
-            funding_interval_hours=INTERVAL_HOURS,
-            mark_price=optional_field(row, "price"),
-        )
-        for row in rows
-    ]
+    rows = objects(EXCHANGE, HISTORY, _check(payload, HISTORY), "historicalFunding")
+    return funding_events(EXCHANGE, HISTORY, rows, symbol, time=("effectiveAt", from_iso),
+                          rate="rate", mark="price", interval_hours=INTERVAL_HOURS)
 
 
 def iso_ms(value: datetime) -> str:
@@ -160,7 +131,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://indexer.dydx.trade"
     rate_limit = RateLimit(100, 10.0)  # indexer default: 100 GETs / 10 s per IP
     history_page_size = 1000  # API_LIMIT_V4
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows at or before `effectiveBeforeOrAt`
+    history_slack = timedelta(minutes=30)  # `effectiveAt` is stamped seconds after the hour
     retry_after_unit = 0.001  # the indexer sends Retry-After in milliseconds
 
     def list_contracts(self) -> list[Contract]:
@@ -169,17 +141,10 @@ class Adapter(ExchangeAdapter):
     def fetch_current(self) -> list[FundingSnapshot]:
         return parse_current(self.http.get_json(MARKETS), self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Newest rows at or before the cursor (ISO); next cursor is the oldest - 1 ms."""
-        before = cursor if cursor is not None else iso_ms(end + SLACK)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows at or before `effectiveBeforeOrAt` (the cursor, sent as ISO-8601);
+        the endpoint has no start parameter."""
+        before = iso_ms(from_ms(query.last))
         params = {"limit": self.history_page_size, "effectiveBeforeOrAt": before}
         path = HISTORY.format(ticker=contract.symbol)
-        events = parse_history(self.http.get_json(path, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = iso_ms(oldest - timedelta(milliseconds=1))
-        return HistoryPage(events, next_cursor)
+        return parse_history(self.http.get_json(path, params), contract.symbol)

@@ -11,45 +11,38 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    HistoryPage,
+from lib.errors import ExchangeDataError
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
+    SnapshotFields,
+    contract_from_symbol,
     field,
-    finite,
+    funding_events,
+    objects,
     optional_field,
+    reply_error,
     text,
 )
-from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_seconds, normalise_settlement, utcnow
+from lib.timeutils import from_seconds, utcnow
 
 logger = logging.getLogger(__name__)
 
 EXCHANGE = "gate"
 CONTRACTS = "/api/v4/futures/usdt/contracts"
 HISTORY = "/api/v4/futures/usdt/funding_rate"
-# Reported settlement times may lag the schedule; ask a little past the range's ends and let
-# fetch_history keep exactly [start, end] after normalising (intervals are >= 1 h).
-SLACK = timedelta(minutes=30)
 SKIPPED_STATUSES = {"prelaunch", "delisted"}
+# open interest is `position_size` in contracts; the list has no 24 h volume
+SNAPSHOT = SnapshotFields(rate="funding_rate", mark="mark_price", index="index_price",
+                          open_interest="position_size")
 
 
 def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
     """The bare array Gate returns, or the error its `{label, message}` envelope names."""
     if isinstance(payload, dict) and "label" in payload:
-        raise ExchangeError(
-            EXCHANGE, f"{endpoint}: error {payload['label']}: {payload.get('message', '')}"
-        )
-    if not isinstance(payload, list):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON array, got {type(payload).__name__}"
-        )
-    for row in payload:
-        if not isinstance(row, dict):
-            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
-    return payload
+        raise reply_error(EXCHANGE, endpoint, payload.get("message", ""), payload["label"])
+    return objects(EXCHANGE, endpoint, payload)
 
 
 def _is_perpetual(row: dict[str, Any], endpoint: str) -> bool:
@@ -82,29 +75,18 @@ def parse_contracts(payload: Any) -> list[Contract]:
     for row in _rows(payload, CONTRACTS):
         if not _is_perpetual(row, CONTRACTS):
             continue
-        name = row["name"]
-        try:
-            info = parse_native(EXCHANGE, name)
-        except UnknownSymbolError as e:
-            logger.warning("gate %s: contract skipped: %s", name, e)
-            continue
         listed = optional_field(row, "launch_time", from_seconds) or optional_field(
             row, "create_time", from_seconds
         )
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=name,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=_interval_hours(row, CONTRACTS),
-                listed_at=listed,
-                status=str(row.get("status", "trading")),
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            row["name"],
+            _interval_hours(row, CONTRACTS),
+            listed_at=listed,
+            status=str(row.get("status", "trading")),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
@@ -125,20 +107,10 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     for row in _rows(payload, CONTRACTS):
         if not _is_perpetual(row, CONTRACTS):
             continue
+        interval = _interval_hours(row, CONTRACTS)
+        next_time = field(EXCHANGE, CONTRACTS, row, "funding_next_apply", from_seconds)
         snapshots.append(
-            FundingSnapshot(
-                exchange=EXCHANGE,
-                symbol=row["name"],
-                funding_rate=field(EXCHANGE, CONTRACTS, row, "funding_rate", finite),
-                funding_interval_hours=_interval_hours(row, CONTRACTS),
-                next_funding_time=field(
-                    EXCHANGE, CONTRACTS, row, "funding_next_apply", from_seconds
-                ),
-                timestamp=now,
-                mark_price=optional_field(row, "mark_price"),
-                index_price=optional_field(row, "index_price"),
-                open_interest=optional_field(row, "position_size"),
-            )
+            SNAPSHOT.read(EXCHANGE, CONTRACTS, row, row["name"], interval, next_time, now)
         )
     return snapshots
 
@@ -150,15 +122,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
 
         [{"t": 1543968000, "r": "0.000157"}, {"t": 1543939200, "r": "0.000100"}]
     """
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "t", from_seconds),
-            funding_rate=field(EXCHANGE, HISTORY, row, "r", finite),
-        )
-        for row in _rows(payload, HISTORY)
-    ]
+    return funding_events(EXCHANGE, HISTORY, _rows(payload, HISTORY), symbol,
+                          time=("t", from_seconds), rate="r")
 
 
 class Adapter(ExchangeAdapter):
@@ -168,7 +133,9 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api.gateio.ws"
     rate_limit = RateLimit(200, 10.0)  # public endpoints: 200 requests / 10 s per endpoint, IP
     history_page_size = 1000
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows at or before `to`
+    history_unit = "s"
+    history_slack = timedelta(minutes=30)  # reported times may lag the schedule; >= 1 h apart
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.get_json(CONTRACTS))
@@ -176,21 +143,8 @@ class Adapter(ExchangeAdapter):
     def fetch_current(self) -> list[FundingSnapshot]:
         return parse_current(self.http.get_json(CONTRACTS), self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Newest rows at or before `to` (cursor: Unix seconds); next `to` is oldest - 1 s."""
-        to = cursor if cursor is not None else int((end + SLACK).timestamp())
-        params = {
-            "contract": contract.symbol,
-            "limit": self.history_page_size,
-            "from": int((start - SLACK).timestamp()),
-            "to": to,
-        }
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = int(oldest.timestamp()) - 1
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows in [`from`, `to`] (Unix seconds)."""
+        params = {"contract": contract.symbol, "limit": self.history_page_size,
+                  "from": query.first, "to": query.last}
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

@@ -12,25 +12,24 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    HistoryPage,
+from lib.errors import ExchangeDataError
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
+    SnapshotFields,
+    contract_from_symbol,
     field,
-    finite,
-    optional_field,
+    funding_events,
+    objects,
+    reply_error,
     text,
 )
-from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import (
     HOUR_MS,
     floor_to_interval,
     from_ms,
     hours,
-    normalise_settlement,
-    to_ms,
     utcnow,
 )
 
@@ -38,33 +37,28 @@ logger = logging.getLogger(__name__)
 
 EXCHANGE = "hyperliquid"
 INFO = "/info"
+HISTORY = "fundingHistory"  # the /info request type, named in errors as an endpoint
+SNAPSHOT = SnapshotFields(rate="funding", mark="markPx", index="oraclePx",
+                          open_interest="openInterest", volume="dayNtlVlm")
 INTERVAL_HOURS = 1.0  # every Hyperliquid perpetual settles hourly
 INFO_WEIGHT = 20  # meta, metaAndAssetCtxs, fundingHistory; fundingHistory +1 per 20 rows
-SLACK = timedelta(minutes=30)  # `time` is stamped a little after the hour
 
 
 def _check(payload: Any, endpoint: str) -> Any:
     """Raise for the `{"status": "err", "response": ...}` error shape."""
     if isinstance(payload, dict) and payload.get("status") == "err":
-        raise ExchangeError(EXCHANGE, f"{endpoint}: error: {payload.get('response', '')}")
+        raise reply_error(EXCHANGE, endpoint, payload.get("response", ""))
     return payload
-
-
-def _universe(meta: Any, endpoint: str) -> list[dict[str, Any]]:
-    universe = field(EXCHANGE, endpoint, meta, "universe", lambda v: v)
-    if not isinstance(universe, list) or not all(isinstance(u, dict) for u in universe):
-        raise ExchangeDataError(EXCHANGE, endpoint, "field 'universe' is not a list of objects")
-    return universe
 
 
 def _split(payload: Any, endpoint: str) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """(universe, asset contexts or None) from a `meta` object or a `[meta, ctxs]` pair."""
     payload = _check(payload, endpoint)
     if isinstance(payload, dict):
-        return _universe(payload, endpoint), None
+        return objects(EXCHANGE, endpoint, payload, "universe"), None
     if not isinstance(payload, list) or len(payload) != 2 or not isinstance(payload[1], list):
         raise ExchangeDataError(EXCHANGE, endpoint, "expected [meta, assetCtxs]")
-    universe, ctxs = _universe(payload[0], endpoint), payload[1]
+    universe, ctxs = objects(EXCHANGE, endpoint, payload[0], "universe"), payload[1]
     if len(universe) != len(ctxs):
         raise ExchangeDataError(
             EXCHANGE, endpoint,
@@ -95,24 +89,9 @@ def parse_contracts(payload: Any) -> list[Contract]:
     for entry in _split(payload, INFO)[0]:
         if not _live(entry, INFO):
             continue
-        name = entry["name"]
-        try:
-            info = parse_native(EXCHANGE, name)
-        except UnknownSymbolError as e:
-            logger.warning("hyperliquid %s: contract skipped: %s", name, e)
-            continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=name,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=INTERVAL_HOURS,
-            )
-        )
+        contract = contract_from_symbol(EXCHANGE, entry["name"], INTERVAL_HOURS)
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
@@ -129,23 +108,13 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     if ctxs is None:
         raise ExchangeDataError(EXCHANGE, INFO, "expected [meta, assetCtxs], got meta only")
     now = observed_at or utcnow()
+    next_time = floor_to_interval(now, INTERVAL_HOURS) + hours(1)
     snapshots = []
     for entry, ctx in zip(universe, ctxs, strict=True):
         if not _live(entry, INFO):
             continue
         snapshots.append(
-            FundingSnapshot(
-                exchange=EXCHANGE,
-                symbol=entry["name"],
-                funding_rate=field(EXCHANGE, INFO, ctx, "funding", finite),
-                funding_interval_hours=INTERVAL_HOURS,
-                next_funding_time=floor_to_interval(now, INTERVAL_HOURS) + hours(1),
-                timestamp=now,
-                mark_price=optional_field(ctx, "markPx"),
-                index_price=optional_field(ctx, "oraclePx"),
-                open_interest=optional_field(ctx, "openInterest"),
-                volume_24h=optional_field(ctx, "dayNtlVlm"),
-            )
+            SNAPSHOT.read(EXCHANGE, INFO, ctx, entry["name"], INTERVAL_HOURS, next_time, now)
         )
     return snapshots
 
@@ -158,21 +127,9 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
         [{"coin": "ETH", "fundingRate": "0.0000125", "premium": "0.00057962",
           "time": 1704290400031}]
     """
-    payload = _check(payload, "fundingHistory")
-    if not isinstance(payload, list):
-        raise ExchangeDataError(
-            EXCHANGE, "fundingHistory", f"expected a JSON array, got {type(payload).__name__}"
-        )
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, "fundingHistory", row, "time", from_ms),
-            funding_rate=field(EXCHANGE, "fundingHistory", row, "fundingRate", finite),
-            funding_interval_hours=INTERVAL_HOURS,
-        )
-        for row in payload
-    ]
+    rows = objects(EXCHANGE, HISTORY, _check(payload, HISTORY))
+    return funding_events(EXCHANGE, HISTORY, rows, symbol, time=("time", from_ms),
+                          rate="fundingRate", interval_hours=INTERVAL_HOURS)
 
 
 class Adapter(ExchangeAdapter):
@@ -182,7 +139,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api.hyperliquid.xyz"
     rate_limit = RateLimit(1200, 60.0)  # aggregated REST weight per IP per minute
     history_page_size = 500
-    history_direction = "forward"
+    history_direction = "forward"  # oldest rows from `startTime` (ms)
+    history_slack = timedelta(minutes=30)  # `time` is stamped a little after the hour
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.post_json(INFO, {"type": "meta"}, weight=INFO_WEIGHT))
@@ -191,20 +149,11 @@ class Adapter(ExchangeAdapter):
         payload = self.http.post_json(INFO, {"type": "metaAndAssetCtxs"}, weight=INFO_WEIGHT)
         return parse_current(payload, self.http.exchange_now())
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Oldest rows from `startTime` (cursor, ms) to `endTime`; next is the last + 1 ms."""
-        first = cursor if cursor is not None else to_ms(start - SLACK)
-        last = to_ms(end + SLACK)
-        expected_rows = min(self.history_page_size, max(0, (last - first) // HOUR_MS + 1))
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The oldest rows from `startTime` to `endTime` (ms); weighted by the rows expected."""
+        expected_rows = min(self.history_page_size,
+                            max(0, (query.last - query.first) // HOUR_MS + 1))
         body = {"type": "fundingHistory", "coin": contract.symbol,
-                "startTime": first, "endTime": last}
+                "startTime": query.first, "endTime": query.last}
         payload = self.http.post_json(INFO, body, weight=INFO_WEIGHT + expected_rows // 20)
-        events = parse_history(payload, contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            newest = max(e.funding_time for e in events)
-            if normalise_settlement(newest) < end:
-                next_cursor = to_ms(newest) + 1
-        return HistoryPage(events, next_cursor)
+        return parse_history(payload, contract.symbol)

@@ -12,19 +12,21 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, UnknownSymbolError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    HistoryPage,
+from lib.errors import ExchangeDataError
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
+    Envelope,
+    SnapshotFields,
+    contract_from_symbol,
     field,
-    finite,
+    funding_events,
+    objects,
     optional_field,
     text,
 )
-from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import HOUR_MS, from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import HOUR_MS, from_ms, normalise_settlement, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -32,33 +34,19 @@ EXCHANGE = "kucoin"
 CONTRACTS = "/api/v1/contracts/active"
 CURRENT_ONE = "/api/v1/funding-rate/{symbol}/current"
 HISTORY = "/api/v1/contract/funding-rates"
-OK_CODES = {"200000", "200"}  # the history endpoint answers "200", the rest "200000"
+# the history endpoint answers "200" on success, the rest "200000"
+ENVELOPE = Envelope("code", "msg", ok=frozenset({"200000", "200"}))
 PERPETUAL_TYPE = "FFWCSX"  # FFICSX = dated futures
 PRELAUNCH_STATUS = "Init"
 # Weights in KuCoin's public resource pool (2000 per 30 s).
 WEIGHT_CONTRACTS, WEIGHT_CURRENT_ONE, WEIGHT_HISTORY = 3, 2, 5
-SLACK = timedelta(minutes=30)  # reported times lag the schedule; intervals are >= 1 h
-
-
-def _data(payload: Any, endpoint: str) -> Any:
-    """`data` of the `{code, data}` envelope; a non-success code raises naming code and msg."""
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    code = str(payload.get("code"))
-    if code not in OK_CODES:
-        raise ExchangeError(EXCHANGE, f"{endpoint}: error {code}: {payload.get('msg', '')}")
-    if "data" not in payload:
-        raise ExchangeDataError(EXCHANGE, endpoint, "missing field 'data'")
-    return payload["data"]
+SNAPSHOT = SnapshotFields(rate="fundingFeeRate", mark="markPrice", index="indexPrice",
+                          open_interest="openInterest", volume="turnoverOf24h")
 
 
 def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    data = _data(payload, endpoint)
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise ExchangeDataError(EXCHANGE, endpoint, "field 'data' is not a list of objects")
-    return data
+    """The `data` list of the `{code, msg, data}` envelope, or the error code it names."""
+    return objects(EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "data")
 
 
 def _interval_hours(row: dict[str, Any], endpoint: str, name: str) -> float:
@@ -93,33 +81,19 @@ def parse_contracts(payload: Any) -> list[Contract]:
     """
     contracts = []
     for row in _perpetuals(payload):
-        symbol = row["symbol"]
-        try:
-            info = parse_native(
-                EXCHANGE,
-                symbol,
-                base=field(EXCHANGE, CONTRACTS, row, "baseCurrency", text),
-                quote=field(EXCHANGE, CONTRACTS, row, "quoteCurrency", text),
-                settle=field(EXCHANGE, CONTRACTS, row, "settleCurrency", text),
-            )
-        except UnknownSymbolError as e:
-            logger.warning("kucoin %s: contract skipped: %s", symbol, e)
-            continue
         status = str(row.get("status", "Open"))
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=symbol,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=_interval_hours(row, CONTRACTS, "fundingRateGranularity"),
-                listed_at=optional_field(row, "firstOpenDate", from_ms),
-                status="trading" if status == "Open" else status.lower(),
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            row["symbol"],
+            _interval_hours(row, CONTRACTS, "fundingRateGranularity"),
+            base=field(EXCHANGE, CONTRACTS, row, "baseCurrency", text),
+            quote=field(EXCHANGE, CONTRACTS, row, "quoteCurrency", text),
+            settle=field(EXCHANGE, CONTRACTS, row, "settleCurrency", text),
+            listed_at=optional_field(row, "firstOpenDate", from_ms),
+            status="trading" if status == "Open" else status.lower(),
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
@@ -146,18 +120,9 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     """
     now = observed_at or utcnow()
     return [
-        FundingSnapshot(
-            exchange=EXCHANGE,
-            symbol=row["symbol"],
-            funding_rate=field(EXCHANGE, CONTRACTS, row, "fundingFeeRate", finite),
-            funding_interval_hours=_interval_hours(row, CONTRACTS, "fundingRateGranularity"),
-            next_funding_time=_next_funding(row, now),
-            timestamp=now,
-            mark_price=optional_field(row, "markPrice"),
-            index_price=optional_field(row, "indexPrice"),
-            open_interest=optional_field(row, "openInterest"),
-            volume_24h=optional_field(row, "turnoverOf24h"),
-        )
+        SNAPSHOT.read(EXCHANGE, CONTRACTS, row, row["symbol"],
+                      _interval_hours(row, CONTRACTS, "fundingRateGranularity"),
+                      _next_funding(row, now), now)
         for row in _perpetuals(payload)
     ]
 
@@ -178,7 +143,7 @@ def parse_current_one(
     where older replies lack it.
     """
     endpoint = CURRENT_ONE
-    data = _data(payload, endpoint)
+    data = ENVELOPE.open(EXCHANGE, endpoint, payload).get("data")
     if not isinstance(data, dict):
         raise ExchangeDataError(EXCHANGE, endpoint, "field 'data' is not an object")
     granularity = field(EXCHANGE, endpoint, data, "granularity", int)
@@ -186,13 +151,9 @@ def parse_current_one(
     if next_time is None:
         start = field(EXCHANGE, endpoint, data, "timePoint", int)
         next_time = from_ms(start + granularity)
-    return FundingSnapshot(
-        exchange=EXCHANGE,
-        symbol=symbol,
-        funding_rate=field(EXCHANGE, endpoint, data, "value", finite),
-        funding_interval_hours=_interval_hours(data, endpoint, "granularity"),
-        next_funding_time=next_time,
-        timestamp=observed_at or utcnow(),
+    return SnapshotFields(rate="value").read(
+        EXCHANGE, endpoint, data, symbol, _interval_hours(data, endpoint, "granularity"),
+        next_time, observed_at or utcnow(),
     )
 
 
@@ -204,15 +165,8 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
         {"success": true, "code": "200", "msg": "success", "retry": false,
          "data": [{"symbol": "IDUSDTM", "fundingRate": 0.018750, "timepoint": 1702310700000}]}
     """
-    return [
-        FundingEvent(
-            exchange=EXCHANGE,
-            symbol=symbol,
-            funding_time=field(EXCHANGE, HISTORY, row, "timepoint", from_ms),
-            funding_rate=field(EXCHANGE, HISTORY, row, "fundingRate", finite),
-        )
-        for row in _list(payload, HISTORY)
-    ]
+    return funding_events(EXCHANGE, HISTORY, _list(payload, HISTORY), symbol,
+                          time=("timepoint", from_ms), rate="fundingRate")
 
 
 class Adapter(ExchangeAdapter):
@@ -222,7 +176,8 @@ class Adapter(ExchangeAdapter):
     default_base_url = "https://api-futures.kucoin.com"
     rate_limit = RateLimit(2000, 30.0)  # public pool: 2000 weight / 30 s per IP
     history_page_size = 100  # the endpoint has no limit parameter; 100 rows is its page
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows at or before `to` (ms)
+    history_slack = timedelta(minutes=30)  # reported times lag the schedule; >= 1 h apart
 
     def list_contracts(self) -> list[Contract]:
         return parse_contracts(self.http.get_json(CONTRACTS, weight=WEIGHT_CONTRACTS))
@@ -238,21 +193,8 @@ class Adapter(ExchangeAdapter):
             self.http.get_json(path, weight=WEIGHT_CURRENT_ONE), symbol, self.http.exchange_now()
         )
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Newest rows in [from, to] (cursor: `to` in ms); next `to` is the oldest - 1 ms."""
-        params = {
-            "symbol": contract.symbol,
-            "from": to_ms(start - SLACK),
-            "to": cursor if cursor is not None else to_ms(end + SLACK),
-        }
-        events = parse_history(
-            self.http.get_json(HISTORY, params, weight=WEIGHT_HISTORY), contract.symbol
-        )
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = to_ms(oldest) - 1
-        return HistoryPage(events, next_cursor)
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows in [`from`, `to`] (ms)."""
+        params = {"symbol": contract.symbol, "from": query.first, "to": query.last}
+        payload = self.http.get_json(HISTORY, params, weight=WEIGHT_HISTORY)
+        return parse_history(payload, contract.symbol)

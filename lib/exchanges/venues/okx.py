@@ -14,19 +14,20 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError, UnknownSymbolError
-from lib.exchanges.base import (
-    ExchangeAdapter,
-    HistoryPage,
+from lib.errors import ExchangeDataError
+from lib.exchanges.base import ExchangeAdapter, PageQuery
+from lib.exchanges.http import RateLimit
+from lib.exchanges.replies import (
+    Envelope,
+    contract_from_symbol,
     field,
     finite,
+    objects,
     optional_field,
     text,
 )
-from lib.exchanges.http import RateLimit
-from lib.exchanges.symbols import parse_native
 from lib.models import Contract, FundingEvent, FundingSnapshot
-from lib.timeutils import from_ms, normalise_settlement, to_ms, utcnow
+from lib.timeutils import from_ms, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -37,29 +38,16 @@ MARK_PRICE = "/api/v5/public/mark-price"
 OPEN_INTEREST = "/api/v5/public/open-interest"
 HISTORY = "/api/v5/public/funding-rate-history"
 LIVE_STATES = {"live", "suspend"}  # suspend: trading halted, funding still settles
-TEMPORARY_CODES = {"50001", "50011", "50013"}  # maintenance, rate limit, system busy
-SLACK = timedelta(minutes=1)  # ask a little past the range; fetch_history cuts it exactly
+# code "0" is success; maintenance, rate limit and system busy are worth retrying
+ENVELOPE = Envelope("code", "msg", ok=frozenset({"0"}),
+                    temporary=frozenset({"50001", "50011", "50013"}))
 HOUR_MS = 3_600_000
 
 
 def _data(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    """The `data` array of a `{code: "0", data: [...]}` envelope, or the error code it names.
-
-    OKX reports errors (51001 unknown instrument, 50011 rate limit) with HTTP 200 too.
-    """
-    if not isinstance(payload, dict):
-        raise ExchangeDataError(
-            EXCHANGE, endpoint, f"expected a JSON object, got {type(payload).__name__}"
-        )
-    code = field(EXCHANGE, endpoint, payload, "code", str)
-    if code != "0":
-        error = TemporaryExchangeError if code in TEMPORARY_CODES else ExchangeError
-        raise error(EXCHANGE, f"{endpoint}: error {code}: {payload.get('msg', '')}")
-    rows = field(EXCHANGE, endpoint, payload, "data", list)
-    for row in rows:
-        if not isinstance(row, dict):
-            raise ExchangeDataError(EXCHANGE, endpoint, f"expected objects, got {row!r:.60}")
-    return rows
+    """The `data` array of a `{code: "0", data: [...]}` envelope, or the error code it names
+    (51001 unknown instrument, 50011 rate limit: with HTTP 200 too)."""
+    return objects(EXCHANGE, endpoint, ENVELOPE.open(EXCHANGE, endpoint, payload), "data")
 
 
 def _swaps(payload: Any, endpoint: str) -> list[dict[str, Any]]:
@@ -103,28 +91,21 @@ def parse_contracts(payload: Any, intervals: dict[str, float]) -> list[Contract]
             continue
         base, _, quote = field(EXCHANGE, INSTRUMENTS, row, "uly", text).partition("-")
         settle = field(EXCHANGE, INSTRUMENTS, row, "settleCcy", text)
-        try:
-            info = parse_native(EXCHANGE, inst_id, base=base, quote=quote, settle=settle)
-        except UnknownSymbolError as e:
-            logger.warning("okx %s: contract skipped: %s", inst_id, e)
-            continue
         if inst_id not in intervals:
             logger.warning("okx %s: contract skipped: no funding rate listed for it", inst_id)
             continue
-        contracts.append(
-            Contract(
-                exchange=EXCHANGE,
-                symbol=inst_id,
-                canonical_symbol=info.canonical,
-                base=info.base,
-                quote=info.quote,
-                settle=info.settle,
-                multiplier=info.multiplier,
-                funding_interval_hours=intervals[inst_id],
-                listed_at=optional_field(row, "listTime", from_ms),
-                status="trading" if state == "live" else state,
-            )
+        contract = contract_from_symbol(
+            EXCHANGE,
+            inst_id,
+            intervals[inst_id],
+            base=base,
+            quote=quote,
+            settle=settle,
+            listed_at=optional_field(row, "listTime", from_ms),
+            status="trading" if state == "live" else state,
         )
+        if contract is not None:
+            contracts.append(contract)
     return contracts
 
 
@@ -213,7 +194,9 @@ class Adapter(ExchangeAdapter):
     # instruments 20 per 2 s. A backfill hits history for one instId at a time: 10 per 2 s.
     rate_limit = RateLimit(10, 2.0)
     history_page_size = 400
-    history_direction = "backward"
+    history_direction = "backward"  # newest rows older than `after` (ms)
+    history_bounds = "exclusive"  # `before` and `after` leave out a row exactly at them
+    history_slack = timedelta(minutes=1)
 
     def list_contracts(self) -> list[Contract]:
         """Two requests: the instruments, and funding-rate ANY for their intervals."""
@@ -230,26 +213,13 @@ class Adapter(ExchangeAdapter):
 
     def _extra(self, endpoint: str, name: str) -> dict[str, float]:
         """Prices and OI are extras: their failure is logged and leaves them empty."""
-        try:
+        def read() -> dict[str, float]:
             return parse_prices(self.http.get_json(endpoint, {"instType": "SWAP"}), endpoint, name)
-        except ExchangeError as e:
-            logger.warning("okx: %s unavailable, snapshot without %s: %s", endpoint, name, e)
-            return {}
 
-    def history_page(
-        self, contract: Contract, start: datetime, end: datetime, cursor: Any | None
-    ) -> HistoryPage:
-        """Rows newer than `before` and older than `after` (cursor: ms), newest first."""
-        params = {
-            "instId": contract.symbol,
-            "before": to_ms(start - SLACK),
-            "after": cursor if cursor is not None else to_ms(end + SLACK),
-            "limit": self.history_page_size,
-        }
-        events = parse_history(self.http.get_json(HISTORY, params), contract.symbol)
-        next_cursor = None
-        if len(events) >= self.history_page_size:
-            oldest = min(e.funding_time for e in events)
-            if normalise_settlement(oldest) > start:
-                next_cursor = to_ms(oldest)  # `after` is exclusive
-        return HistoryPage(events, next_cursor)
+        return self.extra(f"{endpoint} {name}", read)
+
+    def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
+        """The newest rows newer than `before` and older than `after` (ms)."""
+        params = {"instId": contract.symbol, "before": query.first, "after": query.last,
+                  "limit": self.history_page_size}
+        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)

@@ -1,7 +1,9 @@
-"""What every simulated venue shares: routing, parameter errors, number formatting.
+"""What every simulated venue shares: its declared facts, routing, limits, errors, formatting.
 
-A venue subclass declares its routes in `register()` and overrides the few hooks where the
-exchange really differs (error shapes, rate limits, how an empty page looks).
+A venue subclass declares its facts as class attributes (what the universe lists on it, how it
+names contracts, its precision, jitter and rate limits), its routes in `register()`, and
+overrides the few hooks where the exchange really differs (error shapes, rate-limit replies,
+how an empty page looks).
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.ratelimit import WindowLimiter
-from lib.simulator.universe import Contract, Universe
+from lib.simulator.assets import DeliveryRules, NamingRules
+from lib.simulator.contracts import Contract
+from lib.simulator.http_types import Call, Request, Response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit, Verdict, WindowLimiter
+
+if TYPE_CHECKING:  # the universe reads the venues' facts; venues get it at run time
+    from lib.simulator.universe import Universe
 
 Handler = Callable[[Request], Response]
 
@@ -39,9 +45,42 @@ class Route:
 
 
 class Venue(ABC):
-    """Base class: match a route, check limits, call the handler, render errors."""
+    """Base class: match a route, check limits, call the handler, render errors.
 
-    name: ClassVar[str] = ""
+    Facts without a default (see REQUIRED_FACTS) must be declared by every venue; the registry
+    refuses a venue that lacks one, naming it.
+    """
+
+    name: ClassVar[str] = ""  # the exchange id: the module's name and the URL's first part
+    # ----- what the universe lists on this venue (universe.py builds from these) -------------
+    default_size: ClassVar[int]  # perpetuals at total_contracts=2300 (universe.SIZES_AT)
+    interval_mix: ClassVar[tuple[float, float, float]]  # share of 8 h / 4 h / 1 h contracts
+    naming: ClassVar[NamingRules]  # symbol, base, quote, settle and multiplier names
+    lot_sized: ClassVar[bool] = False  # contracts are ~$10 lots (ctVal, quanto_multiplier)
+    prelaunch_listed: ClassVar[int] = 0  # pre-launch perpetuals listed beside trading ones
+    delisted_listed: ClassVar[int] = 0  # delisted perpetuals still listed (isDelisted)
+    dated_futures: ClassVar[DeliveryRules | None] = None  # delivery futures on the same lists
+    # ----- how it reports rates ---------------------------------------------------------------
+    rate_decimals: ClassVar[int]  # digits it prints a rate with (the truth is rounded to them)
+    jitter: ClassVar[tuple[int, int, float]] = (0, 0, 0.0)  # late: min ms, max ms, on-time share
+    # ----- rate limits and request costs (exchange-apis.md) -----------------------------------
+    rate_limits: ClassVar[tuple[Limit, ...]]  # check_limits charges them, by name
+    history_cost: ClassVar[HistoryCost]  # one funding-history request, for rate floors
+    snapshot_call: ClassVar[Call]  # the one request listing every contract's current funding
+    snapshot_requests: ClassVar[int] = 1  # fewest requests for a full snapshot (+ prices, OI)
+
+    REQUIRED_FACTS: ClassVar[tuple[str, ...]] = (
+        "default_size", "interval_mix", "naming", "rate_decimals", "rate_limits", "history_cost",
+        "snapshot_call",
+    )
+
+    @classmethod
+    def missing_facts(cls) -> list[str]:
+        """The required facts this venue class does not declare (empty when complete)."""
+        missing = [fact for fact in cls.REQUIRED_FACTS if not hasattr(cls, fact)]
+        if not cls.name:
+            missing.insert(0, "name")
+        return missing
 
     def __init__(self, universe: Universe, limiter: WindowLimiter) -> None:
         self.u = universe
@@ -112,6 +151,27 @@ class Venue(ABC):
             resp = self.param_error(req, err)
         self.decorate(req, route, resp)
         return resp
+
+    # ----- rate limits ------------------------------------------------------------------------
+    @classmethod
+    def limit(cls, name: str) -> Limit:
+        """One of `rate_limits` by name (KeyError naming the venue and the limit)."""
+        for limit in cls.rate_limits:
+            if limit.name == name:
+                return limit
+        raise KeyError(f"{cls.name}: no rate limit named {name!r}")
+
+    def charge(self, limit_name: str, req: Request, route: Route, cost: int = 1) -> Verdict:
+        """Charge one request against one of `rate_limits`, in the window it is counted in."""
+        limit = self.limit(limit_name)
+        key = limit_name if limit.per == "ip" else route.name
+        if limit.param is not None:
+            key = f"{key}:{req.query.get(limit.param, '')}"
+        return self.limiter.charge(f"{self.name}:{key}", limit.weight, limit.window_s, cost)
+
+    def used(self, limit_name: str) -> int:
+        """Weight used so far in a venue-wide limit's current window (for used-weight headers)."""
+        return self.limiter.used(f"{self.name}:{limit_name}", self.limit(limit_name).window_s)
 
     # ----- helpers for handlers ---------------------------------------------------------------
     def perps(self, include_prelaunch: bool = False) -> list[Contract]:

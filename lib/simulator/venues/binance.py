@@ -11,15 +11,14 @@ from __future__ import annotations
 import threading
 import time
 
-from lib.simulator.http_types import Request, Response, html_response, json_response
-from lib.simulator.ratelimit import retry_after_header
+from lib.simulator.assets import DeliveryRules, NamingRules
+from lib.simulator.contracts import Contract
+from lib.simulator.http_types import Call, Request, Response, html_response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.series import unit
-from lib.simulator.universe import Contract
 from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
 PERPETUAL_SENTINEL = 4133404800000
-WEIGHT_LIMIT = 2400
-FUNDING_LIMIT = 500  # /fundingRate and /fundingInfo share 500 per 5 minutes
 BAN_SECONDS = 120.0
 WEIGHTS = {"/fapi/v1/ticker/24hr": 40}
 
@@ -33,6 +32,21 @@ def _illegal(name: str) -> ParamError:
 
 class Binance(Venue):
     name = "binance"
+    default_size = 400
+    interval_mix = (0.80, 0.15, 0.05)
+    naming = NamingRules("{base}USDT", "USDT", "USDT", multiplier="prefix",
+                         prefixes={"BABYDOGE": "1M"})  # 1MBABYDOGEUSDT
+    prelaunch_listed = 2
+    dated_futures = DeliveryRules(3, "{base}USDT_{yy}{mm}{dd}", "USDT", "USDT")
+    rate_decimals = 8
+    jitter = (1, 9, 0.6)
+    rate_limits = (
+        Limit("weight", 2400, 60.0),
+        Limit("funding", 500, 300.0),  # /fapi/v1/fundingRate and /fapi/v1/fundingInfo share it
+    )
+    history_cost = HistoryCost("funding")
+    snapshot_call = Call("GET", "/fapi/v1/premiumIndex")
+    snapshot_requests = 2  # premiumIndex lacks the interval: fundingInfo, which can change
 
     def register(self) -> None:
         self._ban_lock = threading.Lock()
@@ -69,15 +83,16 @@ class Binance(Venue):
             if now < self._banned_until or now < self._after_429_until:
                 return self._ban(now)
         weight = self._weight(req, route)
-        verdict = self.limiter.charge("binance:weight", WEIGHT_LIMIT, 60.0, weight)
+        verdict = self.charge("weight", req, route, weight)
         if verdict.allowed and route.name in ("/fapi/v1/fundingRate", "/fapi/v1/fundingInfo"):
-            verdict = self.limiter.charge("binance:funding", FUNDING_LIMIT, 300.0, 1)
+            verdict = self.charge("funding", req, route)
         if verdict.allowed:
             return None
         with self._ban_lock:
             self._after_429_until = now + verdict.retry_after
+        weight_limit = self.limit("weight").weight
         msg = (
-            f"Too many requests; current limit of IP(127.0.0.1) is {WEIGHT_LIMIT} requests per "
+            f"Too many requests; current limit of IP(127.0.0.1) is {weight_limit} requests per "
             "minute. Please use the websocket for live updates to avoid polling the API."
         )
         resp = json_response({"code": -1003, "msg": msg}, status=429)
@@ -103,8 +118,7 @@ class Binance(Venue):
         return 1
 
     def decorate(self, req: Request, route: Route, resp: Response) -> None:
-        used = self.limiter.used("binance:weight", 60.0)
-        resp.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+        resp.headers["X-MBX-USED-WEIGHT-1M"] = str(self.used("weight"))
 
     # ----- endpoints --------------------------------------------------------------------------
     def _symbol(self, req: Request) -> Contract | None:
@@ -124,7 +138,7 @@ class Binance(Venue):
             "futuresType": "U_MARGINED",
             "rateLimits": [
                 {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                 "limit": WEIGHT_LIMIT},
+                 "limit": self.limit("weight").weight},
                 {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
             ],
             "exchangeFilters": [],
@@ -184,7 +198,9 @@ class Binance(Venue):
             "markPrice": f"{snap.mark_price:.8f}",
             "indexPrice": f"{snap.index_price:.8f}",
             "estimatedSettlePrice": f"{snap.index_price * 0.99995:.8f}",
-            "lastFundingRate": fmt_rate(snap.rate, 8, trim=False) if perpetual else "",
+            "lastFundingRate": (
+                fmt_rate(snap.rate, self.rate_decimals, trim=False) if perpetual else ""
+            ),
             "interestRate": "0.00010000" if perpetual else "",
             "nextFundingTime": to_ms(snap.next_funding_time) if perpetual else 0,
             "time": now,
@@ -219,7 +235,7 @@ class Binance(Venue):
         return {
             "symbol": c.symbol,
             "fundingTime": reported,
-            "fundingRate": fmt_rate(rate, 8, trim=False),
+            "fundingRate": fmt_rate(rate, self.rate_decimals, trim=False),
             "markPrice": f"{self.u.price(c, t):.8f}",
         }
 

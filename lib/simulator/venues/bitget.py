@@ -7,9 +7,10 @@ parameters; 20 requests/s per endpoint and 6000/min overall per IP; 429 when ove
 
 from __future__ import annotations
 
-from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.ratelimit import retry_after_header
-from lib.simulator.universe import Contract
+from lib.simulator.assets import NamingRules
+from lib.simulator.contracts import Contract
+from lib.simulator.http_types import Call, Request, Response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
 PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES",
@@ -18,6 +19,17 @@ PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES",
 
 class Bitget(Venue):
     name = "bitget"
+    default_size = 360
+    interval_mix = (0.80, 0.14, 0.06)
+    naming = NamingRules("{base}USDT", "USDT", "USDT", multiplier="prefix")
+    prelaunch_listed = 2
+    rate_decimals = 6
+    rate_limits = (Limit("endpoint", 20, 1.0, per="endpoint"), Limit("ip", 6000, 60.0))
+    history_cost = HistoryCost("endpoint")
+    snapshot_call = Call(
+        "GET", "/api/v2/mix/market/current-fund-rate", {"productType": "USDT-FUTURES"}
+    )
+    snapshot_requests = 2  # current-fund-rate lacks prices and volume: tickers
 
     def register(self) -> None:
         self.add("GET", "/api/v2/public/time", self.server_time)
@@ -46,9 +58,9 @@ class Bitget(Venue):
                               "requestTime": self.u.now_ms(), "data": None}, status=status)
 
     def check_limits(self, req: Request, route: Route) -> Response | None:
-        verdict = self.limiter.charge(f"bitget:{route.name}", 20, 1.0)
+        verdict = self.charge("endpoint", req, route)
         if verdict.allowed:
-            verdict = self.limiter.charge("bitget:ip", 6000, 60.0)
+            verdict = self.charge("ip", req, route)
         if verdict.allowed:
             return None
         resp = json_response({"code": "429", "msg": "Too Many Requests",
@@ -114,7 +126,7 @@ class Bitget(Venue):
             snap = self.u.snapshot(c, now)
             cap = "0.003" if c.interval_hours == 8 else "0.01"
             rows.append({
-                "symbol": c.symbol, "fundingRate": fmt_rate(snap.rate, 6),
+                "symbol": c.symbol, "fundingRate": fmt_rate(snap.rate, self.rate_decimals),
                 "fundingRateInterval": str(c.interval_hours),
                 "nextUpdate": str(to_ms(snap.next_funding_time)),
                 "minFundingRate": "-" + cap, "maxFundingRate": cap,
@@ -138,7 +150,7 @@ class Bitget(Venue):
                 "quoteVolume": f"{snap.volume_24h * snap.mark_price:.4f}",
                 "usdtVolume": f"{snap.volume_24h * snap.mark_price:.4f}", "openUtc": last,
                 "changeUtc24h": "0", "indexPrice": fmt_px(snap.index_price),
-                "fundingRate": fmt_rate(snap.rate, 6),
+                "fundingRate": fmt_rate(snap.rate, self.rate_decimals),
                 "holdingAmount": fmt_px(snap.open_interest), "deliveryStartTime": None,
                 "deliveryTime": None, "deliveryStatus": "", "open24h": last,
                 "markPrice": last,
@@ -161,7 +173,7 @@ class Bitget(Venue):
         rows = self.u.rows(c, 0, self.u.now_ms())
         rows.reverse()
         chunk = rows[(page - 1) * size : page * size]
-        return self._ok([{"symbol": c.symbol, "fundingRate": fmt_rate(r.rate, 6),
+        return self._ok([{"symbol": c.symbol, "fundingRate": fmt_rate(r.rate, self.rate_decimals),
                           "fundingTime": str(r.reported_ms)} for r in chunk])
 
     def funding_time(self, req: Request) -> Response:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 
-from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.ratelimit import retry_after_header
-from lib.simulator.universe import Contract
+from lib.simulator.assets import DeliveryRules, NamingRules
+from lib.simulator.contracts import Contract
+from lib.simulator.http_types import Call, Request, Response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
 CATEGORIES = ("linear", "inverse", "spot", "option")
@@ -20,6 +21,15 @@ CATEGORIES = ("linear", "inverse", "spot", "option")
 
 class Bybit(Venue):
     name = "bybit"
+    default_size = 380
+    interval_mix = (0.78, 0.16, 0.06)
+    naming = NamingRules("{base}USDT", "USDT", "USDT", multiplier="prefix")
+    prelaunch_listed = 2
+    dated_futures = DeliveryRules(3, "{base}USDT-{dd}{mon}{yy}", "USDT", "USDT")
+    rate_decimals = 8
+    rate_limits = (Limit("ip", 600, 5.0),)
+    history_cost = HistoryCost("ip")
+    snapshot_call = Call("GET", "/v5/market/tickers", {"category": "linear"})
 
     def register(self) -> None:
         self.add("GET", "/v5/market/time", self.server_time)
@@ -41,7 +51,7 @@ class Bybit(Venue):
         return json_response(self._envelope({}, 10016, "Internal server error."), status=status)
 
     def check_limits(self, req: Request, route: Route) -> Response | None:
-        verdict = self.limiter.charge("bybit:ip", 600, 5.0)
+        verdict = self.charge("ip", req, route)
         if verdict.allowed:
             return None
         resp = json_response(self._envelope({}, 10006, "Too many visits!"), status=429)
@@ -146,7 +156,7 @@ class Bybit(Venue):
             "openInterestValue": f"{snap.open_interest * snap.mark_price:.2f}",
             "turnover24h": f"{snap.volume_24h * snap.mark_price:.4f}",
             "volume24h": fmt_px(snap.volume_24h),
-            "fundingRate": fmt_rate(snap.rate, 8) if perpetual else "",
+            "fundingRate": fmt_rate(snap.rate, self.rate_decimals) if perpetual else "",
             "nextFundingTime": str(to_ms(snap.next_funding_time)) if perpetual else "0",
             "predictedDeliveryPrice": "", "basisRate": "", "deliveryFeeRate": "",
             "deliveryTime": "0" if perpetual else str(to_ms(c.delivery_at)),
@@ -172,7 +182,7 @@ class Bybit(Venue):
             raise ParamError("Time is invalid", 10001)
         rows = self.u.rows(c, start or 0, end if end is not None else self.u.now_ms())
         page = list(reversed(rows[-limit:]))
-        out = [{"symbol": c.symbol, "fundingRate": fmt_rate(r.rate, 8),
+        out = [{"symbol": c.symbol, "fundingRate": fmt_rate(r.rate, self.rate_decimals),
                 "fundingRateTimestamp": str(r.reported_ms)} for r in page]
         return json_response(self._envelope({"category": "linear", "list": out}), listing=True)
 

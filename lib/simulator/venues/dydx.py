@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.universe import Contract
+from lib.simulator.assets import NamingRules
+from lib.simulator.contracts import Contract
+from lib.simulator.http_types import Call, Request, Response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit
 from lib.simulator.venues.base import (
     ParamError,
     Route,
@@ -41,6 +43,14 @@ def _validation(path: str, value: object, msg: str) -> ParamError:
 
 class Dydx(Venue):
     name = "dydx"
+    default_size = 130
+    interval_mix = (0.0, 0.0, 1.0)
+    naming = NamingRules("{base}-USD", "USD", "USDC")  # USD-quoted oracle, USDC collateral
+    rate_decimals = 8
+    jitter = (5, 2500, 0.0)
+    rate_limits = (Limit("get", 100, 10.0),)
+    history_cost = HistoryCost("get")
+    snapshot_call = Call("GET", "/v4/perpetualMarkets")
 
     def register(self) -> None:
         self.add("GET", "/v4/time", self.server_time)
@@ -62,14 +72,14 @@ class Dydx(Venue):
         return json_response({"errors": [{"msg": "Internal Server Error"}]}, status=status)
 
     def check_limits(self, req: Request, route: Route) -> Response | None:
-        verdict = self.limiter.charge("dydx:get", 100, 10.0)
+        verdict = self.charge("get", req, route)
         if verdict.allowed:
             return None
         resp = json_response({"errors": [{"msg": "Too many requests"}]}, status=429)
         # The indexer's Retry-After is in milliseconds (non-standard, comlink's rate limiter);
         # a client reading it as seconds would wait 1000 times too long.
         resp.headers["Retry-After"] = str(max(1, math.ceil(verdict.retry_after * 1000)))
-        resp.headers["RateLimit-Limit"] = "100"
+        resp.headers["RateLimit-Limit"] = str(verdict.limit)
         resp.headers["RateLimit-Remaining"] = "0"
         resp.headers["RateLimit-Reset"] = str(self.u.now_ms() + int(verdict.retry_after * 1000))
         return resp
@@ -103,7 +113,8 @@ class Dydx(Venue):
             "clobPairId": str(idx), "ticker": c.symbol, "status": "ACTIVE",
             "oraclePrice": fmt_px(price, 8), "priceChange24H": "0",
             "volume24H": f"{snap.volume_24h * price:.4f}", "trades24H": 1000 + c.rank,
-            "nextFundingRate": fmt_rate(snap.rate, 8), "initialMarginFraction": "0.05",
+            "nextFundingRate": fmt_rate(snap.rate, self.rate_decimals),
+            "initialMarginFraction": "0.05",
             "maintenanceMarginFraction": "0.03", "openInterest": fmt_px(snap.open_interest),
             "atomicResolution": -10 if price > 1000 else -6, "quantumConversionExponent": -9,
             "tickSize": fmt_px(price / 10000, 1), "stepSize": "1" if price < 10 else "0.001",
@@ -139,7 +150,7 @@ class Dydx(Venue):
             hi = min(hi, GENESIS_MS + (height - GENESIS_HEIGHT) * 1000 + 999)
         rows = self.u.rows(c, 0, hi)[-limit:]
         out = [{
-            "ticker": c.symbol, "rate": fmt_rate(r.rate, 8),
+            "ticker": c.symbol, "rate": fmt_rate(r.rate, self.rate_decimals),
             "price": fmt_px(self.u.price(c, r.time_ms), 8),
             "effectiveAtHeight": str(_height(r.reported_ms)), "effectiveAt": iso_ms(r.reported_ms),
         } for r in reversed(rows)]

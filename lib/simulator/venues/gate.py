@@ -8,9 +8,10 @@ Unix SECONDS (numbers), funding_interval in seconds; history `from`/`to` seconds
 
 from __future__ import annotations
 
-from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.ratelimit import retry_after_header
-from lib.simulator.universe import Contract
+from lib.simulator.assets import NamingRules
+from lib.simulator.contracts import Contract
+from lib.simulator.http_types import Call, Request, Response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
 SETTLES = ("usdt", "btc")
@@ -18,6 +19,15 @@ SETTLES = ("usdt", "btc")
 
 class Gate(Venue):
     name = "gate"
+    default_size = 400
+    interval_mix = (0.76, 0.18, 0.06)
+    naming = NamingRules("{base}_USDT", "USDT", "USDT")  # small coins: quanto_multiplier
+    lot_sized = True
+    prelaunch_listed = 2
+    rate_decimals = 6
+    rate_limits = (Limit("endpoint", 200, 10.0, per="endpoint"),)
+    history_cost = HistoryCost("endpoint")
+    snapshot_call = Call("GET", "/api/v4/futures/usdt/contracts")
 
     def register(self) -> None:
         base = "/api/v4/futures/{settle}"
@@ -38,10 +48,10 @@ class Gate(Venue):
                              status=status)
 
     def check_limits(self, req: Request, route: Route) -> Response | None:
-        verdict = self.limiter.charge(f"gate:{route.name}", 200, 10.0)
+        verdict = self.charge("endpoint", req, route)
         headers = {
-            "X-Gate-RateLimit-Limit": "200",
-            "X-Gate-RateLimit-Requests-Remain": str(max(0, 200 - verdict.used)),
+            "X-Gate-RateLimit-Limit": str(verdict.limit),
+            "X-Gate-RateLimit-Requests-Remain": str(max(0, verdict.limit - verdict.used)),
             "X-Gate-RateLimit-Reset-Timestamp": str(
                 (self.u.now_ms() + int(verdict.retry_after * 1000)) // 1000
             ),
@@ -88,7 +98,7 @@ class Gate(Venue):
         pre = c.status == "prelaunch"
         price = snap.mark_price
         tick = fmt_px(price / 10000, 1)
-        rate = fmt_rate(snap.rate, 6)
+        rate = fmt_rate(snap.rate, self.rate_decimals)
         return {
             "name": c.symbol, "type": "direct", "quanto_multiplier": fmt_px(c.contract_size),
             "ref_discount_rate": "0", "order_price_deviate": "0.5", "maintenance_rate": "0.005",
@@ -124,7 +134,7 @@ class Gate(Venue):
                 continue
             snap = self.u.snapshot(c, now)
             last = fmt_px(snap.mark_price)
-            rate = fmt_rate(snap.rate, 6)
+            rate = fmt_rate(snap.rate, self.rate_decimals)
             rows.append({
                 "contract": c.symbol, "last": last, "low_24h": fmt_px(snap.mark_price * 0.98),
                 "high_24h": fmt_px(snap.mark_price * 1.02), "change_percentage": "0",
@@ -152,7 +162,8 @@ class Gate(Venue):
         lo = start * 1000 if start is not None else 0
         hi = end * 1000 if end is not None else self.u.now_ms()
         rows = self.u.rows(c, lo, hi)[-limit:]
-        out = [{"t": r.reported_ms // 1000, "r": fmt_rate(r.rate, 6)} for r in reversed(rows)]
+        out = [{"t": r.reported_ms // 1000, "r": fmt_rate(r.rate, self.rate_decimals)}
+               for r in reversed(rows)]
         return json_response(out, listing=True)
 
     def currencies(self, req: Request) -> Response:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.ratelimit import retry_after_header
-from lib.simulator.universe import Contract
+from lib.simulator.assets import NamingRules
+from lib.simulator.contracts import Contract
+from lib.simulator.http_types import Call, Request, Response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate
 
-WEIGHT_LIMIT = 1200
+WEIGHT, LIGHT_WEIGHT = 20, 2  # per /info request; the light types below cost 2
+ROWS_PER_EXTRA_WEIGHT = 20  # fundingHistory: +1 weight per 20 rows returned
 LIGHT = {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState",
          "exchangeStatus"}
 MAX_HISTORY = 500
@@ -23,6 +25,15 @@ MAX_HISTORY = 500
 
 class Hyperliquid(Venue):
     name = "hyperliquid"
+    default_size = 170
+    interval_mix = (0.0, 0.0, 1.0)
+    naming = NamingRules("{base}", "USDC", "USDC", multiplier="k")  # kPEPE = 1000 PEPE
+    delisted_listed = 3
+    rate_decimals = 10
+    jitter = (1, 120, 0.0)
+    rate_limits = (Limit("ip", 1200, 60.0),)
+    history_cost = HistoryCost("ip", per_request=WEIGHT, per_row=1 / ROWS_PER_EXTRA_WEIGHT)
+    snapshot_call = Call("POST", "/info", body={"type": "metaAndAssetCtxs"})
 
     def register(self) -> None:
         self.add("POST", "/info", self.info)
@@ -38,8 +49,8 @@ class Hyperliquid(Venue):
 
     def check_limits(self, req: Request, route: Route) -> Response | None:
         kind = _body_type(req)
-        weight = 2 if kind in LIGHT else 20
-        verdict = self.limiter.charge("hyperliquid:ip", WEIGHT_LIMIT, 60.0, weight)
+        weight = LIGHT_WEIGHT if kind in LIGHT else WEIGHT
+        verdict = self.charge("ip", req, route, weight)
         if verdict.allowed:
             return None
         resp = json_response(None, status=429)
@@ -99,7 +110,7 @@ class Hyperliquid(Venue):
         mark = fmt_px(snap.mark_price, 5)
         live = c.status != "delisted"
         return {
-            "funding": fmt_rate(snap.rate, 10) if live else "0.0",
+            "funding": fmt_rate(snap.rate, self.rate_decimals) if live else "0.0",
             "openInterest": fmt_px(snap.open_interest) if live else "0.0",
             "prevDayPx": mark, "dayNtlVlm": f"{snap.volume_24h * snap.mark_price:.4f}",
             "premium": fmt_rate(snap.rate * 0.9, 8) if live else None,
@@ -120,12 +131,13 @@ class Hyperliquid(Venue):
         if c is None:
             return json_response([], listing=True)
         rows = self.u.rows(c, start, end if end is not None else self.u.now_ms())
-        out = [{"coin": c.symbol, "fundingRate": fmt_rate(r.rate, 10),
+        out = [{"coin": c.symbol, "fundingRate": fmt_rate(r.rate, self.rate_decimals),
                 "premium": fmt_rate(r.rate * 0.9, 8), "time": r.reported_ms}
                for r in rows[:MAX_HISTORY]]
-        extra = len(out) // 20  # fundingHistory costs extra weight per 20 rows returned
-        if extra:
-            self.limiter.charge("hyperliquid:ip", 10**9, 60.0, extra)
+        extra = len(out) // ROWS_PER_EXTRA_WEIGHT
+        if extra:  # charged after the fact, so never refused
+            window = self.limit("ip").window_s
+            self.limiter.charge(f"{self.name}:ip", 10**9, window, extra)
         return json_response(out, listing=True)
 
     def all_mids(self, body: dict[str, Any]) -> Response:
@@ -139,7 +151,7 @@ class Hyperliquid(Venue):
         for c in self.perps():
             snap = self.u.snapshot(c, now)
             out.append([c.symbol, [["HlPerp", {
-                "fundingRate": fmt_rate(snap.rate, 10),
+                "fundingRate": fmt_rate(snap.rate, self.rate_decimals),
                 "nextFundingTime": now // 3_600_000 * 3_600_000 + 3_600_000,
                 "fundingIntervalHours": 1,
             }]]])

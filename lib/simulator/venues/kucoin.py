@@ -8,9 +8,10 @@ granularity in ms; history needs `from` and `to` (ms); public pool 2000 weight /
 
 from __future__ import annotations
 
-from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.ratelimit import retry_after_header
-from lib.simulator.universe import Contract
+from lib.simulator.assets import DeliveryRules, NamingRules
+from lib.simulator.contracts import Contract
+from lib.simulator.http_types import Call, Request, Response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.venues.base import ParamError, Route, Venue, fmt_rate, int_param, px, to_ms
 
 WEIGHTS = {
@@ -18,12 +19,20 @@ WEIGHTS = {
     "/api/v1/funding-rate/{symbol}/current": 2, "/api/v1/contract/funding-rates": 5,
     "/api/ua/v2/market/funding-rate": 3, "/api/v1/timestamp": 1,
 }
-POOL, WINDOW = 2000, 30.0
 MAX_HISTORY = 100
 
 
 class Kucoin(Venue):
     name = "kucoin"
+    default_size = 240
+    interval_mix = (0.82, 0.13, 0.05)
+    naming = NamingRules("{base}USDTM", "USDT", "USDT", aliases={"BTC": "XBT"})
+    lot_sized = True
+    dated_futures = DeliveryRules(3, "{base}M{code}{yy}", "USD")  # inverse: XBTMH26
+    rate_decimals = 6
+    rate_limits = (Limit("public", 2000, 30.0),)  # weight per request: WEIGHTS
+    history_cost = HistoryCost("public", per_request=WEIGHTS["/api/v1/contract/funding-rates"])
+    snapshot_call = Call("GET", "/api/v1/contracts/active")
 
     def register(self) -> None:
         for path, handler in (
@@ -51,7 +60,7 @@ class Kucoin(Venue):
         return json_response({"code": "500000", "msg": "Internal Server Error"}, status=status)
 
     def check_limits(self, req: Request, route: Route) -> Response | None:
-        verdict = self.limiter.charge("kucoin:public", POOL, WINDOW, WEIGHTS.get(route.name, 1))
+        verdict = self.charge("public", req, route, WEIGHTS.get(route.name, 1))
         if verdict.allowed:
             return None
         resp = json_response({"code": "429000",
@@ -60,10 +69,11 @@ class Kucoin(Venue):
         return resp
 
     def decorate(self, req: Request, route: Route, resp: Response) -> None:
-        used = self.limiter.used("kucoin:public", WINDOW)
-        resp.headers["gw-ratelimit-limit"] = str(POOL)
-        resp.headers["gw-ratelimit-remaining"] = str(max(0, POOL - used))
-        resp.headers["gw-ratelimit-reset"] = str(int(WINDOW / self.limiter.time_scale * 1000))
+        pool = self.limit("public")
+        resp.headers["gw-ratelimit-limit"] = str(pool.weight)
+        resp.headers["gw-ratelimit-remaining"] = str(max(0, pool.weight - self.used("public")))
+        reset_ms = int(pool.window_s / self.limiter.time_scale * 1000)
+        resp.headers["gw-ratelimit-reset"] = str(reset_ms)
 
     def _symbol(self, name: str) -> Contract:
         c = self.lookup(name)
@@ -173,7 +183,7 @@ class Kucoin(Venue):
             snap = self.u.snapshot(c, now)
             gran = c.interval_ms
             row = {
-                "symbol": c.symbol, "nextFundingRate": fmt_rate(snap.rate, 6),
+                "symbol": c.symbol, "nextFundingRate": fmt_rate(snap.rate, self.rate_decimals),
                 "fundingTime": to_ms(snap.next_funding_time),
                 "fundingRateCap": "0.003", "fundingRateFloor": "-0.003",
                 "currentGranularity": gran, "newGranularity": gran,

@@ -8,26 +8,36 @@ realizedRate (what settled); 10 requests / 2 s per instrument.
 
 from __future__ import annotations
 
-from lib.simulator.http_types import Request, Response, json_response
-from lib.simulator.ratelimit import retry_after_header
+from lib.simulator.assets import NamingRules
+from lib.simulator.contracts import Contract, Row
+from lib.simulator.http_types import Call, Request, Response, json_response
+from lib.simulator.ratelimit import HistoryCost, Limit, retry_after_header
 from lib.simulator.series import quantize, unit
-from lib.simulator.universe import Contract, Row
 from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, fmt_rate, int_param, to_ms
 
-LIMITS = {  # endpoint -> (requests, window seconds, key parameter)
-    "/api/v5/public/funding-rate": (10, 2.0, "instId"),
-    "/api/v5/public/funding-rate-history": (10, 2.0, "instId"),
-    "/api/v5/public/instruments": (20, 2.0, "instType"),
-    "/api/v5/public/mark-price": (10, 2.0, "instType"),
-    "/api/v5/market/tickers": (20, 2.0, "instType"),
-    "/api/v5/public/open-interest": (20, 2.0, "instType"),
-    "/api/v5/public/time": (10, 2.0, ""),
-}
 MAX_HISTORY = 400
 
 
 class Okx(Venue):
     name = "okx"
+    default_size = 220
+    interval_mix = (0.92, 0.06, 0.02)
+    naming = NamingRules("{base}-USDT-SWAP", "USDT", "USDT")  # small coins: ctVal, not names
+    lot_sized = True
+    prelaunch_listed = 2
+    rate_decimals = 16
+    rate_limits = (  # by endpoint, each counted per value of one parameter
+        Limit("/api/v5/public/funding-rate", 10, 2.0, "endpoint", "instId"),
+        Limit("/api/v5/public/funding-rate-history", 10, 2.0, "endpoint", "instId"),
+        Limit("/api/v5/public/instruments", 20, 2.0, "endpoint", "instType"),
+        Limit("/api/v5/public/mark-price", 10, 2.0, "endpoint", "instType"),
+        Limit("/api/v5/market/tickers", 20, 2.0, "endpoint", "instType"),
+        Limit("/api/v5/public/open-interest", 20, 2.0, "endpoint", "instType"),
+        Limit("/api/v5/public/time", 10, 2.0, "endpoint", ""),
+    )
+    history_cost = HistoryCost("/api/v5/public/funding-rate-history")
+    snapshot_call = Call("GET", "/api/v5/public/funding-rate", {"instId": "ANY"})
+    snapshot_requests = 3  # funding-rate ANY lacks prices and OI: mark-price, open-interest
 
     def register(self) -> None:
         self.add("GET", "/api/v5/public/time", self.server_time)
@@ -50,9 +60,7 @@ class Okx(Venue):
                               "data": []}, status=status)
 
     def check_limits(self, req: Request, route: Route) -> Response | None:
-        limit, window, key_param = LIMITS[route.name]
-        key = f"okx:{route.name}:{req.query.get(key_param, '')}"
-        verdict = self.limiter.charge(key, limit, window)
+        verdict = self.charge(route.name, req, route)
         if verdict.allowed:
             return None
         resp = json_response({"msg": "Too Many Requests", "code": "50011", "data": []}, 429)
@@ -122,13 +130,15 @@ class Okx(Venue):
         step = c.interval_ms
         prev_rate = self.u.rate_at_index(c, upcoming // step - 1)
         cap = "0.015" if c.interval_hours != 8 else "0.00375"
+        digits = self.rate_decimals
         return {
-            "formulaType": "noRate", "fundingRate": fmt_rate(snap.rate, 16),
+            "formulaType": "noRate", "fundingRate": fmt_rate(snap.rate, digits),
             "fundingTime": str(upcoming), "impactValue": "", "instId": c.symbol,
             "instType": "SWAP", "interestRate": "0", "maxFundingRate": cap,
             "method": "current_period", "minFundingRate": "-" + cap, "nextFundingRate": "",
             "nextFundingTime": str(upcoming + step),
-            "premium": fmt_rate(snap.rate * 0.8, 16), "settFundingRate": fmt_rate(prev_rate, 16),
+            "premium": fmt_rate(snap.rate * 0.8, digits),
+            "settFundingRate": fmt_rate(prev_rate, digits),
             "settState": "settled", "ts": str(now),
         }
 
@@ -151,11 +161,12 @@ class Okx(Venue):
         return self._ok([self._history_row(c, r) for r in reversed(page)])
 
     def _history_row(self, c: Contract, r: Row) -> dict[str, str]:
-        predicted = quantize(r.rate * (1 + (unit(c.key, r.grid) - 0.5) * 0.002), 16)
+        digits = self.rate_decimals
+        predicted = quantize(r.rate * (1 + (unit(c.key, r.grid) - 0.5) * 0.002), digits)
         return {
-            "formulaType": "noRate", "fundingRate": fmt_rate(predicted, 16),
+            "formulaType": "noRate", "fundingRate": fmt_rate(predicted, digits),
             "fundingTime": str(r.reported_ms), "instId": c.symbol, "instType": "SWAP",
-            "method": "current_period", "realizedRate": fmt_rate(r.rate, 16),
+            "method": "current_period", "realizedRate": fmt_rate(r.rate, digits),
         }
 
     def mark_price(self, req: Request) -> Response:

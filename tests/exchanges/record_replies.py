@@ -1,0 +1,235 @@
+"""Record simulator replies of every venue as parse-test fixtures.
+
+Run from the repo root: `python tests/exchanges/record_replies.py`. Each file in
+recordings/<id>/ holds the request, the (trimmed) reply and the ground truth the simulator had
+for it ("expected", from `sim.universe`, never from our parsers), so the replay tests in
+test_<id>.py (through recorded_replies.py) compare our parse functions with an independent
+source. The simulator is seeded and its clock starts at NOW, so a new run changes only the
+values that move with the milliseconds the run takes (prices, volumes, `time` stamps).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from lib.simulator import SimulatorConfig, running_simulator
+from lib.simulator.server import SimulatorServer
+
+OUT = Path(__file__).resolve().parent / "recordings"
+NOW = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+END = datetime(2026, 3, 1, 8, tzinfo=UTC)  # the recorded history ends at this settlement
+START = END - timedelta(days=2)
+KEEP = 6  # contracts per recorded list, besides the picked ones and the decoys
+MINUTE, HALF_HOUR = timedelta(minutes=1), timedelta(minutes=30)  # the adapters' slack
+Trim = Callable[[Any, set[str]], Any]
+
+
+def _ms(value: datetime) -> int:
+    return round(value.timestamp() * 1000)
+
+
+def _reply(sim: SimulatorServer, exchange: str, path: str, params: dict[str, Any] | None,
+           body: dict[str, Any] | None) -> Any:
+    method = "POST" if body is not None else "GET"
+    reply = requests.request(method, f"{sim.url}/{exchange}{path}", params=params, json=body,
+                             timeout=10)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def _request(path: str, params: dict[str, Any] | None, body: dict[str, Any] | None
+             ) -> dict[str, Any]:
+    return {"method": "POST" if body is not None else "GET", "path": path, "params": params,
+            "body": body}
+
+
+def _save(exchange: str, name: str, record: dict[str, Any]) -> None:
+    folder = OUT / exchange
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _pick(sim: SimulatorServer, exchange: str, intervals: tuple[float, ...]) -> list[str]:
+    """Some trading perpetuals (one with a multiplier, one per interval in `intervals` where
+    the venue has it) and every decoy the venue lists (pre-launch, delisted, dated)."""
+    listed = sim.universe.instruments(exchange)
+    decoys = [c.symbol for c in listed if c.status != "trading" or c.kind != "perpetual"]
+    live = [c for c in listed if c.status == "trading" and c.kind == "perpetual"]
+    picked = [c.symbol for c in live if c.multiplier != 1][:1]  # 1000PEPE, kPEPE...
+    for hours in intervals:
+        picked += [c.symbol for c in live if c.interval_hours == hours][:1]
+    return list(dict.fromkeys([c.symbol for c in live[:KEEP]] + picked + decoys))
+
+
+def _truth(sim: SimulatorServer, exchange: str, symbols: list[str]) -> dict[str, Any]:
+    contracts, current = [], []
+    for symbol in symbols:
+        c = sim.universe.contract(exchange, symbol)
+        contracts.append({"symbol": symbol, "asset": c.asset, "multiplier": c.multiplier,
+                          "interval_hours": c.interval_hours, "listed_at_ms": _ms(c.listed_at),
+                          "status": c.status, "kind": c.kind})
+        if c.status == "trading" and c.kind == "perpetual":
+            s = sim.universe.current(exchange, symbol)
+            current.append({"symbol": symbol, "rate": s.rate, "interval_hours": s.interval_hours,
+                            "next_funding_ms": _ms(s.next_funding_time),
+                            "mark_price": s.mark_price, "index_price": s.index_price})
+    return {"contracts": contracts, "current": current}
+
+
+def _record_list(sim: SimulatorServer, exchange: str, name: str, path: str, trim: Trim, *,
+                 params: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+                 intervals: tuple[float, ...] = (1,)) -> list[str]:
+    """A contract list or snapshot trimmed to the picked symbols; returns those kept."""
+    wanted = _pick(sim, exchange, intervals)
+    reply = trim(_reply(sim, exchange, path, params, body), set(wanted))
+    kept = [s for s in wanted if f'"{s}"' in json.dumps(reply)]
+    _save(exchange, name, {"request": _request(path, params, body),
+                           "observed_at_ms": sim.universe.now_ms(), "response": reply,
+                           "expected": _truth(sim, exchange, kept)})
+    return kept
+
+
+def _record_history(sim: SimulatorServer, exchange: str, path: str, symbol: str,
+                    start: datetime, end: datetime, *, params: dict[str, Any] | None = None,
+                    body: dict[str, Any] | None = None) -> None:
+    settlements = sim.universe.settlements(exchange, symbol, start, end)
+    _save(exchange, "history", {
+        "request": _request(path, params, body), "symbol": symbol,
+        "interval_hours": sim.universe.contract(exchange, symbol).interval_hours,
+        "response": _reply(sim, exchange, path, params, body),
+        "expected": {"start_ms": _ms(start), "end_ms": _ms(end),
+                     "settlements": [[_ms(t), r] for t, r in settlements]},
+    })
+
+
+def _in_list(key: str) -> Trim:
+    """Trim a bare array of objects to the wanted `key` values."""
+    return lambda reply, keep: [row for row in reply if row[key] in keep]
+
+
+def _in_field(outer: str, inner: str, key: str) -> Trim:
+    """Trim `reply[outer][inner]` (or `reply[outer]` when inner is "")."""
+    def trim(reply: Any, keep: set[str]) -> Any:
+        if inner:
+            body = dict(reply[outer], **{inner: [r for r in reply[outer][inner] if r[key] in keep]})
+        else:
+            body = [r for r in reply[outer] if r[key] in keep]
+        return dict(reply, **{outer: body})
+    return trim
+
+
+def _in_markets(reply: Any, keep: set[str]) -> Any:
+    return {"markets": {k: v for k, v in reply["markets"].items() if k in keep}}
+
+
+def _in_universe(reply: Any, keep: set[str]) -> Any:
+    """Trim `[meta, assetCtxs]`, keeping the two lists aligned by index."""
+    meta, ctxs = reply
+    pairs = [(u, c) for u, c in zip(meta["universe"], ctxs, strict=True) if u["name"] in keep]
+    return [dict(meta, universe=[u for u, _ in pairs]), [c for _, c in pairs]]
+
+
+def record_binance(sim: SimulatorServer) -> None:
+    every = (1, 4)
+    listed = _record_list(sim, "binance", "exchange_info", "/fapi/v1/exchangeInfo",
+                          _in_field("symbols", "", "symbol"), params={}, intervals=every)
+    _record_list(sim, "binance", "premium_index", "/fapi/v1/premiumIndex", _in_list("symbol"),
+                 params={}, intervals=every)
+    _save("binance", "funding_info", {"request": {"path": "/fapi/v1/fundingInfo"},
+                                      "response": _reply(sim, "binance", "/fapi/v1/fundingInfo",
+                                                         {}, None)})
+    hourly = next(s for s in listed if sim.universe.contract("binance", s).interval_hours == 1)
+    _record_history(sim, "binance", "/fapi/v1/fundingRate", hourly, START, END,
+                    params={"symbol": hourly, "startTime": _ms(START - MINUTE),
+                            "endTime": _ms(END + MINUTE), "limit": 1000})
+
+
+def record_bybit(sim: SimulatorServer) -> None:
+    every = (1, 4)
+    listed = _record_list(sim, "bybit", "instruments", "/v5/market/instruments-info",
+                          _in_field("result", "list", "symbol"),
+                          params={"category": "linear", "limit": 1000}, intervals=every)
+    _record_list(sim, "bybit", "tickers", "/v5/market/tickers",
+                 _in_field("result", "list", "symbol"), params={"category": "linear"},
+                 intervals=every)
+    _record_history(sim, "bybit", "/v5/market/funding/history", listed[1], START, END,
+                    params={"category": "linear", "symbol": listed[1],
+                            "startTime": _ms(START - MINUTE), "endTime": _ms(END + MINUTE),
+                            "limit": 200})
+
+
+def record_okx(sim: SimulatorServer) -> None:
+    every = (1, 4)
+    listed = _record_list(sim, "okx", "instruments", "/api/v5/public/instruments",
+                          _in_field("data", "", "instId"), params={"instType": "SWAP"},
+                          intervals=every)
+    _record_list(sim, "okx", "funding_rate", "/api/v5/public/funding-rate",
+                 _in_field("data", "", "instId"), params={"instId": "ANY"}, intervals=every)
+    _record_history(sim, "okx", "/api/v5/public/funding-rate-history", listed[2], START, END,
+                    params={"instId": listed[2], "before": _ms(START - MINUTE),
+                            "after": _ms(END + MINUTE), "limit": 400})
+
+
+def record_bitget(sim: SimulatorServer) -> None:
+    product = {"productType": "USDT-FUTURES"}
+    listed = _record_list(sim, "bitget", "contracts", "/api/v2/mix/market/contracts",
+                          _in_field("data", "", "symbol"), params=product, intervals=(1, 4))
+    for name, path in (("current_fund_rate", "/api/v2/mix/market/current-fund-rate"),
+                       ("tickers", "/api/v2/mix/market/tickers")):
+        _record_list(sim, "bitget", name, path, _in_field("data", "", "symbol"), params=product,
+                     intervals=(1, 4))
+    # newest first and no time parameters: page 1 reaches back 100 settlements from now
+    _record_history(sim, "bitget", "/api/v2/mix/market/history-fund-rate", listed[0],
+                    START - timedelta(days=20), END,
+                    params={**product, "symbol": listed[0], "pageNo": 1, "pageSize": 100})
+
+
+def record_gate(sim: SimulatorServer) -> None:
+    listed = _record_list(sim, "gate", "contracts", "/api/v4/futures/usdt/contracts",
+                          _in_list("name"))
+    _record_history(sim, "gate", "/api/v4/futures/usdt/funding_rate", listed[0], START, END,
+                    params={"contract": listed[0], "limit": 1000,
+                            "from": int(START.timestamp()),
+                            "to": int((END + HALF_HOUR).timestamp())})
+
+
+def record_kucoin(sim: SimulatorServer) -> None:
+    listed = _record_list(sim, "kucoin", "contracts", "/api/v1/contracts/active",
+                          _in_field("data", "", "symbol"))
+    _record_history(sim, "kucoin", "/api/v1/contract/funding-rates", listed[1], START, END,
+                    params={"symbol": listed[1], "from": _ms(START),
+                            "to": _ms(END + HALF_HOUR)})
+
+
+def record_hyperliquid(sim: SimulatorServer) -> None:
+    listed = _record_list(sim, "hyperliquid", "meta_and_asset_ctxs", "/info", _in_universe,
+                          body={"type": "metaAndAssetCtxs"})
+    start = END - timedelta(hours=30)
+    _record_history(sim, "hyperliquid", "/info", listed[0], start, END,
+                    body={"type": "fundingHistory", "coin": listed[0], "startTime": _ms(start),
+                          "endTime": _ms(END + HALF_HOUR)})
+
+
+def record_dydx(sim: SimulatorServer) -> None:
+    listed = _record_list(sim, "dydx", "perpetual_markets", "/v4/perpetualMarkets", _in_markets)
+    before = (END + HALF_HOUR).isoformat().replace("+00:00", "Z")
+    _record_history(sim, "dydx", f"/v4/historicalFunding/{listed[0]}", listed[0],
+                    END - timedelta(hours=29), END,
+                    params={"limit": 30, "effectiveBeforeOrAt": before})
+
+
+def main() -> None:
+    with running_simulator(SimulatorConfig(seed=7, total_contracts=300, now=NOW)) as sim:
+        for record in (record_binance, record_bybit, record_okx, record_bitget, record_gate,
+                       record_kucoin, record_hyperliquid, record_dydx):
+            record(sim)
+
+
+if __name__ == "__main__":
+    main()
