@@ -24,6 +24,8 @@ class Contract:
     funding_interval_hours: float
     listed_at: datetime | None = None
     status: str = "trading"
+    ccxt_symbol: str | None = None  # as ccxt writes it: "1000PEPE/USDT:USDT", names one contract
+    contract_size: float | None = None  # base units per contract (USD for inverse contracts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,13 @@ class FundingSnapshot:
     timestamp: datetime  # when the exchange (or we) observed it
     mark_price: float | None = None
     index_price: float | None = None
-    open_interest: float | None = None  # in contracts or base units, as the exchange gives it
-    volume_24h: float | None = None  # quote-currency turnover where given
+    open_interest: float | None = None  # in the venue's unit: open_interest_unit
+    volume_24h: float | None = None  # 24 h turnover in the venue's unit: volume_unit
+    predicted_rate: float | None = None  # the exchange's predicted next rate, where it gives one
+    rate_cap: float | None = None  # the highest rate per interval the exchange allows now
+    rate_floor: float | None = None  # the lowest
+    open_interest_unit: str | None = None  # "contracts", "base" or "quote" (lib.analytics.units)
+    volume_unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

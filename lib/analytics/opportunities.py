@@ -123,6 +123,7 @@ def _leg(r: Any) -> Leg | None:
         return None
     inverse = r.settle is not None and r.settle == base
     size = r.contract_size
+    price = r.mark_price or r.index_price  # dYdX gives only its oracle price
     r8 = rate_8h(r.funding_rate, interval)
     return Leg(
         exchange=r.exchange, symbol=r.symbol, ccxt_symbol=r.ccxt_symbol, base=base,
@@ -131,9 +132,9 @@ def _leg(r: Any) -> Leg | None:
         rate_8h=r8, apr=apr_from_8h(r8),
         next_funding_time=r.next_funding_time, predicted_rate=r.predicted_rate,
         rate_cap=r.rate_cap, rate_floor=r.rate_floor, mark_price=r.mark_price,
-        open_interest_usd=to_usd(r.open_interest, r.open_interest_unit, price=r.mark_price,
+        open_interest_usd=to_usd(r.open_interest, r.open_interest_unit, price=price,
                                  contract_size=size, inverse=inverse),
-        volume_24h_usd=to_usd(r.volume_24h, r.volume_unit, price=r.mark_price,
+        volume_24h_usd=to_usd(r.volume_24h, r.volume_unit, price=price,
                               contract_size=size, inverse=inverse),
         updated_at=r.updated_at,
     )
@@ -144,7 +145,8 @@ def load_legs(conn: Connection, exchanges: Sequence[str] | None = None) -> list[
     e, c = exchange_data, contracts
     query = (
         select(e.c.exchange, e.c.symbol, e.c.funding_rate, e.c.funding_interval_hours,
-               e.c.next_funding_time, e.c.mark_price, e.c.open_interest, e.c.volume_24h,
+               e.c.next_funding_time, e.c.mark_price, e.c.index_price, e.c.open_interest,
+               e.c.volume_24h,
                e.c.updated_at, e.c.predicted_rate, e.c.rate_cap, e.c.rate_floor,
                e.c.open_interest_unit, e.c.volume_unit, e.c.base.label("data_base"),
                c.c.base, c.c.quote, c.c.settle, c.c.multiplier, c.c.contract_size,

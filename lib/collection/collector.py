@@ -66,7 +66,9 @@ def _snapshot_row(s: FundingSnapshot, c: Contract | None, now: datetime) -> dict
         "updated_at": now, "canonical_symbol": c.canonical_symbol if c else None,
         "base": c.base if c else None, "funding_interval_hours": s.funding_interval_hours,
         "index_price": s.index_price, "open_interest": s.open_interest,
-        "volume_24h": s.volume_24h,
+        "volume_24h": s.volume_24h, "predicted_rate": s.predicted_rate, "rate_cap": s.rate_cap,
+        "rate_floor": s.rate_floor, "open_interest_unit": s.open_interest_unit,
+        "volume_unit": s.volume_unit,
     }
 
 

@@ -64,6 +64,7 @@ def contract_from_symbol(
     settle: str | None = None,
     listed_at: datetime | None = None,
     status: str = "trading",
+    contract_size: float | None = None,
 ) -> Contract | None:
     """The contract a native perpetual name stands for, with the facts its listing gives
     (base, quote, settle: they win over what the name suggests), or None when the symbol rules
@@ -84,6 +85,8 @@ def contract_from_symbol(
         funding_interval_hours=interval_hours,
         listed_at=listed_at,
         status=status,
+        ccxt_symbol=info.ccxt,
+        contract_size=contract_size,
     )
 
 
@@ -122,7 +125,13 @@ class SnapshotFields:
     mark: str | None = None
     index: str | None = None
     open_interest: str | None = None
-    volume: str | None = None  # 24 h turnover in the quote currency
+    volume: str | None = None  # 24 h turnover
+    open_interest_unit: str | None = None  # "contracts", "base" or "quote"
+    volume_unit: str | None = None
+    predicted: str | None = None  # the predicted next rate
+    cap: str | None = None  # the rate cap; with `symmetric_cap` also the floor, negated
+    floor: str | None = None
+    symmetric_cap: bool = False
 
     def read(
         self, exchange: str, endpoint: str, row: dict[str, Any], symbol: str,
@@ -130,6 +139,7 @@ class SnapshotFields:
     ) -> FundingSnapshot:
         """One row as a snapshot: the rate must be a finite number; an extra that is absent
         or unreadable is None (the rate is worth storing without it)."""
+        cap = optional_field(row, self.cap) if self.cap else None
         return FundingSnapshot(
             exchange=exchange,
             symbol=symbol,
@@ -141,6 +151,12 @@ class SnapshotFields:
             index_price=optional_field(row, self.index) if self.index else None,
             open_interest=optional_field(row, self.open_interest) if self.open_interest else None,
             volume_24h=optional_field(row, self.volume) if self.volume else None,
+            predicted_rate=optional_field(row, self.predicted) if self.predicted else None,
+            rate_cap=cap,
+            rate_floor=-cap if self.symmetric_cap and cap is not None else (
+                optional_field(row, self.floor) if self.floor else None),
+            open_interest_unit=self.open_interest_unit,
+            volume_unit=self.volume_unit,
         )
 
 

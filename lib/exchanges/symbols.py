@@ -36,6 +36,9 @@ class SymbolInfo:
     quote: str  # "USDT"
     settle: str  # "USDT"
     multiplier: float  # 1000.0 for 1000PEPEUSDT / kPEPE, else 1.0
+    # the unified symbol as ccxt writes it ("1000PEPE/USDT:USDT", "KPEPE/USDC:USDC"): it names
+    # one contract; not part of equality, which is about the asset a name stands for
+    ccxt: str = field(default="", compare=False)
 
 
 # Numeric multiplier prefixes, longest first so "1000000MOG" is not read as 1000 x "000MOG".
@@ -245,7 +248,10 @@ def parse_native(
     if settle == base:  # inverse: settled in the (raw, maybe aliased) base coin
         settle = canon_base
     quote, settle = _alias(quote), _alias(settle)
-    return SymbolInfo(f"{canon_base}/{quote}:{settle}", canon_base, quote, settle, multiplier)
+    # ccxt keeps the venue's base spelling, upper-cased, with its currency aliases applied
+    ccxt = f"{_alias(base.upper())}/{quote}:{settle}"
+    return SymbolInfo(f"{canon_base}/{quote}:{settle}", canon_base, quote, settle, multiplier,
+                      ccxt)
 
 
 def _native_base(exchange: str, venue: _Venue, canonical: str, base: str, mult: float) -> str:

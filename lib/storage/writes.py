@@ -25,6 +25,7 @@ def contract_rows(items: Iterable[Contract], now: datetime) -> list[dict[str, An
             "base": c.base, "quote": c.quote, "settle": c.settle, "multiplier": c.multiplier,
             "funding_interval_hours": c.funding_interval_hours, "listed_at": c.listed_at,
             "status": c.status, "first_seen": now, "last_seen": now,
+            "ccxt_symbol": c.ccxt_symbol, "contract_size": c.contract_size,
         }
         for c in items
     ]

@@ -10,6 +10,7 @@ is `/fapi/v1/fundingRate`, oldest first, up to 1000 rows from `startTime`
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from lib.exchanges.replies import (
     SnapshotFields,
     contract_from_symbol,
     field,
+    finite,
     funding_events,
     json_object,
     objects,
@@ -41,6 +43,7 @@ FUNDING_INFO = "/fapi/v1/fundingInfo"
 HISTORY = "/fapi/v1/fundingRate"
 # fundingInfo omits symbols that were never adjusted: Binance documents 8 h for all of them.
 UNLISTED_INTERVAL_HOURS = 8.0
+CONTRACT_SIZE = 1.0  # quantities are in base units (ccxt: contractSize 1)
 LISTING = ListingFields("symbol", "contractType", frozenset({"PERPETUAL", "TRADIFI_PERPETUAL"}),
                         "status", frozenset({"TRADING"}))
 SNAPSHOT = SnapshotFields(rate="lastFundingRate", mark="markPrice", index="indexPrice")
@@ -82,6 +85,18 @@ def parse_funding_info(payload: Any) -> dict[str, float]:
     return intervals
 
 
+def parse_funding_caps(payload: Any) -> dict[str, tuple[float, float]]:
+    """{symbol: (cap, floor)} of the symbols whose caps Binance adjusted, from the same
+    `GET /fapi/v1/fundingInfo` reply as `parse_funding_info` (others: not published)."""
+    caps = {}
+    for row in _rows(payload, FUNDING_INFO):
+        cap = optional_field(row, "adjustedFundingRateCap", finite)
+        floor = optional_field(row, "adjustedFundingRateFloor", finite)
+        if cap is not None and floor is not None:
+            caps[field(EXCHANGE, FUNDING_INFO, row, "symbol", text)] = (cap, floor)
+    return caps
+
+
 def _interval(symbol: str, intervals: dict[str, float]) -> float:
     return intervals.get(symbol, UNLISTED_INTERVAL_HOURS)
 
@@ -112,6 +127,7 @@ def parse_contracts(payload: Any, intervals: dict[str, float] | None = None) -> 
             quote=field(EXCHANGE, EXCHANGE_INFO, row, "quoteAsset", text),
             settle=field(EXCHANGE, EXCHANGE_INFO, row, "marginAsset", text),
             listed_at=optional_field(row, "onboardDate", from_ms),
+            contract_size=CONTRACT_SIZE,
         )
         if contract is not None:
             contracts.append(contract)
@@ -119,9 +135,11 @@ def parse_contracts(payload: Any, intervals: dict[str, float] | None = None) -> 
 
 
 def parse_current(
-    payload: Any, intervals: dict[str, float] | None = None, observed_at: datetime | None = None
+    payload: Any, intervals: dict[str, float] | None = None, observed_at: datetime | None = None,
+    caps: dict[str, tuple[float, float]] | None = None,
 ) -> list[FundingSnapshot]:
-    """Current funding of every perpetual from `GET /fapi/v1/premiumIndex` (no symbol).
+    """Current funding of every perpetual from `GET /fapi/v1/premiumIndex` (no symbol), with
+    the caps of `parse_funding_caps` where Binance publishes them.
 
     Delivery contracts on the same list (BTCUSDT_260925, empty `lastFundingRate`) are left
     out. Sample (trimmed)::
@@ -130,7 +148,7 @@ def parse_current(
           "lastFundingRate": "0.00038246", "nextFundingTime": 1597392000000,
           "interestRate": "0.00010000", "time": 1597370495002}]
     """
-    intervals = intervals or {}
+    intervals, caps = intervals or {}, caps or {}
     now = observed_at or utcnow()
     snapshots = []
     for row in _rows(payload, PREMIUM_INDEX):
@@ -143,8 +161,11 @@ def parse_current(
             continue
         next_time = field(EXCHANGE, PREMIUM_INDEX, row, "nextFundingTime", from_ms)
         observed = optional_field(row, "time", from_ms) or now
-        snapshots.append(SNAPSHOT.read(EXCHANGE, PREMIUM_INDEX, row, symbol,
-                                       _interval(symbol, intervals), next_time, observed))
+        snapshot = SNAPSHOT.read(EXCHANGE, PREMIUM_INDEX, row, symbol,
+                                 _interval(symbol, intervals), next_time, observed)
+        if symbol in caps:
+            snapshot = replace(snapshot, rate_cap=caps[symbol][0], rate_floor=caps[symbol][1])
+        snapshots.append(snapshot)
     return snapshots
 
 
@@ -180,9 +201,11 @@ class Adapter(ExchangeAdapter):
         return parse_contracts(self.http.get_json(EXCHANGE_INFO), self.funding_intervals())
 
     def fetch_current(self) -> list[FundingSnapshot]:
-        """Two requests: premiumIndex (rates, prices) and fundingInfo (intervals)."""
+        """Two requests: premiumIndex (rates, prices) and fundingInfo (intervals, caps)."""
         payload = self.http.get_json(PREMIUM_INDEX)
-        return parse_current(payload, self.funding_intervals(), self.http.exchange_now())
+        info = self.http.get_json(FUNDING_INFO)
+        return parse_current(payload, parse_funding_info(info), self.http.exchange_now(),
+                             parse_funding_caps(info))
 
     def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
         """The oldest rows from `startTime` to `endTime` (ms)."""

@@ -32,6 +32,7 @@ from lib.timeutils import from_ms, utcnow
 logger = logging.getLogger(__name__)
 
 EXCHANGE = "bitget"
+CONTRACT_SIZE = 1.0  # quantities are in base units (ccxt: contractSize 1)
 CONTRACTS = "/api/v2/mix/market/contracts"
 CURRENT = "/api/v2/mix/market/current-fund-rate"
 TICKERS = "/api/v2/mix/market/tickers"
@@ -86,6 +87,7 @@ def parse_contracts(payload: Any) -> list[Contract]:
             settle=str(margin[0]),
             listed_at=optional_field(row, "launchTime", from_ms),
             status="trading" if status == "normal" else status,
+            contract_size=CONTRACT_SIZE,
         )
         if contract is not None:
             contracts.append(contract)
@@ -164,6 +166,10 @@ def parse_current(
                 index_price=extra.get("index"),
                 open_interest=extra.get("oi"),
                 volume_24h=extra.get("volume"),
+                open_interest_unit="base",  # holdingAmount: coins
+                volume_unit="quote",  # quoteVolume
+                rate_cap=optional_field(row, "maxFundingRate", finite),
+                rate_floor=optional_field(row, "minFundingRate", finite),
             )
         )
     return snapshots

@@ -44,8 +44,13 @@ LISTING = ListingFields("symbol", "contractType", frozenset({"LinearPerpetual"})
 ENVELOPE = Envelope("retCode", "retMsg", ok=frozenset({"0"}),
                     temporary=frozenset({"10006", "10018"}))
 INSTRUMENTS_PAGE = 1000
+# linear contracts: open interest in base coins, turnover in the quote currency; `fundingCap`
+# (since 2025-10) bounds the rate both ways
 SNAPSHOT = SnapshotFields(rate="fundingRate", mark="markPrice", index="indexPrice",
-                          open_interest="openInterest", volume="turnover24h")
+                          open_interest="openInterest", volume="turnover24h",
+                          open_interest_unit="base", volume_unit="quote",
+                          cap="fundingCap", symmetric_cap=True)
+CONTRACT_SIZE = 1.0  # quantities are in base units (ccxt: contractSize 1)
 
 
 def _result(payload: Any, endpoint: str) -> dict[str, Any]:
@@ -92,6 +97,7 @@ def parse_contracts(payload: Any) -> list[Contract]:
             # old USDC perpetuals (BTCPERP) say "USD"; they settle in USDC (as ccxt reads)
             settle="USDC" if settle == "USD" else settle,
             listed_at=optional_field(row, "launchTime", from_ms),
+            contract_size=CONTRACT_SIZE,
         )
         if contract is not None:
             contracts.append(contract)

@@ -37,8 +37,11 @@ INTERVAL_HOURS = 1.0  # every dYdX v4 market settles hourly
 # Not collected: not yet trading, or closing out for good (no funding any more).
 SKIPPED_STATUSES = {"INITIALIZING", "FINAL_SETTLEMENT"}
 # the oracle price is the only price dYdX gives (it margins on it): the index price here
+# open interest in base units, volume24H in USD
 SNAPSHOT = SnapshotFields(rate="nextFundingRate", index="oraclePrice",
-                          open_interest="openInterest", volume="volume24H")
+                          open_interest="openInterest", volume="volume24H",
+                          open_interest_unit="base", volume_unit="quote")
+CONTRACT_SIZE = 1.0  # sizes are in base units (ccxt: contractSize 1)
 
 
 def _check(payload: Any, endpoint: str) -> dict[str, Any]:
@@ -84,6 +87,7 @@ def parse_contracts(payload: Any) -> list[Contract]:
             field(EXCHANGE, MARKETS, market, "ticker", text),
             INTERVAL_HOURS,
             status="trading" if status == "ACTIVE" else status.lower(),
+            contract_size=CONTRACT_SIZE,
         )
         if contract is not None:
             contracts.append(contract)

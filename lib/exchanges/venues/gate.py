@@ -8,6 +8,7 @@ The contract list is also the funding snapshot (one request for every contract);
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from lib.exchanges.replies import (
     SnapshotFields,
     contract_from_symbol,
     field,
+    finite,
     funding_events,
     objects,
     optional_field,
@@ -35,7 +37,8 @@ HISTORY = "/api/v4/futures/usdt/funding_rate"
 SKIPPED_STATUSES = {"prelaunch", "delisted"}
 # open interest is `position_size` in contracts; the list has no 24 h volume
 SNAPSHOT = SnapshotFields(rate="funding_rate", mark="mark_price", index="index_price",
-                          open_interest="position_size")
+                          open_interest="position_size", open_interest_unit="contracts",
+                          predicted="funding_rate_indicative")
 
 
 def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
@@ -84,10 +87,26 @@ def parse_contracts(payload: Any) -> list[Contract]:
             _interval_hours(row, CONTRACTS),
             listed_at=listed,
             status=str(row.get("status", "trading")),
+            contract_size=optional_field(row, "quanto_multiplier"),
         )
         if contract is not None:
             contracts.append(contract)
     return contracts
+
+
+def rate_cap(row: dict[str, Any]) -> float | None:
+    """The largest rate per interval a contract allows, either way: `funding_rate_limit`
+    (since 2025-08), else (1 / leverage_max - maintenance_rate) x `funding_cap_ratio`, as
+    Gate's contract schema defines the ratio; None when neither is given."""
+    limit = optional_field(row, "funding_rate_limit", finite)
+    if limit is not None:
+        return limit
+    ratio = optional_field(row, "funding_cap_ratio", finite)
+    leverage = optional_field(row, "leverage_max", finite)
+    maintenance = optional_field(row, "maintenance_rate", finite)
+    if ratio is None or not leverage or maintenance is None:
+        return None
+    return (1.0 / leverage - maintenance) * ratio
 
 
 def parse_current(payload: Any, observed_at: datetime | None = None) -> list[FundingSnapshot]:
@@ -99,8 +118,9 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
           "funding_next_apply": 1741363200, "mark_price": "89029.86",
           "index_price": "89025.82", "position_size": 11835253, ...}]
 
-    Open interest is `position_size` in contracts, as Gate gives it; the list carries no 24 h
-    volume (that needs `/tickers`, a second request).
+    Open interest is `position_size` in contracts (of `quanto_multiplier` base units each), as
+    Gate gives it; the list carries no 24 h volume (that needs `/tickers`, a second request).
+    `funding_rate_indicative` is the predicted next rate; the cap is `rate_cap`.
     """
     now = observed_at or utcnow()
     snapshots = []
@@ -109,9 +129,10 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
             continue
         interval = _interval_hours(row, CONTRACTS)
         next_time = field(EXCHANGE, CONTRACTS, row, "funding_next_apply", from_seconds)
-        snapshots.append(
-            SNAPSHOT.read(EXCHANGE, CONTRACTS, row, row["name"], interval, next_time, now)
-        )
+        snapshot = SNAPSHOT.read(EXCHANGE, CONTRACTS, row, row["name"], interval, next_time, now)
+        cap = rate_cap(row)
+        snapshots.append(snapshot if cap is None else replace(snapshot, rate_cap=cap,
+                                                              rate_floor=-cap))
     return snapshots
 
 

@@ -38,8 +38,11 @@ logger = logging.getLogger(__name__)
 EXCHANGE = "hyperliquid"
 INFO = "/info"
 HISTORY = "fundingHistory"  # the /info request type, named in errors as an endpoint
+# open interest in coins, dayNtlVlm the day's notional (USD)
 SNAPSHOT = SnapshotFields(rate="funding", mark="markPx", index="oraclePx",
-                          open_interest="openInterest", volume="dayNtlVlm")
+                          open_interest="openInterest", volume="dayNtlVlm",
+                          open_interest_unit="base", volume_unit="quote")
+CONTRACT_SIZE = 1.0  # sizes are in coins (ccxt: contractSize 1)
 INTERVAL_HOURS = 1.0  # every Hyperliquid perpetual settles hourly
 INFO_WEIGHT = 20  # meta, metaAndAssetCtxs, fundingHistory; fundingHistory +1 per 20 rows
 
@@ -89,7 +92,8 @@ def parse_contracts(payload: Any) -> list[Contract]:
     for entry in _split(payload, INFO)[0]:
         if not _live(entry, INFO):
             continue
-        contract = contract_from_symbol(EXCHANGE, entry["name"], INTERVAL_HOURS)
+        contract = contract_from_symbol(EXCHANGE, entry["name"], INTERVAL_HOURS,
+                                        contract_size=CONTRACT_SIZE)
         if contract is not None:
             contracts.append(contract)
     return contracts

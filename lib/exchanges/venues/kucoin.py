@@ -40,8 +40,14 @@ PERPETUAL_TYPE = "FFWCSX"  # FFICSX = dated futures
 PRELAUNCH_STATUS = "Init"
 # Weights in KuCoin's public resource pool (2000 per 30 s).
 WEIGHT_CONTRACTS, WEIGHT_CURRENT_ONE, WEIGHT_HISTORY = 3, 2, 5
+# open interest in contracts (lots of `multiplier` base units), turnover in the quote currency
 SNAPSHOT = SnapshotFields(rate="fundingFeeRate", mark="markPrice", index="indexPrice",
-                          open_interest="openInterest", volume="turnoverOf24h")
+                          open_interest="openInterest", volume="turnoverOf24h",
+                          open_interest_unit="contracts", volume_unit="quote",
+                          predicted="predictedFundingFeeRate", cap="fundingRateCap",
+                          floor="fundingRateFloor")
+CURRENT_ONE_FIELDS = SnapshotFields(rate="value", predicted="predictedValue",
+                                    cap="fundingRateCap", floor="fundingRateFloor")
 
 
 def _list(payload: Any, endpoint: str) -> list[dict[str, Any]]:
@@ -91,10 +97,16 @@ def parse_contracts(payload: Any) -> list[Contract]:
             settle=field(EXCHANGE, CONTRACTS, row, "settleCurrency", text),
             listed_at=optional_field(row, "firstOpenDate", from_ms),
             status="trading" if status == "Open" else status.lower(),
+            # base units per lot; negative for inverse contracts, whose lots are USD
+            contract_size=_size(optional_field(row, "multiplier")),
         )
         if contract is not None:
             contracts.append(contract)
     return contracts
+
+
+def _size(multiplier: float | None) -> float | None:
+    return None if multiplier is None else abs(multiplier)
 
 
 def _next_funding(row: dict[str, Any], now: datetime) -> datetime:
@@ -151,7 +163,7 @@ def parse_current_one(
     if next_time is None:
         start = field(EXCHANGE, endpoint, data, "timePoint", int)
         next_time = from_ms(start + granularity)
-    return SnapshotFields(rate="value").read(
+    return CURRENT_ONE_FIELDS.read(
         EXCHANGE, endpoint, data, symbol, _interval_hours(data, endpoint, "granularity"),
         next_time, observed_at or utcnow(),
     )

@@ -103,6 +103,7 @@ def parse_contracts(payload: Any, intervals: dict[str, float]) -> list[Contract]
             settle=settle,
             listed_at=optional_field(row, "listTime", from_ms),
             status="trading" if state == "live" else state,
+            contract_size=optional_field(row, "ctVal"),  # base units (USD when inverse)
         )
         if contract is not None:
             contracts.append(contract)
@@ -131,12 +132,14 @@ def parse_current(
     """Current funding of every swap from `GET /api/v5/public/funding-rate?instId=ANY`.
 
     `fundingTime` is the upcoming settlement (when `fundingRate` is paid), `nextFundingTime`
-    the one after. Sample (trimmed)::
+    the one after; `maxFundingRate`/`minFundingRate` bound the rate; `nextFundingRate`, the
+    predicted next rate, is mostly sent empty now. Sample (trimmed)::
 
         {"code": "0", "msg": "", "data": [
           {"instId": "BTC-USDT-SWAP", "instType": "SWAP", "fundingRate": "0.0000182221218054",
            "fundingTime": "1743609600000", "nextFundingTime": "1743638400000",
            "settFundingRate": "0.0000145824401745", "settState": "settled",
+           "maxFundingRate": "0.00375", "minFundingRate": "-0.00375", "nextFundingRate": "",
            "ts": "1743588686291"}]}
     """
     intervals = parse_intervals(payload)
@@ -155,6 +158,10 @@ def parse_current(
                 timestamp=optional_field(row, "ts", from_ms) or now,
                 mark_price=mark_prices.get(inst_id),
                 open_interest=open_interest.get(inst_id),
+                open_interest_unit="base",  # oiCcy: coins, see parse_prices
+                predicted_rate=optional_field(row, "nextFundingRate", finite),
+                rate_cap=optional_field(row, "maxFundingRate", finite),
+                rate_floor=optional_field(row, "minFundingRate", finite),
             )
         )
     return snapshots
