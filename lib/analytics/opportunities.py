@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, select
 
 from lib.analytics.current import fresh_since
 from lib.analytics.matching import pairs_by_base, settlement_label
-from lib.analytics.units import apr_from_8h, rate_8h, to_usd
+from lib.analytics.units import APR_PER_8H, apr_from_8h, rate_8h, to_usd
 from lib.storage.schema import contracts, exchange_data
 from lib.timeutils import utcnow
 
@@ -115,39 +115,35 @@ class OpportunityScan:
     stale: list[LegKey] = field(default_factory=list)
 
 
-def _leg(r: Any) -> Leg | None:
-    """A Leg from a joined row; None when its base or interval is unknown."""
-    base = r.base or r.data_base
-    interval = r.funding_interval_hours or r.contract_interval
+def _leg(row: tuple[Any, ...]) -> Leg | None:
+    """A Leg from a `load_legs` row; None when its base or interval is unknown. (Rows are read
+    as plain tuples: named access costs more than the rest of building the leg.)"""
+    (exchange, symbol, rate, interval, next_time, mark, index, oi, volume, updated, predicted,
+     cap, floor, oi_unit, volume_unit, data_base, base, quote, settle, multiplier, size,
+     ccxt_symbol, listed_interval) = row
+    base = base or data_base
+    interval = interval or listed_interval
     if not base or not interval:
         return None
-    inverse = r.settle is not None and r.settle == base
-    size = r.contract_size
-    price = r.mark_price or r.index_price  # dYdX gives only its oracle price
-    r8 = rate_8h(r.funding_rate, interval)
+    inverse = settle is not None and settle == base
+    price = mark or index  # dYdX gives only its oracle price
+    r8 = rate * 8.0 / interval
     return Leg(
-        exchange=r.exchange, symbol=r.symbol, ccxt_symbol=r.ccxt_symbol, base=base,
-        quote=r.quote, settle=r.settle, multiplier=r.multiplier or 1.0,
-        interval_hours=float(interval), rate=r.funding_rate,
-        rate_8h=r8, apr=apr_from_8h(r8),
-        next_funding_time=r.next_funding_time, predicted_rate=r.predicted_rate,
-        rate_cap=r.rate_cap, rate_floor=r.rate_floor, mark_price=r.mark_price,
-        open_interest_usd=to_usd(r.open_interest, r.open_interest_unit, price=price,
-                                 contract_size=size, inverse=inverse),
-        volume_24h_usd=to_usd(r.volume_24h, r.volume_unit, price=price,
-                              contract_size=size, inverse=inverse),
-        updated_at=r.updated_at,
+        exchange, symbol, ccxt_symbol, base, quote, settle, multiplier or 1.0, float(interval),
+        rate, r8, r8 * APR_PER_8H, next_time, predicted, cap, floor, mark,
+        to_usd(oi, oi_unit, price=price, contract_size=size, inverse=inverse),
+        to_usd(volume, volume_unit, price=price, contract_size=size, inverse=inverse),
+        updated,
     )
 
 
 def load_legs(conn: Connection, exchanges: Sequence[str] | None = None) -> list[Any]:
-    """Every snapshot row with its contract's listing facts."""
+    """Every snapshot row with its contract's listing facts, in `_leg`'s order."""
     e, c = exchange_data, contracts
     query = (
         select(e.c.exchange, e.c.symbol, e.c.funding_rate, e.c.funding_interval_hours,
                e.c.next_funding_time, e.c.mark_price, e.c.index_price, e.c.open_interest,
-               e.c.volume_24h,
-               e.c.updated_at, e.c.predicted_rate, e.c.rate_cap, e.c.rate_floor,
+               e.c.volume_24h, e.c.updated_at, e.c.predicted_rate, e.c.rate_cap, e.c.rate_floor,
                e.c.open_interest_unit, e.c.volume_unit, e.c.base.label("data_base"),
                c.c.base, c.c.quote, c.c.settle, c.c.multiplier, c.c.contract_size,
                c.c.ccxt_symbol, c.c.funding_interval_hours.label("contract_interval"))
@@ -195,7 +191,7 @@ def current_opportunities(conn: Connection, now: datetime | None = None,
     fresh: list[Leg] = []
     stale: list[LegKey] = []
     for row in load_legs(conn, exchanges):
-        leg = _leg(row)
+        leg = _leg(tuple(row))
         if leg is None:
             continue
         if leg.updated_at < since:

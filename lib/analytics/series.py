@@ -4,8 +4,9 @@ Each settled rate covers the hours of its own interval before its settlement tim
 settled at 16:00 on an 8 h schedule was in force from 08:00 to 16:00, so it fills the hours
 08:00 ... 15:00, and a 1 h leg and an 8 h leg compare hour by hour. Rates are stored per leg as
 rate_8h (see `lib.storage.schema.arbitrage_leg_hours`); a pair's spread is the join of its legs.
-A settlement never reaches back past the previous settlement of its contract (a history row
-stored with a longer interval than it had), so no hour is claimed twice.
+Where two settlements claim one hour (a history row stored with a longer interval than it had),
+the nearest settlement after the hour wins (a later incremental run keeps what is stored:
+--force settles it).
 
 Incremental by default: only settlements stored since the last build (and every settlement of a
 leg that is new since then) are expanded, and hours already built are kept, so a run after an
@@ -29,7 +30,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
-    case,
     cast,
     delete,
     exists,
@@ -37,6 +37,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql.elements import ColumnElement
 
 from lib.analytics.matching import PairSync, sync_pairs
@@ -101,34 +102,27 @@ _settled = Table("tmp_spread_settled", _temp, Column("leg_id", Integer), Column(
 
 def _settled_select(start: datetime, settled_by: datetime, since: datetime | None) -> Any:
     """Each settlement of a leg (with `since`, the previous build's start: stored since shortly
-    before it, or of a leg new since it) with the
-    hours it covers: its interval, or fewer where the previous settlement is nearer (a history
-    row stored with a longer interval than it had)."""
+    before it, or of a leg new since it): its hour, rate_8h and interval, in (leg, hour) order,
+    which is the order the expansion inserts in."""
     f, legs = funding_rates_historical, arbitrage_legs
     interval = cast(settled_interval(), Integer)
-    inner = (
-        select(legs.c.leg_id,
-               epoch_hour(f.c.funding_time).label("th"),
-               (cast(f.c.funding_rate, Float) * 8.0 / settled_interval()).label("r8"),
-               interval.label("iv"))
+    th = epoch_hour(f.c.funding_time)
+    query = (
+        select(legs.c.leg_id, th, cast(f.c.funding_rate, Float) * 8.0 / settled_interval(),
+               interval)
         .join(legs, (legs.c.exchange == f.c.exchange) & (legs.c.symbol == f.c.symbol))
         .where(f.c.funding_time > start, f.c.funding_time <= settled_by, interval > 0)
+        .order_by(legs.c.leg_id, th)
     )
     if since is not None:
-        inner = inner.where(or_(f.c.collected_at >= since - RESTAMP_MARGIN,
+        query = query.where(or_(f.c.collected_at >= since - RESTAMP_MARGIN,
                                 legs.c.created_at > since))
-    s = inner.subquery("s")
-    previous = func.lag(s.c.th).over(partition_by=s.c.leg_id, order_by=s.c.th)
-    gap = s.c.th - func.coalesce(previous, s.c.th - s.c.iv)
-    span = case((gap < s.c.iv, gap), else_=s.c.iv)
-    return select(s.c.leg_id, s.c.th, s.c.r8, span)
+    return query
 
 
 def _expand(conn: Connection, start: datetime, end: datetime, settled_by: datetime,
             since: datetime | None, expect_stored: bool) -> int:
-    """Insert the leg hours in [start, end) the selected settlements cover; rows written.
-    Unless `expect_stored`, they are first inserted plainly (the fast path: PostgreSQL's
-    ON CONFLICT costs twice as much a row), falling back to insert-or-ignore on a stored key."""
+    """Insert the leg hours in [start, end) the selected settlements cover; rows written."""
     tune_for_bulk(conn)
     for table in (_hours, _offsets, _settled):
         table.drop(conn, checkfirst=True)
@@ -147,7 +141,7 @@ def _expand(conn: Connection, start: datetime, end: datetime, settled_by: dateti
             .join(o, o.c.j >= -s.c.span)
             .join(h, h.c.h == s.c.th + o.c.j)
             .where(s.c.span > 0))
-    written = _insert_leg_hours(conn, rows)
+    written = _insert_leg_hours(conn, rows, s.c.th, expect_stored)
     for table in (_settled, _offsets, _hours):
         table.drop(conn)
     return written
@@ -186,7 +180,28 @@ def build_series(engine: Engine, days: int = 30, force: bool = False,
     return build
 
 
-def _insert_leg_hours(conn: Connection, rows: Any) -> int:
-    stmt = dialect_insert(conn, arbitrage_leg_hours).from_select(
-        ["ts", "leg_id", "rate_8h"], rows).on_conflict_do_nothing()
+
+def _insert_leg_hours(conn: Connection, rows: Any, settled_hour: Any, expect_stored: bool) -> int:
+    """Insert the rows; an hour already stored is kept.
+
+    Unless `expect_stored`, first as a plain insert: the fast path (PostgreSQL's ON CONFLICT
+    costs twice as much a row), taken by every build of an empty window whose settlements never
+    claim one hour twice. Otherwise, or when that meets a stored key, as insert-or-ignore in
+    (leg, hour, settlement) order, so that on an hour two settlements claim (a history row
+    stored with a longer interval than it had) the nearest settlement after it wins.
+    """
+    insert = dialect_insert(conn, arbitrage_leg_hours)
+    columns = ["ts", "leg_id", "rate_8h"]
+    if not expect_stored:
+        savepoint = conn.begin_nested()
+        try:
+            written = int(conn.execute(insert.from_select(columns, rows)).rowcount or 0)
+        except sa_exc.IntegrityError:
+            savepoint.rollback()
+            logger.info("spread series: some hours are claimed twice or stored already")
+        else:
+            savepoint.commit()
+            return written
+    ordered = rows.order_by(_settled.c.leg_id, _hours.c.h, settled_hour)
+    stmt = insert.from_select(columns, ordered).on_conflict_do_nothing()
     return int(conn.execute(stmt).rowcount or 0)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
     and_,
     case,
     cast,
@@ -38,11 +39,11 @@ from sqlalchemy import (
     select,
 )
 
-from lib.analytics.current import fresh_rate_8h, fresh_since
+from lib.analytics.current import fresh_since
 from lib.analytics.inputs import require_history
 from lib.analytics.loop import repeat
 from lib.analytics.series import settled_interval
-from lib.analytics.units import APR_PER_8H, confidence_sql
+from lib.analytics.units import APR_PER_8H, confidence_sql, rate_8h_sql
 from lib.storage.schema import (
     UTCDateTime,
     contracts,
@@ -50,7 +51,13 @@ from lib.storage.schema import (
     funding_rates_historical,
     funding_statistics,
 )
-from lib.storage.sqlfunctions import dialect_insert, epoch_hour, percentile, tune_for_bulk
+from lib.storage.sqlfunctions import (
+    dialect_insert,
+    epoch_hour,
+    percentile,
+    refresh_planner_statistics,
+    tune_for_bulk,
+)
 from lib.timeutils import HOUR_MS, to_ms, utcnow
 
 logger = logging.getLogger(__name__)
@@ -84,6 +91,37 @@ class ZscorePass:
                 f"{self.seconds:.1f} seconds")
 
 
+# Each window's aggregates, one statement a window (one pass with FILTER clauses for both is
+# slower on SQLite, whose Python aggregates then run twice per row); rows are written from here.
+_agg = Table(
+    "tmp_zscore_agg", MetaData(),
+    Column("exchange", String(32)), Column("symbol", String(64)), Column("window_days", Integer),
+    Column("last_time", UTCDateTime), Column("current_8h", Float), Column("predicted_8h", Float),
+    Column("n", Integer), Column("mean_8h", Float), Column("std_8h", Float),
+    Column("min_8h", Float), Column("max_8h", Float), Column("median_8h", Float),
+    Column("le_current", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
+# The current and predicted rate_8h of every contract whose snapshot is fresh, computed once a
+# pass rather than once per settled row.
+_now = Table(
+    "tmp_zscore_now", MetaData(),
+    Column("exchange", String(32), nullable=False), Column("symbol", String(64), nullable=False),
+    Column("current_8h", Float), Column("predicted_8h", Float),
+    UniqueConstraint("exchange", "symbol"), prefixes=["TEMPORARY"],
+)
+
+
+def current_select(since: datetime) -> Any:
+    """(exchange, symbol, current rate_8h, predicted rate_8h) of the fresh snapshots."""
+    e = exchange_data.c
+    return select(e.exchange, e.symbol, rate_8h_sql(e.funding_rate, e.funding_interval_hours),
+                  rate_8h_sql(e.predicted_rate, e.funding_interval_hours)).where(
+                      e.updated_at >= since, e.funding_interval_hours > 0)
+
+
 def _history(start: datetime, end: datetime, only_due: bool) -> Any:
     f = funding_rates_historical
     query = (select(f.c.exchange, f.c.symbol, f.c.funding_time,
@@ -95,31 +133,24 @@ def _history(start: datetime, end: datetime, only_due: bool) -> Any:
     return query.subquery("h")
 
 
-def _aggregates(h: Any, since: datetime) -> Any:
-    """Per contract: the statistics of its settled rate_8h and where its current rate falls."""
-    e = exchange_data
-    current = fresh_rate_8h(e, "funding_rate", since)
-    n = func.count()
+def aggregates_select(window_days: int, now: datetime, only_due: bool) -> Any:
+    """Per contract: n, mean, std, min, max, median of its settled rate_8h in the window, how
+    many are at or below its current rate, and its current and predicted rate_8h."""
+    h = _history(now - timedelta(days=window_days), now, only_due)
+    cur = _now.c
     return (
-        select(
-            h.c.exchange, h.c.symbol, n.label("n"), func.avg(h.c.x).label("mean_8h"),
-            func.stddev_samp(h.c.x).label("std_8h"), func.min(h.c.x).label("min_8h"),
-            func.max(h.c.x).label("max_8h"), percentile(h.c.x, 0.5).label("median_8h"),
-            func.max(h.c.funding_time).label("last_time"),
-            func.max(current).label("current_8h"),
-            func.max(fresh_rate_8h(e, "predicted_rate", since)).label("predicted_8h"),
-            case((func.max(current).is_(None), None),
-                 else_=100.0 * func.sum(case((h.c.x <= current, 1.0), else_=0.0)) / n,
-                 ).label("percentile"),
-        )
+        select(h.c.exchange, h.c.symbol, literal(window_days), func.max(h.c.funding_time),
+               func.max(cur.current_8h), func.max(cur.predicted_8h),
+               func.count(), func.avg(h.c.x), func.stddev_samp(h.c.x), func.min(h.c.x),
+               func.max(h.c.x), percentile(h.c.x, 0.5),
+               func.sum(case((h.c.x <= cur.current_8h, 1), else_=0)))
         .select_from(h)
-        .outerjoin(e, and_(e.c.exchange == h.c.exchange, e.c.symbol == h.c.symbol))
+        .outerjoin(_now, and_(cur.exchange == h.c.exchange, cur.symbol == h.c.symbol))
         .group_by(h.c.exchange, h.c.symbol)
-        .subquery("agg")
     )
 
 
-def _expected(agg: Any, latest: Any, start: datetime, end: datetime) -> Any:
+def _expected(latest: Any, start: datetime, end: datetime) -> Any:
     """Settlements the schedule had in (start, end]: from the later of start and the listing,
     on the contract's interval grid (the latest settlement's interval if it is not listed)."""
     c = contracts
@@ -130,38 +161,37 @@ def _expected(agg: Any, latest: Any, start: datetime, end: datetime) -> Any:
     return case((interval > 0, end_h / interval - first / interval), else_=None)
 
 
-def statistics_select(window_days: int, now: datetime, max_age: timedelta | None,
-                      only_due: bool = False) -> Any:
-    """One `funding_statistics` row per contract with settlements in the window."""
+def statistics_select(window_days: int, now: datetime) -> Any:
+    """One `funding_statistics` row per contract with settlements in the window, from the
+    aggregates `aggregates_select` stored."""
+    a = _agg.c
     start = now - timedelta(days=window_days)
-    agg = _aggregates(_history(start, now, only_due), fresh_since(now, max_age))
     latest = funding_rates_historical.alias("latest")
     c = contracts
     latest_8h = cast(latest.c.funding_rate, Float) * 8.0 / settled_interval(latest)
-    expected = _expected(agg, latest, start, now)
-    zscore = case((agg.c.std_8h > 0, (agg.c.current_8h - agg.c.mean_8h) / agg.c.std_8h),
-                  else_=None)
-    apr = {name: agg.c[f"{name}_8h"] * APR_PER_8H
-           for name in ("mean", "std", "min", "max", "median", "current", "predicted")}
+    expected = _expected(latest, start, now)
+    zscore = case((a.std_8h > 0, (a.current_8h - a.mean_8h) / a.std_8h), else_=None)
+    percentile_now = case((a.current_8h.is_(None), None), else_=100.0 * a.le_current / a.n)
+    apr = {"mean": a.mean_8h, "std": a.std_8h, "min": a.min_8h, "max": a.max_8h,
+           "median": a.median_8h, "current": a.current_8h, "predicted": a.predicted_8h}
     return (
         select(
-            agg.c.exchange, agg.c.symbol, literal(window_days).label("window_days"), agg.c.n,
-            agg.c.mean_8h, agg.c.std_8h, latest_8h.label("latest_8h"), zscore.label("zscore"),
-            agg.c.percentile, literal(now, UTCDateTime()).label("calculated_at"),
-            expected.label("expected_n"),
-            case((expected <= 0, None), (agg.c.n >= expected, 1.0),
-                 else_=cast(agg.c.n, Float) / expected).label("completeness"),
-            confidence_sql(agg.c.n).label("confidence"),
-            agg.c.min_8h, agg.c.max_8h, agg.c.median_8h, agg.c.current_8h, agg.c.predicted_8h,
-            *(value.label(f"{name}_apr") for name, value in apr.items()),
+            a.exchange, a.symbol, a.window_days, a.n, a.mean_8h, a.std_8h,
+            latest_8h.label("latest_8h"), zscore.label("zscore"),
+            percentile_now.label("percentile"),
+            literal(now, UTCDateTime()).label("calculated_at"), expected.label("expected_n"),
+            case((expected <= 0, None), (a.n >= expected, 1.0),
+                 else_=cast(a.n, Float) / expected).label("completeness"),
+            confidence_sql(a.n).label("confidence"), a.min_8h, a.max_8h, a.median_8h,
+            a.current_8h, a.predicted_8h,
+            *((value * APR_PER_8H).label(f"{name}_apr") for name, value in apr.items()),
             (latest_8h * APR_PER_8H).label("latest_apr"),
         )
-        .select_from(agg)
-        .join(latest, and_(latest.c.exchange == agg.c.exchange,
-                           latest.c.symbol == agg.c.symbol,
-                           latest.c.funding_time == agg.c.last_time))
-        .outerjoin(c, and_(c.c.exchange == agg.c.exchange, c.c.symbol == agg.c.symbol))
-        .where(agg.c.n > 0)
+        .select_from(_agg)
+        .join(latest, and_(latest.c.exchange == a.exchange, latest.c.symbol == a.symbol,
+                           latest.c.funding_time == a.last_time))
+        .outerjoin(c, and_(c.c.exchange == a.exchange, c.c.symbol == a.symbol))
+        .where(a.window_days == window_days, a.n > 0)
     )
 
 
@@ -197,14 +227,23 @@ def calculate_zscores(engine: Engine, now: datetime | None = None, only_due: boo
             _due.create(conn)
             if keys:
                 conn.execute(_due.insert(), [{"exchange": e, "symbol": s} for e, s in keys])
-        rows = 0
+        refresh_planner_statistics(conn, funding_rates_historical.name)
+        for table in (_agg, _now):
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+        conn.execute(_now.insert().from_select([c.name for c in _now.columns],
+                                               current_select(fresh_since(now, max_age))))
         for days in WINDOWS_DAYS:
-            query = statistics_select(days, now, max_age, only_due=keys is not None)
-            rows += _upsert(conn, query)
+            conn.execute(_agg.insert().from_select(
+                [c.name for c in _agg.columns], aggregates_select(days, now, keys is not None)))
+        rows = sum(_upsert(conn, statistics_select(days, now)) for days in WINDOWS_DAYS)
+        computed = int(conn.execute(select(func.count()).select_from(_agg).where(
+            _agg.c.window_days == max(WINDOWS_DAYS))).scalar_one())
+        for table in (_now, _agg):
+            table.drop(conn)
         if keys is not None:
             _due.drop(conn)
-    count = rows // len(WINDOWS_DAYS) if keys is None else len(keys)
-    result = ZscorePass(count, rows, time.perf_counter() - t0, keys is None)
+    result = ZscorePass(computed, rows, time.perf_counter() - t0, keys is None)
     logger.info("z-scores: %d contracts, %d rows in %.2fs%s", result.contracts, rows,
                 result.seconds, "" if keys is None else " (due ones only)")
     return result

@@ -116,3 +116,20 @@ def test_eth_never_matches_ethfi_and_multipliers_match(engine: Engine) -> None:
     # rates stay per contract: 1000PEPE's 0.0003 against PEPE's 0.0001, not scaled by 1000
     pepe = [row[5] for row in spreads(engine) if row[2] == "1000PEPEUSDT"]
     assert pepe == [pytest.approx(0.0002, abs=TOL)] * 8
+
+
+def test_an_hour_two_settlements_claim_goes_to_the_nearest_after_it(engine: Engine) -> None:
+    """A history row stored with a longer interval than it had: 0.0001 settled at T0+4h on
+    4 h (0.0002 per 8 h) claims T0..T0+3h; 0.0008 at T0+8h stored as 8 h claims T0..T0+7h.
+    T0..T0+3h belong to the nearer settlement, every time the window is rebuilt."""
+    add_contracts(engine, [contract("binance", "BTCUSDT", "BTC", 4),
+                           contract("okx", "BTC-USDT-SWAP", "BTC", 8)])
+    settle(engine, "binance", "BTCUSDT", 4, [(T0 + 4 * H, 0.0001)])
+    settle(engine, "binance", "BTCUSDT", 8, [(T0 + 8 * H, 0.0008)])
+    settle(engine, "okx", "BTC-USDT-SWAP", 8, [(T0 + 8 * H, 0.0)])
+    now = T0 + 8 * H + timedelta(minutes=5)
+    for force in (False, True, True):
+        build_series(engine, days=1, now=now, force=force)
+        got = [(row[0], row[5]) for row in spreads(engine)]
+        assert got == [(T0 + j * H, pytest.approx(0.0002 if j < 4 else 0.0008, abs=TOL))
+                       for j in range(8)]
