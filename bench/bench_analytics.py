@@ -149,10 +149,13 @@ def bare_insert_select(engine: Engine) -> tuple[int, float]:
 
 
 def empty_series(engine: Engine) -> None:
-    """Back to no series at all (a new, empty table), as before a first build."""
+    """Back to no series at all, as before a first build (TRUNCATE on PostgreSQL: a DELETE would
+    leave every row dead in the table and its index until a vacuum)."""
     with engine.begin() as conn:
-        arbitrage_leg_hours.drop(conn)
-        arbitrage_leg_hours.create(conn)
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {arbitrage_leg_hours.name}"))
+        else:
+            conn.execute(arbitrage_leg_hours.delete())
         conn.execute(analytics_watermarks.delete())
 
 

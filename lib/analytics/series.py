@@ -34,8 +34,8 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    or_,
     select,
+    tuple_,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql.elements import ColumnElement
@@ -100,24 +100,39 @@ _settled = Table("tmp_spread_settled", _temp, Column("leg_id", Integer), Column(
                  Column("r8", Float), Column("span", Integer), prefixes=["TEMPORARY"])
 
 
-def _settled_select(start: datetime, settled_by: datetime, since: datetime | None) -> Any:
-    """Each settlement of a leg (with `since`, the previous build's start: stored since shortly
-    before it, or of a leg new since it): its hour, rate_8h and interval, in (leg, hour) order,
-    which is the order the expansion inserts in."""
+def _settled_select(start: datetime, settled_by: datetime) -> Any:
+    """Each settlement of a leg in (start, settled_by]: its hour, rate_8h and interval, in
+    (leg, hour) order, which is the order the expansion inserts in."""
     f, legs = funding_rates_historical, arbitrage_legs
     interval = cast(settled_interval(), Integer)
     th = epoch_hour(f.c.funding_time)
-    query = (
+    return (
         select(legs.c.leg_id, th, cast(f.c.funding_rate, Float) * 8.0 / settled_interval(),
                interval)
         .join(legs, (legs.c.exchange == f.c.exchange) & (legs.c.symbol == f.c.symbol))
         .where(f.c.funding_time > start, f.c.funding_time <= settled_by, interval > 0)
         .order_by(legs.c.leg_id, th)
     )
-    if since is not None:
-        query = query.where(or_(f.c.collected_at >= since - RESTAMP_MARGIN,
-                                legs.c.created_at > since))
-    return query
+
+
+def _changed_selects(conn: Connection, start: datetime, settled_by: datetime,
+                     since: datetime) -> list[Any]:
+    """The settlements an incremental build expands: those stored since shortly before the
+    previous build started (found by one pass over collected_at, then read by settlement time
+    from the earliest of them), and every settlement of a leg new since it."""
+    f, legs = funding_rates_historical, arbitrage_legs
+    stored_since = since - RESTAMP_MARGIN
+    # no condition on funding_time here: a plain pass over the table beats an index range
+    earliest = conn.execute(select(func.min(f.c.funding_time)).where(
+        f.c.collected_at >= stored_since)).scalar()
+    new_legs = select(legs.c.exchange, legs.c.symbol).where(legs.c.created_at > since)
+    selects = [_settled_select(start, settled_by).where(
+        tuple_(f.c.exchange, f.c.symbol).in_(new_legs))]
+    if earliest is not None:
+        selects.append(_settled_select(max(start, earliest - timedelta(microseconds=1)),
+                                       settled_by).where(f.c.collected_at >= stored_since,
+                                                         legs.c.created_at <= since))
+    return selects
 
 
 def _expand(conn: Connection, start: datetime, end: datetime, settled_by: datetime,
@@ -131,10 +146,11 @@ def _expand(conn: Connection, start: datetime, end: datetime, settled_by: dateti
     conn.execute(_hours.insert(), [{"h": h, "ts": from_ms(h * HOUR_MS)}
                                    for h in range(first, last)])
     conn.execute(_offsets.insert(), [{"j": -k} for k in range(1, MAX_INTERVAL_HOURS + 1)])
-    conn.execute(_settled.insert().from_select(
-        ["leg_id", "th", "r8", "span"],
-        _settled_select(start, min(end + timedelta(hours=MAX_INTERVAL_HOURS), settled_by),
-                        since)))
+    last_settlement = min(end + timedelta(hours=MAX_INTERVAL_HOURS), settled_by)
+    selects = ([_settled_select(start, last_settlement)] if since is None
+               else _changed_selects(conn, start, last_settlement, since))
+    for query in selects:
+        conn.execute(_settled.insert().from_select(["leg_id", "th", "r8", "span"], query))
     s, o, h = _settled, _offsets, _hours
     rows = (select(h.c.ts, s.c.leg_id, s.c.r8)
             .select_from(s)
