@@ -77,8 +77,9 @@ def sync_pairs(conn: Connection, now: datetime) -> PairSync:
     """
     c, legs, pairs = contracts, arbitrage_legs, arbitrage_pairs
     shared = select(c.c.base).group_by(c.c.base).having(func.count(c.c.exchange.distinct()) > 1)
+    # ids in (exchange, symbol) order: the series builder reads history in that order
     new_legs = select(c.c.exchange, c.c.symbol, c.c.base, literal(now, UTCDateTime())).where(
-        c.c.base.in_(shared))
+        c.c.base.in_(shared)).order_by(c.c.exchange, c.c.symbol)
     insert_legs = dialect_insert(conn, legs).from_select(
         ["exchange", "symbol", "base", "created_at"], new_legs).on_conflict_do_nothing()
     legs_added = int(conn.execute(insert_legs).rowcount or 0)
@@ -90,7 +91,8 @@ def sync_pairs(conn: Connection, now: datetime) -> PairSync:
 
     a, b = legs.alias("a"), legs.alias("b")
     matched = select(a.c.leg_id, b.c.leg_id, a.c.base, literal(now, UTCDateTime())).join_from(
-        a, b, and_(a.c.base == b.c.base, a.c.exchange < b.c.exchange)).where(true())
+        a, b, and_(a.c.base == b.c.base, a.c.exchange < b.c.exchange)).where(true()).order_by(
+        a.c.leg_id, b.c.leg_id)
     insert_pairs = dialect_insert(conn, pairs).from_select(
         ["leg_a", "leg_b", "base", "created_at"], matched).on_conflict_do_nothing()
     pairs_added = int(conn.execute(insert_pairs).rowcount or 0)

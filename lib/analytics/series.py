@@ -49,7 +49,12 @@ from lib.storage.schema import (
     contracts,
     funding_rates_historical,
 )
-from lib.storage.sqlfunctions import dialect_insert, epoch_hour, tune_for_bulk
+from lib.storage.sqlfunctions import (
+    dialect_insert,
+    epoch_hour,
+    refresh_planner_statistics,
+    tune_for_bulk,
+)
 from lib.timeutils import HOUR_MS, floor_to_interval, from_ms, to_ms, utcnow
 
 logger = logging.getLogger(__name__)
@@ -101,8 +106,8 @@ _settled = Table("tmp_spread_settled", _temp, Column("leg_id", Integer), Column(
 
 
 def _settled_select(start: datetime, settled_by: datetime) -> Any:
-    """Each settlement of a leg in (start, settled_by]: its hour, rate_8h and interval, in
-    (leg, hour) order, which is the order the expansion inserts in."""
+    """Each settlement of a leg in (start, settled_by]: its leg, hour, rate_8h and interval, in
+    the order the expansion then inserts in."""
     f, legs = funding_rates_historical, arbitrage_legs
     interval = cast(settled_interval(), Integer)
     th = epoch_hour(f.c.funding_time)
@@ -111,7 +116,9 @@ def _settled_select(start: datetime, settled_by: datetime) -> Any:
                interval)
         .join(legs, (legs.c.exchange == f.c.exchange) & (legs.c.symbol == f.c.symbol))
         .where(f.c.funding_time > start, f.c.funding_time <= settled_by, interval > 0)
-        .order_by(legs.c.leg_id, th)
+        # the history key's order: no sort where the planner walks that index, and the legs'
+        # order too (ids are given in (exchange, symbol) order, see matching.sync_pairs)
+        .order_by(f.c.exchange, f.c.symbol, f.c.funding_time)
     )
 
 
@@ -184,6 +191,7 @@ def build_series(engine: Engine, days: int = 30, force: bool = False,
             mode, since = "incremental", previous
         stored = mode == "incremental" or (mode == "full" and bool(conn.execute(select(exists(
         ).where(arbitrage_leg_hours.c.ts >= start, arbitrage_leg_hours.c.ts < end))).scalar()))
+        refresh_planner_statistics(conn, funding_rates_historical.name)
         written = _expand(conn, start, end, now or started, since, expect_stored=stored)
         write_watermark(conn, JOB, started)
         if written > REPLAN_ROWS:
