@@ -12,7 +12,7 @@ from simulator_checks import (
     check_contracts,
     check_current,
     check_exact_ends,
-    check_history_pages,
+    check_history,
     check_history_under_faults,
     history_contracts,
 )
@@ -43,15 +43,15 @@ def test_history_every_interval(sim: SimulatorServer) -> None:
     symbols = history_contracts(sim, EXCHANGE)
     assert len(symbols) == 3
     for symbol in symbols:
-        check_history_pages(sim, EXCHANGE, symbol, days=30)
+        check_history(sim, EXCHANGE, symbol, days=30)
 
 
 def test_history_starts_at_the_page_holding_the_range(sim: SimulatorServer) -> None:
     """Pages are numbered from now; a range a month back starts on a later page, not page 1."""
     hourly = history_contracts(sim, EXCHANGE)[0]
     assert sim.universe.contract(EXCHANGE, hourly).interval_hours == 1
-    assert check_history_pages(sim, EXCHANGE, hourly, days=5, offset_hours=-30 * 24) == 2
-    assert check_history_pages(sim, EXCHANGE, hourly, days=12, offset_hours=0.5) == 3
+    assert check_history(sim, EXCHANGE, hourly, days=5, offset_hours=-30 * 24) == 2
+    assert check_history(sim, EXCHANGE, hourly, days=12, offset_hours=0.5) == 3
 
 
 def test_history_recovers_from_a_first_guess_too_far_back(sim: SimulatorServer) -> None:
