@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,10 +22,17 @@ import requests
 from config.settings import load_settings
 from lib.exchanges import get_adapter
 from lib.exchanges.base import ExchangeAdapter
+from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
 from lib.timeutils import floor_to_interval
 
 SETTINGS = {"HTTP_MAX_RETRIES": "8", "HTTP_READ_TIMEOUT": "2"}
+
+
+def live_simulator(time_scale: float = 1.0) -> AbstractContextManager[SimulatorServer]:
+    """The simulator the live tests' numbers are for (seed 7, 300 contracts): the intervals
+    listed and the request counts in test_adapters_live.py hold for this universe."""
+    return running_simulator(SimulatorConfig(seed=7, total_contracts=300, time_scale=time_scale))
 
 
 def adapter(sim: SimulatorServer, exchange: str, time_scale: float = 1.0) -> ExchangeAdapter:

@@ -1,11 +1,11 @@
 """Every adapter against the simulator: listing, snapshot, history pages and ends, faults, 429.
 
 One suite for every registered exchange, so a new exchange is tested by it the day it is added
-(STYLE.md). What differs between venues is data: `LIVE`, keyed by exchange id, holds what the
-adapter is expected to do on the simulator at seed 7 and 300 contracts (requests per listing,
-the extras a snapshot carries, the funding intervals listed, history cases with their request
-counts, the fault test's settings); the fewest snapshot requests are the simulated venue's own
-fact (`snapshot_requests`) and page sizes the adapter's. An exchange without an entry fails
+(STYLE.md). What differs between venues is data: `LIVE`, keyed by exchange id, holds what each
+adapter does on `live_simulator()` (seed 7, 300 contracts): requests per listing, the extras a
+snapshot carries, the funding intervals listed, history cases with their request counts and
+the fault test's settings. The fewest snapshot requests are the simulated venue's own fact
+(`snapshot_requests`), page sizes the adapter's. An exchange without an entry fails
 `test_every_exchange_has_live_facts`, naming it. A venue quirk that data cannot express has its
 own test in tests/exchanges/test_<id>_live.py (Bybit's instrument cursor, Bitget's page guess).
 """
@@ -25,13 +25,13 @@ from simulator_checks import (
     check_history_under_faults,
     history_contract,
     history_contracts,
+    live_simulator,
 )
 
 from config.settings import SUPPORTED_EXCHANGES
-from lib.simulator import VENUES, SimulatorConfig, running_simulator
+from lib.simulator import VENUES
 from lib.simulator.server import SimulatorServer
 
-SEED, CONTRACTS = 7, 300
 HOURLY_TO_8H = frozenset({1.0, 4.0, 8.0})
 
 
@@ -160,7 +160,7 @@ def live(exchange: str) -> Live:
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimulatorServer]:
-    with running_simulator(SimulatorConfig(seed=SEED, total_contracts=CONTRACTS)) as server:
+    with live_simulator() as server:
         yield server
 
 
@@ -214,8 +214,7 @@ def test_history_survives_faults_and_a_429(
     """5xx, truncated JSON and read timeouts are retried; the first page meets a 429 and
     waits its Retry-After; no venue bans the client (Binance: a 418)."""
     faults = live(exchange).faults
-    config = SimulatorConfig(seed=SEED, total_contracts=CONTRACTS, time_scale=faults.time_scale)
-    with running_simulator(config) as sim:
+    with live_simulator(faults.time_scale) as sim:
         symbol = history_contracts(sim, exchange)[0]
         hammer = None
         if faults.hammer is not None:
