@@ -65,6 +65,7 @@ class FillResult:
     new_known_missing: int = 0
     attempts: int = 0
     error: str | None = None
+    unresolved: int = 0  # settled slots neither stored nor confirmed missing when it ended
     # slots a reply left out with nothing on one side to bracket them
     unbracketed: list[int] = field(default_factory=list)
 
@@ -148,6 +149,7 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
             break
         logger.info("%s %s: %d settled slots still unresolved, asking again", adapter.id,
                     gaps.contract.symbol, len(unresolved))
+    total.unresolved = len(gaps.missing)
     return total
 
 
@@ -269,10 +271,14 @@ class ExchangeBackfill:
 
     def _fill_one(self, gaps: ContractGaps, end_ms: int, totals: ExchangeCompleteness) -> int:
         result = fill_with_retries(self.adapter, self.engine, gaps, end_ms, stop=self.stop)
-        if result.error and not self.stop.is_set():  # a stop cut it short: not the contract's
+        # given up: the last attempt failed, or every attempt left settled slots unresolved
+        # (short replies, e.g. empty pages, are no error); a stop cut it short: not the contract's
+        why = result.error or (f"{result.unresolved} settled slot(s) neither returned nor shown "
+                               "missing by the exchange" if result.unresolved else None)
+        if why and not self.stop.is_set():
             logger.error("%s %s: giving up after %d attempts: %s", self.exchange,
-                         gaps.contract.symbol, result.attempts, result.error)
-            self.status.error(self.exchange, result.error, gaps.contract.symbol)
+                         gaps.contract.symbol, result.attempts, why)
+            self.status.error(self.exchange, why, gaps.contract.symbol)
         totals.stored += result.in_window
         totals.expected -= result.new_known_missing
         totals.known_missing += result.new_known_missing
