@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from config.settings import Settings, get_settings
+from config.settings import Settings, check_range, get_settings, parse_exchange_names
 from lib.errors import DatabaseError, ExchangeDataError, FundingError
 from lib.exchanges.base import ExchangeAdapter
 from lib.history.completeness import (
@@ -40,7 +40,7 @@ from lib.history.completeness import (
 from lib.history.fetch import fetch_range, store_settlements
 from lib.history.jobs import AdapterFactory, adapter_factory_for
 from lib.history.report import status_table
-from lib.history.status import StatusWriter
+from lib.history.status import StatusWriter, database_record
 from lib.models import Contract, FundingEvent
 from lib.runtime.files import BACKFILL_STATUS_FILE, runtime_path
 from lib.storage.engine import translated_errors
@@ -320,7 +320,7 @@ def _run_exchange(job: ExchangeBackfill) -> str:
 
 def run_backfill(
     engine: Engine,
-    days: float,
+    days: float | None = None,
     exchanges: Sequence[str] | None = None,
     parallel: bool = True,
     stop: threading.Event | None = None,
@@ -330,21 +330,27 @@ def run_backfill(
     time_scale: float = 1.0,
     now: datetime | None = None,
 ) -> BackfillResult:
-    """Backfill `days` of settled funding for `exchanges` up to `now` (default: the current
-    time) less the publish grace; return the final status.
+    """Backfill `days` (default HISTORICAL_DAYS, the retention) of settled funding for
+    `exchanges` up to `now` (default: the current time) less the publish grace; return the
+    final status.
 
-    Stops between contracts when `stop` is set (state 'stopped'). Raises DatabaseError when the
+    Stops between contracts when `stop` is set (state 'stopped'). Raises ConfigurationError,
+    before anything is recorded, for a window outside --days' range (zero or negative would
+    record an empty or reversed window) and an exchange named twice; DatabaseError when the
     database fails (state 'failed' is recorded first) and StatusFileError when the status file
     cannot be written at the start or the end.
     """
     settings = settings or get_settings()
-    names = list(exchanges or settings.EXCHANGES)
+    days = check_range("--days", settings.HISTORICAL_DAYS if days is None else days)
+    names = list(parse_exchange_names(",".join(exchanges), "--exchanges") if exchanges
+                 else settings.EXCHANGES)
     stop = stop or threading.Event()
     factory = adapter_factory_for(settings, time_scale, adapter_factory)
     window = Window.last(days, now)
     status = StatusWriter(runtime_path(BACKFILL_STATUS_FILE, settings), days=days,
                           window_start=window.start, window_end=window.end,
-                          exchanges=names, command=command)
+                          exchanges=names, command=command,
+                          database=database_record(engine.url))
     status.start()
     adapters = {ex: factory(ex) for ex in names}
     jobs = [ExchangeBackfill(ex, adapters[ex], engine, window, status, stop) for ex in names]
