@@ -6,7 +6,7 @@ import argparse
 
 from lib.history.jobs import run_job
 from lib.history.repair import retry_incomplete
-from lib.runtime.cli import make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 
 
 def main(args: argparse.Namespace) -> int:
@@ -20,7 +20,8 @@ def main(args: argparse.Namespace) -> int:
 
 parser = make_parser(__doc__ or "")
 parser.add_argument("--threshold", type=float, default=None, help="percent (default: setting)")
-parser.add_argument("--days", type=float, default=None, help="window (default HISTORICAL_DAYS)")
+parser.add_argument("--days", type=bounded("--days"), default=None,
+                    help="window (default HISTORICAL_DAYS)")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 parser.add_argument("--dry-run", action="store_true", help="list contracts, fetch nothing")
 parser.add_argument("--wait", action="store_true", help="wait for a running history job")

@@ -12,7 +12,7 @@ import argparse
 
 from lib.history.backfill import run_backfill
 from lib.history.jobs import run_job
-from lib.runtime.cli import make_parser, parse_exchanges, run
+from lib.runtime.cli import bounded, make_parser, parse_exchanges, run
 
 
 def main(args: argparse.Namespace) -> int:
@@ -25,7 +25,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 parser = make_parser(__doc__ or "")
-parser.add_argument("--days", type=float, default=30, help="window length (default 30)")
+parser.add_argument("--days", type=bounded("--days"), default=None,
+                    help="window length in days (default HISTORICAL_DAYS)")
 parser.add_argument("--parallel", action="store_true", help="one worker per exchange")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 parser.add_argument("--wait", action="store_true", help="wait for a running history job")

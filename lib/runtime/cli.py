@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from logging.handlers import RotatingFileHandler
 
-from config.settings import get_settings, parse_exchange_names
+from config.settings import check_range, get_settings, parse_exchange_names
 from lib.errors import ConfigurationError, FundingError
 
 logger = logging.getLogger(__name__)
@@ -29,13 +29,33 @@ def make_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _argument_error(error: ConfigurationError, flag: str) -> argparse.ArgumentTypeError:
+    """The settings' message for a flag, without the "argument FLAG: " argparse adds itself."""
+    return argparse.ArgumentTypeError(str(error).removeprefix(f"argument {flag}: "))
+
+
+def bounded(flag: str, setting: str | None = None) -> Callable[[str], int | float]:
+    """argparse type for a numeric flag: the range of `settings.BOUNDS[setting or flag]`.
+
+    nan, inf, overflow, zero or negatives where the range has none, and anything outside it are
+    refused with the range, so a typo never becomes a silent default, a reversed window or a
+    busy loop. `setting` names the setting a flag overrides (cleanup's --days: HISTORICAL_DAYS).
+    """
+    def parse(raw: str) -> int | float:
+        try:
+            return check_range(setting or flag, raw, flag)
+        except ConfigurationError as e:
+            raise _argument_error(e, flag) from None
+
+    return parse
+
+
 def parse_exchanges(value: str) -> tuple[str, ...]:
     """argparse type for `--exchanges a,b`: the EXCHANGES setting's rules, as argparse's error."""
     try:
         return parse_exchange_names(value, EXCHANGES_FLAG)
     except ConfigurationError as e:  # argparse puts "argument --exchanges: " in front itself
-        raise argparse.ArgumentTypeError(
-            str(e).removeprefix(f"argument {EXCHANGES_FLAG}: ")) from None
+        raise _argument_error(e, EXCHANGES_FLAG) from None
 
 
 def setup_logging(log_file: str | None = None, verbose: bool = False) -> None:
