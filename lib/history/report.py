@@ -100,7 +100,8 @@ def _db_rows(engine: Engine, exchanges: list[str], start: datetime, end: datetim
          "completeness": round(t.completeness, 3)}
         for ex, t in totals.items()
     ]
-    return rows, overall_completeness(totals.values())
+    known = any(t.contracts for t in totals.values())  # 0 of 0 contracts is not 100 %
+    return rows, overall_completeness(totals.values()) if known else 0.0
 
 
 def _problem(rows: list[dict[str, Any]], start: datetime, end: datetime,

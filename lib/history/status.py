@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from config.redact import redact_url
 from config.settings import SUPPORTED_EXCHANGES
@@ -45,9 +45,12 @@ def _pct(value: float) -> float:
 
 
 def database_record(url: URL | str) -> dict[str, str]:
-    """How a status file names its database: a fingerprint to compare, the masked URL to show."""
-    text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
-    return {"fingerprint": database_fingerprint(text), "url": redact_url(text)}
+    """How a status file names its database: a fingerprint to compare, and the URL to show
+    (password masked, no driver: as a user writes DATABASE_URL)."""
+    parsed = make_url(url)
+    shown = parsed.set(drivername=parsed.get_backend_name())
+    return {"fingerprint": database_fingerprint(parsed),
+            "url": redact_url(shown.render_as_string(hide_password=False))}
 
 
 class StatusWriter:
