@@ -13,6 +13,7 @@ which is the fast path there; SQLite uses executemany inside one transaction.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import math
@@ -151,6 +152,24 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed.render_as_string(hide_password=False)
+
+
+def database_fingerprint(url: str | URL) -> str:
+    """A short hash naming the database behind `url`, however the URL is spelt.
+
+    What names a database: the engine, and a SQLite file's absolute path or a PostgreSQL
+    server's host, port and database name. Driver, user, password and options do not (the same
+    database reached as another user or with other timeouts is still that database). Status
+    files record it so that a report is never checked against a database it does not describe.
+    """
+    parsed = make_url(url) if isinstance(url, str) else url
+    backend = parsed.get_backend_name()
+    name = parsed.database or ""
+    if backend == "sqlite":
+        where = name if name in ("", ":memory:") else str(Path(name).expanduser().resolve())
+    else:
+        where = f"{(parsed.host or 'localhost').lower()}:{parsed.port or 5432}/{name}"
+    return hashlib.sha256(f"{backend}://{where}".encode()).hexdigest()[:16]
 
 
 def create_db_engine(url: str) -> Engine:
