@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 
+from config.redact import redact_text
 from config.settings import Settings, get_settings
 from lib.errors import DatabaseError
 from lib.storage.migrations import ensure_schema
@@ -122,6 +123,8 @@ def translate_error(error: Exception, url: str | URL) -> DatabaseError:
         return DatabaseError(f"{where}: role {user!r} does not exist")
     if "does not exist" in lowered and "database" in lowered:
         return DatabaseError(f"{where}: database does not exist")
+    if "timeout expired" in lowered or "timed out" in lowered:
+        return DatabaseError(f"cannot connect to {where}: timed out (is the host reachable?)")
     if "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
         return DatabaseError(f"cannot connect to {where}: connection refused (is it running?)")
     if "file is not a database" in lowered or "malformed" in lowered:
@@ -130,7 +133,7 @@ def translate_error(error: Exception, url: str | URL) -> DatabaseError:
         return DatabaseError(f"{where} is read-only: cannot write to it")
     if "unable to open database file" in lowered:
         return DatabaseError(f"{where} cannot be opened (check the directory and permissions)")
-    return DatabaseError(f"{where}: {first}")
+    return DatabaseError(f"{where}: {redact_text(first)}")
 
 
 def _prepare_sqlite_path(url: str) -> None:
