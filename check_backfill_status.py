@@ -1,4 +1,11 @@
-"""Report backfill progress and completeness; exit 0 complete, 1 running, 2 incomplete, 3 none."""
+"""Report backfill progress and completeness of this DATABASE_URL's database.
+
+Exit codes: 0 complete (at or above BACKFILL_COMPLETENESS_THRESHOLD); 1 a backfill is running;
+2 incomplete, failed, stopped or stale, no contracts known, or (one line on stderr) the status
+file describes another database, is not a backfill status, names an exchange this code does not
+know, or the database or its schema does not exist (a check never creates them); 3 no status
+yet.
+"""
 
 from __future__ import annotations
 

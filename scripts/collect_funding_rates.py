@@ -1,4 +1,12 @@
-"""Collect current funding from every enabled exchange: once, or every --interval seconds."""
+"""Collect current funding from every enabled exchange: once, or every --interval seconds.
+
+--once prints one summary line (exchanges ok and failed, contracts, settled rates stored,
+seconds) and exits 0 when every exchange was collected and stored, 3 when some exchanges failed
+(the others were stored), 2 when every exchange failed or nothing could be written (no network,
+a read-only or unreachable database; also a bad flag or setting), and 0 when SIGINT/SIGTERM
+cut the cycle short. --continuous logs each cycle's line and exits 0 on
+SIGINT/SIGTERM.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +28,11 @@ def main(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop, database(settings) as engine:
         collector = Collector(engine, args.exchanges, settings)
         try:
-            interval = args.interval or settings.COLLECTION_INTERVAL
-            collector.run(interval, stop, cycles=1 if args.once else None)
             if args.once:
-                collector.drain(DRAIN_SECONDS, stop)
+                summary = collector.collect_once(DRAIN_SECONDS, stop)
+                print(summary.format())
+                return summary.exit_code
+            collector.run(args.interval or settings.COLLECTION_INTERVAL, stop)
         finally:
             collector.close()
     return 0

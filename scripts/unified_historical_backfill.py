@@ -27,7 +27,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 parser = make_parser(__doc__ or "")
-parser.add_argument("--days", type=bounded("--days"), default=30, help="window length (default 30)")
+parser.add_argument("--days", type=bounded("--days"), default=None,
+                    help="window length in days (default HISTORICAL_DAYS)")
 parser.add_argument("--parallel", action="store_true", help="one worker per exchange")
 parser.add_argument("--exchanges", type=parse_exchanges, default=None, help="e.g. binance,okx")
 parser.add_argument("--wait", action="store_true", help="wait for a running history job")

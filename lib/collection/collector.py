@@ -7,7 +7,8 @@ contract list when it is due (at start, hourly, or when an unknown symbol appear
 writes its rows as soon as its own fetch is done, so a slow or failing one delays nobody; the
 cycle waits for it at most `exchange_timeout` seconds before writing the metrics, where it is
 recorded as failed with its reason. Cycles start on the interval grid (no drift); a cycle that
-overruns is logged and the missed ticks are skipped.
+overruns is logged and the missed ticks are skipped. Each cycle's result is logged in one line
+(`CycleSummary`); `collect_once` returns it for `--once` to print and exit by.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from config.settings import Settings, get_settings
-from lib.collection.metrics import ExchangeMetrics, metrics_document, write_metrics
+from lib.collection.metrics import (
+    CycleSummary,
+    ExchangeMetrics,
+    metrics_document,
+    write_metrics,
+)
 from lib.errors import DatabaseError, FundingError
 from lib.exchanges.base import ExchangeAdapter
 from lib.history.completeness import load_gaps
@@ -34,6 +40,7 @@ from lib.history.jobs import AdapterFactory, adapter_factory_for
 from lib.history.settlements import SettlementWorker
 from lib.models import Contract, FundingSnapshot
 from lib.runtime.files import runtime_path
+from lib.runtime.stopping import stop_reason
 from lib.storage.admin import CSV_FILENAME, export_exchange_data_csv
 from lib.storage.engine import translated_errors, upsert
 from lib.storage.schema import exchange_data
@@ -263,6 +270,8 @@ class Collector:
             document = self.run_cycle()
             done += 1
             elapsed = time.monotonic() - tick
+            logger.info("cycle %s: %s", document["batch_id"],
+                        CycleSummary.of(document, elapsed).format())
             if elapsed > interval:
                 logger.warning("slow cycle %s: %.1fs for a %gs interval", document["batch_id"],
                                elapsed, interval)
@@ -271,6 +280,24 @@ class Collector:
             ticks = int((time.monotonic() - origin) // interval) + 1
             stop.wait(max(0.0, origin + ticks * interval - time.monotonic()))
         return done
+
+    def collect_once(self, drain_timeout: float, stop: threading.Event) -> CycleSummary:
+        """One cycle, then up to `drain_timeout` s for the settled rates it queued; its summary.
+
+        A cycle that a signal (`stop`) cut short is reported as stopped, not as failed
+        exchanges; a stop during the drain leaves the cycle's own outcome standing.
+        """
+        started = time.monotonic()
+        document = self.run_cycle()
+        stopped = (stop_reason() or "a stop request") if stop.is_set() else None
+        if not stopped:
+            self.drain(drain_timeout, stop)
+        workers = [s.worker for s in self.states.values()]
+        summary = CycleSummary.of(document, time.monotonic() - started,
+                                  settled=sum(w.stored for w in workers),
+                                  pending=sum(w.pending for w in workers), stopped=stopped)
+        logger.info("cycle %s: %s", document["batch_id"], summary.format())
+        return summary
 
     def drain(self, timeout: float, stop: threading.Event | None = None) -> bool:
         """Wait for every exchange's queued settlements to be stored (True), or `timeout`, or

@@ -1,7 +1,8 @@
 """`.collection_metrics.json`: what the last collection cycle did, per exchange.
 
 Rewritten atomically every cycle (readers: the API's health endpoint, the dashboards), so it
-always describes one whole cycle.
+always describes one whole cycle. `CycleSummary` is the same cycle in one line, with the exit
+code `collect_funding_rates.py --once` reports it by (cron hears of a failed exchange).
 """
 
 from __future__ import annotations
@@ -52,3 +53,59 @@ def write_metrics(document: dict[str, Any], settings: Settings | None = None) ->
         logger.error("collection metrics not written: %s", e)
         return False
     return True
+
+
+# `collect_funding_rates.py --once` exit codes (documented in its docstring and the README)
+EXIT_ALL_OK = 0
+EXIT_ALL_FAILED = 2  # every exchange failed, or nothing could be written (also a bad input's)
+EXIT_SOME_FAILED = 3  # some exchanges failed: the rest was collected and stored
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """One cycle in one line: exchanges ok and failed (named), contracts collected, settled
+    rates stored, seconds; and the exit code that stands for it."""
+
+    ok: list[str]
+    failed: list[str]
+    contracts: int
+    settled: int  # settled rates stored by the live path so far
+    pending: int  # settled windows queued but not stored yet
+    seconds: float
+    stopped: str | None = None  # the signal that cut the cycle short
+
+    @classmethod
+    def of(cls, document: dict[str, Any], seconds: float, settled: int | None = None,
+           pending: int | None = None, stopped: str | None = None) -> CycleSummary:
+        """The summary of a metrics document; `settled`/`pending` when newer than it (after
+        a drain)."""
+        entries = document["exchanges"]
+        return cls(
+            ok=[ex for ex, m in entries.items() if m["success"]],
+            failed=[ex for ex, m in entries.items() if not m["success"]],
+            contracts=document["total_records"],
+            settled=sum(m["settlements_stored"] for m in entries.values())
+            if settled is None else settled,
+            pending=sum(m["settlements_pending"] for m in entries.values())
+            if pending is None else pending,
+            seconds=seconds, stopped=stopped,
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """0 all exchanges ok (or a signal cut the cycle short), 3 some failed, 2 all failed."""
+        if self.stopped or not self.failed:
+            return EXIT_ALL_OK
+        return EXIT_SOME_FAILED if self.ok else EXIT_ALL_FAILED
+
+    def format(self) -> str:
+        """E.g. 'collected: 7 of 8 exchanges ok, 1 failed (bybit); 110 contracts; 3 settled
+        rates stored; 2.4 s'."""
+        total = len(self.ok) + len(self.failed)
+        failed = f", {len(self.failed)} failed ({', '.join(self.failed)})" if self.failed else ""
+        pending = (f" ({self.pending} still pending: the next run or fill_recent_gaps.py "
+                   "stores them)") if self.pending else ""
+        head = f"stopped by {self.stopped}" if self.stopped else "collected"
+        return (f"{head}: {len(self.ok)} of {total} exchanges ok{failed}; {self.contracts} "
+                f"contracts; {self.settled} settled rates stored{pending}; "
+                f"{self.seconds:.1f} s")

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from config.settings import Settings, get_settings
+from config.settings import Settings, check_range, get_settings, parse_exchange_names
 from lib.errors import DatabaseError, ExchangeDataError, FundingError
 from lib.exchanges.base import ExchangeAdapter
 from lib.history.completeness import (
@@ -40,7 +40,7 @@ from lib.history.completeness import (
 from lib.history.fetch import fetch_range, store_settlements
 from lib.history.jobs import AdapterFactory, adapter_factory_for
 from lib.history.report import status_table
-from lib.history.status import StatusWriter
+from lib.history.status import StatusWriter, database_record
 from lib.models import Contract, FundingEvent
 from lib.runtime.files import BACKFILL_STATUS_FILE, runtime_path
 from lib.storage.engine import translated_errors
@@ -65,6 +65,7 @@ class FillResult:
     new_known_missing: int = 0
     attempts: int = 0
     error: str | None = None
+    unresolved: int = 0  # settled slots neither stored nor confirmed missing when it ended
     # slots a reply left out with nothing on one side to bracket them
     unbracketed: list[int] = field(default_factory=list)
 
@@ -148,6 +149,7 @@ def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGa
             break
         logger.info("%s %s: %d settled slots still unresolved, asking again", adapter.id,
                     gaps.contract.symbol, len(unresolved))
+    total.unresolved = len(gaps.missing)
     return total
 
 
@@ -269,10 +271,14 @@ class ExchangeBackfill:
 
     def _fill_one(self, gaps: ContractGaps, end_ms: int, totals: ExchangeCompleteness) -> int:
         result = fill_with_retries(self.adapter, self.engine, gaps, end_ms, stop=self.stop)
-        if result.error and not self.stop.is_set():  # a stop cut it short: not the contract's
+        # given up: the last attempt failed, or every attempt left settled slots unresolved
+        # (short replies, e.g. empty pages, are no error); a stop cut it short: not the contract's
+        why = result.error or (f"{result.unresolved} settled slot(s) neither returned nor shown "
+                               "missing by the exchange" if result.unresolved else None)
+        if why and not self.stop.is_set():
             logger.error("%s %s: giving up after %d attempts: %s", self.exchange,
-                         gaps.contract.symbol, result.attempts, result.error)
-            self.status.error(self.exchange, result.error, gaps.contract.symbol)
+                         gaps.contract.symbol, result.attempts, why)
+            self.status.error(self.exchange, why, gaps.contract.symbol)
         totals.stored += result.in_window
         totals.expected -= result.new_known_missing
         totals.known_missing += result.new_known_missing
@@ -314,7 +320,7 @@ def _run_exchange(job: ExchangeBackfill) -> str:
 
 def run_backfill(
     engine: Engine,
-    days: float,
+    days: float | None = None,
     exchanges: Sequence[str] | None = None,
     parallel: bool = True,
     stop: threading.Event | None = None,
@@ -324,21 +330,27 @@ def run_backfill(
     time_scale: float = 1.0,
     now: datetime | None = None,
 ) -> BackfillResult:
-    """Backfill `days` of settled funding for `exchanges` up to `now` (default: the current
-    time) less the publish grace; return the final status.
+    """Backfill `days` (default HISTORICAL_DAYS, the retention) of settled funding for
+    `exchanges` up to `now` (default: the current time) less the publish grace; return the
+    final status.
 
-    Stops between contracts when `stop` is set (state 'stopped'). Raises DatabaseError when the
+    Stops between contracts when `stop` is set (state 'stopped'). Raises ConfigurationError,
+    before anything is recorded, for a window outside --days' range (zero or negative would
+    record an empty or reversed window) and an exchange named twice; DatabaseError when the
     database fails (state 'failed' is recorded first) and StatusFileError when the status file
     cannot be written at the start or the end.
     """
     settings = settings or get_settings()
-    names = list(exchanges or settings.EXCHANGES)
+    days = check_range("--days", settings.HISTORICAL_DAYS if days is None else days)
+    names = list(parse_exchange_names(",".join(exchanges), "--exchanges") if exchanges
+                 else settings.EXCHANGES)
     stop = stop or threading.Event()
     factory = adapter_factory_for(settings, time_scale, adapter_factory)
     window = Window.last(days, now)
     status = StatusWriter(runtime_path(BACKFILL_STATUS_FILE, settings), days=days,
                           window_start=window.start, window_end=window.end,
-                          exchanges=names, command=command)
+                          exchanges=names, command=command,
+                          database=database_record(engine.url))
     status.start()
     adapters = {ex: factory(ex) for ex in names}
     jobs = [ExchangeBackfill(ex, adapters[ex], engine, window, status, stop) for ex in names]

@@ -17,7 +17,7 @@ from dataclasses import astuple, dataclass, fields
 from sqlalchemy import Engine
 from tabulate import tabulate
 
-from config.settings import Settings, get_settings
+from config.settings import Settings, check_range, get_settings
 from lib.history.backfill import Window, fill_with_retries
 from lib.history.completeness import stored_gaps
 from lib.history.jobs import AdapterFactory, adapter_factory_for
@@ -164,10 +164,11 @@ def retry_incomplete(engine: Engine, threshold: float | None = None, days: float
                      stop: threading.Event | None = None,
                      time_scale: float = 1.0) -> RetryRun:
     """Retry every contract below `threshold` % (default BACKFILL_COMPLETENESS_THRESHOLD) over
-    the last `days` (default HISTORICAL_DAYS), with back-off."""
+    the last `days` (default HISTORICAL_DAYS), with back-off. A window outside --days' range
+    is ConfigurationError (0 is not "the default"), before anything is fetched."""
     settings = settings or get_settings()
     limit = settings.BACKFILL_COMPLETENESS_THRESHOLD if threshold is None else threshold
-    days = days or settings.HISTORICAL_DAYS
+    days = check_range("--days", settings.HISTORICAL_DAYS if days is None else days)
     names = list(exchanges or settings.EXCHANGES)
     factory = adapter_factory_for(settings, time_scale, adapter_factory)
     window = Window.last(days)

@@ -2,29 +2,27 @@
 
 The status file says what the last run did; the database says what is stored now; the lock
 says whether a run is alive. A status still 'running' whose lock nobody holds is stale (the
-run was killed): the next run continues it.
+run was killed): the next run continues it. A check believes the status file only for the
+database it names, measures the window only as far back as HISTORICAL_DAYS keeps rows, counts no
+contracts as incomplete (0 of 0 is not 100 %), and never creates a database or schema.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from tabulate import tabulate
 
-from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings
+from config.settings import Settings, get_settings
 from lib.history.completeness import database_completeness, overall_completeness
-from lib.runtime.files import (
-    BACKFILL_STATUS_FILE,
-    UNIFIED_LOCK_FILE,
-    StatusFileError,
-    read_json,
-    runtime_path,
-)
+from lib.history.status import read_status, require_database
+from lib.runtime.files import BACKFILL_STATUS_FILE, UNIFIED_LOCK_FILE, runtime_path
 from lib.runtime.locks import FileLock
-from lib.storage.engine import database
-from lib.timeutils import from_iso
+from lib.storage.admin import checked_version, existing_database
+from lib.timeutils import from_iso, utcnow
 
 EXIT_COMPLETE, EXIT_RUNNING, EXIT_INCOMPLETE, EXIT_NO_STATUS = 0, 1, 2, 3
 
@@ -34,6 +32,10 @@ _COLUMNS = ("exchange", "state", "progress", "contracts", "records", "stored", "
 
 def _fmt_pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}%"
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
 
 
 def status_table(status: dict[str, Any]) -> str:
@@ -65,12 +67,15 @@ class StatusReport:
     data: dict[str, Any]
 
 
-def _verdict(state: str, running: bool, completeness: float, threshold: float) -> tuple[int, str]:
+def _verdict(state: str, running: bool, completeness: float, threshold: float,
+             problem: str | None) -> tuple[int, str]:
     if running:
         return EXIT_RUNNING, "a backfill is running"
     if state == "running":
         return EXIT_INCOMPLETE, ("stale status: the backfill that wrote it is gone "
                                  "(killed?); run the backfill again to finish it")
+    if problem:
+        return EXIT_INCOMPLETE, f"incomplete: {problem}"
     if state == "completed" and completeness >= threshold:
         return EXIT_COMPLETE, f"complete: {completeness:.2f}% >= {threshold:.2f}%"
     if state == "completed":
@@ -78,71 +83,66 @@ def _verdict(state: str, running: bool, completeness: float, threshold: float) -
     return EXIT_INCOMPLETE, f"backfill {state}: {completeness:.2f}% complete"
 
 
-def _db_rows(engine: Engine, status: dict[str, Any], threshold: float) -> tuple[list, float]:
-    start = from_iso(status["window_start"])
-    end = from_iso(status["window_end"])
-    totals = database_completeness(engine, list(status["exchanges"]), start, end, threshold)
+def checked_window(status: dict[str, Any], settings: Settings,
+                   now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The status's window, less what the HISTORICAL_DAYS retention has let go (the daily
+    cleanup deletes it): completeness is of what the database is meant to keep."""
+    kept_from = (now or utcnow()) - timedelta(days=settings.HISTORICAL_DAYS)
+    return max(from_iso(status["window_start"]), kept_from), from_iso(status["window_end"])
+
+
+def _db_rows(engine: Engine, exchanges: list[str], start: datetime, end: datetime,
+             threshold: float) -> tuple[list[dict[str, Any]], float]:
+    totals = database_completeness(engine, exchanges, start, end, threshold)
     rows = [
         {"exchange": ex, "contracts": t.contracts, "complete_contracts": t.complete_contracts,
          "expected": t.expected, "stored": t.stored, "known_missing": t.known_missing,
          "completeness": round(t.completeness, 3)}
         for ex, t in totals.items()
     ]
-    return rows, overall_completeness(totals.values())
+    known = any(t.contracts for t in totals.values())  # 0 of 0 contracts is not 100 %
+    return rows, overall_completeness(totals.values()) if known else 0.0
 
 
-_NUMBERS = ("percent_complete", "completeness", "contracts_done", "contracts_total", "records",
-            "settlements_stored", "known_missing", "errors")
-
-
-def _shape_problem(status: dict[str, Any]) -> str | None:
-    """What makes `status` (valid JSON) not a backfill status file, or None."""
-    if not isinstance(status.get("state"), str):
-        return "'state' is missing or not a text"
-    for key in ("window_start", "window_end"):
-        value = status.get(key)
-        try:
-            from_iso(value if isinstance(value, str) else "")
-        except ValueError:
-            return f"{key!r} is missing or not an ISO-8601 time"
-    exchanges = status.get("exchanges")
-    if not isinstance(exchanges, dict) or not exchanges:
-        return "'exchanges' is missing or not an object of exchanges"
-    unknown = sorted(set(exchanges) - set(SUPPORTED_EXCHANGES))
+def _problem(rows: list[dict[str, Any]], start: datetime, end: datetime,
+             settings: Settings) -> str | None:
+    """What makes a database not complete whatever its percentage says (0 of 0 is not 100 %)."""
+    if start >= end:
+        return (f"the backfilled window ended more than HISTORICAL_DAYS={settings.HISTORICAL_DAYS}"
+                " days ago (its rows are past retention); run the backfill again")
+    unknown = [r["exchange"] for r in rows if not r["contracts"]]
     if unknown:
-        return f"it names unknown exchange(s) {', '.join(unknown)}"
-    entries = {**exchanges, "overall": status.get("overall", {})}
-    for name, entry in entries.items():
-        if not isinstance(entry, dict):
-            return f"the entry for {name} is not an object"
-        for key in _NUMBERS:
-            value = entry.get(key)
-            if value is not None and (isinstance(value, bool) or
-                                      not isinstance(value, int | float)):
-                return f"{name}.{key} is not a number"
+        return (f"no contracts known in this database for {', '.join(unknown)}; run the "
+                "backfill for this database")
     return None
 
 
 def check_status(settings: Settings | None = None) -> StatusReport:
     """Read the status file, the lock and the database; decide the exit code.
 
-    The database is only opened when there is a status to check against it.
+    The status must describe the settings' database (else StatusFileError, one line). The
+    database is opened read-only towards the schema, and only when there is a status to check
+    against it: a missing database or schema is one line (DatabaseError), never created.
     """
     settings = settings or get_settings()
     path = runtime_path(BACKFILL_STATUS_FILE, settings)
-    status = read_json(path)
+    status = read_status(path)
     if status is None:
         return StatusReport(EXIT_NO_STATUS, f"no backfill status yet ({path})",
                             {"state": None, "path": str(path)})
-    problem = _shape_problem(status)
-    if problem:
-        raise StatusFileError(f"{path} is not a backfill status file: {problem}")
+    url = settings.database_url
+    require_database(status, path, url)
     running = FileLock(runtime_path(UNIFIED_LOCK_FILE, settings)).is_held()
     threshold = settings.BACKFILL_COMPLETENESS_THRESHOLD
-    with database(settings) as engine:
-        db_rows, completeness = _db_rows(engine, status, threshold)
-    state = str(status.get("state"))
-    code, verdict = _verdict(state, running, completeness, threshold)
+    start, end = checked_window(status, settings)
+    with existing_database(url) as engine:
+        with engine.connect() as conn:
+            checked_version(conn, url)
+        db_rows, completeness = _db_rows(engine, list(status["exchanges"]), start, end,
+                                         threshold)
+    state = status["state"]
+    code, verdict = _verdict(state, running, completeness, threshold,
+                             _problem(db_rows, start, end, settings))
     db_table = tabulate(
         [(r["exchange"], f"{r['complete_contracts']}/{r['contracts']}", r["stored"],
           r["expected"], r["known_missing"], _fmt_pct(r["completeness"])) for r in db_rows],
@@ -150,14 +150,17 @@ def check_status(settings: Settings | None = None) -> StatusReport:
                  "completeness"),
         tablefmt="simple",
     )
+    clipped = "" if start == from_iso(status["window_start"]) else (
+        f" (from {_iso(start)}: HISTORICAL_DAYS={settings.HISTORICAL_DAYS} keeps no older rows)")
     text = "\n".join([
-        f"backfill status ({path}): state {state}, window {status.get('window_start')} .. "
-        f"{status.get('window_end')}, updated {status.get('updated_at')}",
-        status_table(status), "", "in the database now:", db_table, "",
+        f"backfill status ({path}): state {state}, window {status['window_start']} .. "
+        f"{status['window_end']}, updated {status.get('updated_at')}",
+        status_table(status), "", f"in the database now ({status['database']['url']}){clipped}:",
+        db_table, "",
         f"overall completeness {completeness:.2f}% (threshold {threshold:.2f}%): {verdict}",
     ])
     data = {"state": state, "running": running, "stale": state == "running" and not running,
             "verdict": verdict, "exit_code": code, "threshold": threshold,
-            "completeness": round(completeness, 3), "status": status, "database": db_rows}
+            "completeness": round(completeness, 3), "checked_from": _iso(start),
+            "checked_to": _iso(end), "status": status, "database": db_rows}
     return StatusReport(code, text, data)
-

@@ -5,6 +5,11 @@ at most every `min_interval` seconds (and at every state change), so 2,300 contr
 mean 2,300 fsyncs. A failed write in the middle of a run is logged and retried on the next
 update (the data in the database matters more than the progress report); the first and the
 last write must succeed, so a run never starts or ends with a status that lies.
+
+The file names the database it describes (`database`: a fingerprint of the URL without user or
+password, and the URL masked for people), so a report never checks it against another one.
+`read_status` is the reading side: a file of the wrong shape, or one naming an exchange this
+code does not know, is refused in one line rather than read as a backfill that went well.
 """
 
 from __future__ import annotations
@@ -17,9 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import URL, make_url
+
+from config.redact import redact_url
+from config.settings import SUPPORTED_EXCHANGES
 from lib.history.completeness import ExchangeCompleteness, overall_completeness
-from lib.runtime.files import StatusFileError, write_json_atomic
-from lib.timeutils import utcnow
+from lib.runtime.files import StatusFileError, read_json, write_json_atomic
+from lib.storage.engine import database_fingerprint
+from lib.timeutils import from_iso, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +44,21 @@ def _pct(value: float) -> float:
     return round(value, 3)
 
 
+def database_record(url: URL | str) -> dict[str, str]:
+    """How a status file names its database: a fingerprint to compare, and the URL to show
+    (password masked, no driver: as a user writes DATABASE_URL)."""
+    parsed = make_url(url)
+    shown = parsed.set(drivername=parsed.get_backend_name())
+    return {"fingerprint": database_fingerprint(parsed),
+            "url": redact_url(shown.render_as_string(hide_password=False))}
+
+
 class StatusWriter:
     """Thread-safe progress of one backfill run, mirrored to the status file."""
 
     def __init__(self, path: Path, *, days: float, window_start: datetime,
                  window_end: datetime, exchanges: list[str], command: str,
-                 min_interval: float = 0.5) -> None:
+                 database: dict[str, str], min_interval: float = 0.5) -> None:
         self.path = path
         self.min_interval = min_interval
         self._lock = threading.Lock()
@@ -50,6 +69,7 @@ class StatusWriter:
             "state": "running",
             "pid": os.getpid(),
             "command": command,
+            "database": database,
             "days": days,
             "window_start": _iso(window_start),
             "window_end": _iso(window_end),
@@ -162,3 +182,85 @@ class StatusWriter:
             logger.warning("backfill status not updated (will retry): %s", e)
             return
         self._last_write = now
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+_NUMBERS = ("percent_complete", "completeness", "contracts_done", "contracts_total", "records",
+            "requests", "errors", "settlements_expected", "settlements_stored", "known_missing")
+
+
+def _entry_problem(name: str, entry: object) -> str | None:
+    if not isinstance(entry, dict):
+        return f"the entry for {name} is not an object"
+    for key in _NUMBERS:
+        value = entry.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"{name}.{key} is {value!r}, not a number"
+    return None
+
+
+def _time(status: dict[str, Any], key: str) -> datetime | None:
+    value = status.get(key)
+    try:
+        return from_iso(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _window_problem(status: dict[str, Any]) -> str | None:
+    start, end = _time(status, "window_start"), _time(status, "window_end")
+    for key, value in (("window_start", start), ("window_end", end)):
+        if value is None:
+            return f"{key} is {status.get(key)!r}, not an ISO-8601 time"
+    if start is not None and end is not None and start >= end:
+        return "its window is empty or reversed (written by a run with --days 0 or less)"
+    return None
+
+
+def _shape_problem(status: dict[str, Any]) -> str | None:
+    """What makes `status` (a JSON object) unusable as a backfill status, or None."""
+    if status.get("state") not in STATES:
+        return f"state is {status.get('state')!r}, not one of {', '.join(STATES)}"
+    problem = _window_problem(status)
+    if problem:
+        return problem
+    exchanges = status.get("exchanges")
+    if not isinstance(exchanges, dict) or not exchanges:
+        return "exchanges is missing, empty or not an object"
+    unknown = sorted(set(exchanges) - set(SUPPORTED_EXCHANGES))
+    if unknown:
+        return (f"it names exchange(s) this code does not know: {', '.join(unknown)} "
+                f"(supported: {', '.join(SUPPORTED_EXCHANGES)})")
+    for name, entry in [*exchanges.items(), ("overall", status.get("overall", {}))]:
+        problem = _entry_problem(name, entry)
+        if problem:
+            return problem
+    database = status.get("database")
+    if not isinstance(database, dict) or not all(
+            isinstance(database.get(k), str) for k in ("fingerprint", "url")):
+        return "it does not say which database it describes (written by an older version)"
+    return None
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    """The backfill status at `path`, None when there is none; StatusFileError (one line) when
+    it is not a backfill status this code can trust."""
+    status = read_json(path)
+    if status is None:
+        return None
+    problem = _shape_problem(status)
+    if problem:
+        raise StatusFileError(f"{path} is not a usable backfill status: {problem}; run the "
+                              "backfill again")
+    return status
+
+
+def require_database(status: dict[str, Any], path: Path, url: str) -> None:
+    """StatusFileError (one line naming both, masked) unless `status` describes `url`'s
+    database."""
+    if status["database"]["fingerprint"] != database_fingerprint(url):
+        raise StatusFileError(
+            f"{path} describes the database {status['database']['url']}, not "
+            f"{redact_url(url)}: run the backfill for this database"
+        )

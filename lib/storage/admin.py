@@ -156,8 +156,9 @@ def connect_existing(url: str) -> Iterator[Connection]:
         yield conn
 
 
-def _checked_version(conn: Connection, url: str) -> int:
-    """The schema version, or SchemaError for an empty or too-new database."""
+def checked_version(conn: Connection, url: str) -> int:
+    """The schema version, or SchemaError for an empty or too-new database (read-only tools
+    refuse those instead of creating or guessing at a schema)."""
     version = read_version(conn)
     if version is None:
         raise SchemaError(f"{describe_url(url)} is empty: no schema yet (a collector creates it)")
@@ -217,7 +218,7 @@ def _table_status(conn: Connection, table: Table, sizes: dict[str, int]) -> Tabl
 def database_status(url: str) -> DatabaseStatus:
     """Rows, size and time range per table, history rows per exchange, total size."""
     with connect_existing(url) as conn:
-        version = _checked_version(conn, url)
+        version = checked_version(conn, url)
         present = set(inspect(conn).get_table_names())
         sizes = _table_sizes(conn)
         tables = [_table_status(conn, t, sizes) for t in DATA_TABLES if t.name in present]
@@ -335,7 +336,7 @@ def clear_data(url: str, *, vacuum: bool = False) -> dict[str, int]:
     """
     removed: dict[str, int] = {}
     with connect_existing(url) as conn:
-        _checked_version(conn, url)
+        checked_version(conn, url)
         present = set(inspect(conn).get_table_names())
         conn.commit()  # end the read transaction: the delete is its own
         with conn.begin():
@@ -390,7 +391,7 @@ def export_csv(url: str, path: Path | str) -> int:
         raise DatabaseError(f"cannot write {target}: directory {target.parent} does not exist")
     with existing_database(url) as engine:
         with engine.connect() as conn:
-            _checked_version(conn, url)
+            checked_version(conn, url)
         try:
             return export_exchange_data_csv(engine, target)
         except OSError as e:

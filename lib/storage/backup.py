@@ -16,8 +16,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
+from config.redact import redact_text
 from lib.errors import ConfigurationError, DatabaseError
 from lib.storage.admin import count_data_rows, sqlite_path
 from lib.storage.engine import describe_url, normalise_url
@@ -28,10 +29,13 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
 
 
-def _libpq_url(url: str) -> str:
-    """The URL as libpq tools take it (no SQLAlchemy driver suffix)."""
-    parsed = make_url(normalise_url(url)).set(drivername="postgresql")
-    return parsed.render_as_string(hide_password=False)
+def _libpq_url(url: str) -> tuple[str, str | None]:
+    """The URL as libpq tools take it (no driver suffix, no password) and the password apart:
+    it goes to the tool through PGPASSWORD, never on a command line that `ps` shows."""
+    parsed = make_url(normalise_url(url))
+    bare = URL.create("postgresql", parsed.username, None, parsed.host, parsed.port,
+                      parsed.database, parsed.query)
+    return bare.render_as_string(hide_password=False), parsed.password
 
 
 def _tool(name: str) -> str:
@@ -44,13 +48,16 @@ def _tool(name: str) -> str:
     return path
 
 
-def _run_tool(args: list[str], what: str) -> None:
+def _run_tool(args: list[str], what: str, password: str | None) -> None:
     """Run a PostgreSQL client tool; its first error line becomes a DatabaseError."""
     env = dict(os.environ, PGCONNECT_TIMEOUT="5")
+    if password is not None:
+        env["PGPASSWORD"] = password
     done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
-        raise DatabaseError(f"{what} failed: {lines[0] if lines else f'exit {done.returncode}'}")
+        first = redact_text(lines[0]) if lines else f"exit {done.returncode}"
+        raise DatabaseError(f"{what} failed: {first}")
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -82,8 +89,9 @@ def backup_database(url: str, target: Path | str) -> int:
         if path is not None:
             _sqlite_copy(path, tmp)
         else:
+            dbname, password = _libpq_url(url)
             _run_tool([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(tmp),
-                       "--dbname", _libpq_url(url)], "pg_dump")
+                       "--dbname", dbname], "pg_dump", password)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -121,9 +129,10 @@ def restore_database(url: str, source: Path | str, *, force: bool = False) -> in
         path.parent.mkdir(parents=True, exist_ok=True)
         _sqlite_copy(source, path)
     else:
+        dbname, password = _libpq_url(url)
         _run_tool([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
-                   "--single-transaction", "--exit-on-error", "--dbname", _libpq_url(url),
-                   str(source)], "pg_restore")
+                   "--single-transaction", "--exit-on-error", "--dbname", dbname,
+                   str(source)], "pg_restore", password)
     restored = count_data_rows(url)
     logger.info("restored %s from %s (%d data rows)", describe_url(url), source, restored)
     return restored

@@ -14,6 +14,7 @@ which is the fast path there; SQLite uses executemany inside one transaction.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import sqlite3
@@ -33,6 +34,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 
+from config.redact import redact_text
 from config.settings import Settings, get_settings
 from lib.errors import DatabaseError
 from lib.storage.migrations import ensure_schema
@@ -102,6 +104,8 @@ def translate_error(error: Exception, url: str | URL) -> DatabaseError:
         return DatabaseError(f"{where}: role {user!r} does not exist")
     if "does not exist" in lowered and "database" in lowered:
         return DatabaseError(f"{where}: database does not exist")
+    if "timeout expired" in lowered or "timed out" in lowered:
+        return DatabaseError(f"cannot connect to {where}: timed out (is the host reachable?)")
     if "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
         return DatabaseError(f"cannot connect to {where}: connection refused (is it running?)")
     if "file is not a database" in lowered or "malformed" in lowered:
@@ -110,7 +114,7 @@ def translate_error(error: Exception, url: str | URL) -> DatabaseError:
         return DatabaseError(f"{where} is read-only: cannot write to it")
     if "unable to open database file" in lowered:
         return DatabaseError(f"{where} cannot be opened (check the directory and permissions)")
-    return DatabaseError(f"{where}: {first}")
+    return DatabaseError(f"{where}: {redact_text(first)}")
 
 
 def _prepare_sqlite_path(url: str) -> None:
@@ -132,6 +136,24 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed.render_as_string(hide_password=False)
+
+
+def database_fingerprint(url: str | URL) -> str:
+    """A short hash naming the database behind `url`, however the URL is spelt.
+
+    What names a database: the engine, and a SQLite file's absolute path or a PostgreSQL
+    server's host, port and database name. Driver, user, password and options do not (the same
+    database reached as another user or with other timeouts is still that database). Status
+    files record it so that a report is never checked against a database it does not describe.
+    """
+    parsed = make_url(url) if isinstance(url, str) else url
+    backend = parsed.get_backend_name()
+    name = parsed.database or ""
+    if backend == "sqlite":
+        where = name if name in ("", ":memory:") else str(Path(name).expanduser().resolve())
+    else:
+        where = f"{(parsed.host or 'localhost').lower()}:{parsed.port or 5432}/{name}"
+    return hashlib.sha256(f"{backend}://{where}".encode()).hexdigest()[:16]
 
 
 def create_db_engine(url: str) -> Engine:

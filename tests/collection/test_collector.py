@@ -291,6 +291,7 @@ def test_cli_once_continuous_sigterm_and_bad_flags(
     once = run_cli(["scripts/collect_funding_rates.py", "--once", "--exchanges",
                     "binance,dydx"], sim_env)
     assert once.returncode == 0, once.stderr
+    assert once.stdout.startswith("collected: 2 of 2 exchanges ok; ")
     metrics_path = Path(sim_env["RUNTIME_DIR"]) / METRICS_FILE
     metrics = read_json(metrics_path)
     assert metrics is not None and set(metrics["exchanges"]) == {"binance", "dydx"}
@@ -308,8 +309,12 @@ def test_cli_once_continuous_sigterm_and_bad_flags(
         time.sleep(0.05)
     assert len(seen) >= 3
     proc.send_signal(signal.SIGTERM)
-    _out, err = proc.communicate(timeout=20)
+    out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
+    assert out == ""  # each cycle's line goes to the log
+    log = (Path(sim_env["LOG_DIR"]) / "data_collector.log").read_text()
+    for batch_id in seen:
+        assert f"cycle {batch_id}: collected: 1 of 1 exchanges ok; " in log
 
     both = run_cli(["scripts/collect_funding_rates.py", "--once", "--continuous"], sim_env)
     assert both.returncode == 2 and "not allowed with argument" in both.stderr

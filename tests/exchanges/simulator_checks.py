@@ -1,17 +1,18 @@
-"""Checks of an adapter against the simulator, shared by every venue's integration tests.
+"""Checks of an adapter against the simulator, shared by the live adapter tests.
 
 Every check compares an adapter with `sim.universe`, the simulator's ground truth, and counts
 requests both on our side (`adapter.request_count`) and on the server's (`request_counts`).
-What differs between venues is a parameter: how many requests a list or snapshot needs
-(Binance fundingInfo, OKX intervals and extras), the extras a snapshot carries, the precision
-of listing times, and page-number history (Bitget).
+What differs between venues is a parameter (test_adapters_live.py keeps them in one table):
+how many requests a list or snapshot needs (Binance fundingInfo, OKX intervals and extras),
+the extras a snapshot carries and the precision of listing times. History paging follows the
+adapter's own facts: its page size, and page numbers counted from now (Bitget).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,10 +22,17 @@ import requests
 from config.settings import load_settings
 from lib.exchanges import get_adapter
 from lib.exchanges.base import ExchangeAdapter
+from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
 from lib.timeutils import floor_to_interval
 
 SETTINGS = {"HTTP_MAX_RETRIES": "8", "HTTP_READ_TIMEOUT": "2"}
+
+
+def live_simulator(time_scale: float = 1.0) -> AbstractContextManager[SimulatorServer]:
+    """The simulator the live tests' numbers are for (seed 7, 300 contracts): the intervals
+    listed and the request counts in test_adapters_live.py hold for this universe."""
+    return running_simulator(SimulatorConfig(seed=7, total_contracts=300, time_scale=time_scale))
 
 
 def adapter(sim: SimulatorServer, exchange: str, time_scale: float = 1.0) -> ExchangeAdapter:
@@ -100,12 +108,35 @@ def history_contracts(sim: SimulatorServer, exchange: str) -> list[str]:
     return [by_interval[h] for h in sorted(by_interval)]
 
 
-def _history_requests(
-    sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float,
-    pages: Callable[[ExchangeAdapter, list[Any], datetime], int],
+def history_contract(sim: SimulatorServer, exchange: str, interval_hours: int) -> str:
+    """The history contract (see `history_contracts`) with that funding interval."""
+    found = [s for s in history_contracts(sim, exchange)
+             if sim.universe.contract(exchange, s).interval_hours == interval_hours]
+    assert found, f"{exchange}: no {interval_hours} h contract with 120 days of history"
+    return found[0]
+
+
+def _fewest_pages(
+    sim: SimulatorServer, a: ExchangeAdapter, symbol: str, expected: list[Any], end: datetime
+) -> int:
+    """The fewest history requests that hold `expected` (the rows in [start, end]).
+
+    Time cursors: the rows by the page size. Page numbers (newest first from now): the pages
+    from the one with the newest row <= end to the one with the oldest row >= start."""
+    size = a.history_page_size
+    if a.history_direction != "pages":
+        return max(1, math.ceil(len(expected) / size))
+    newer = len(sim.universe.settlements(
+        a.id, symbol, end + timedelta(milliseconds=1), sim.universe.now()
+    ))
+    return (newer + len(expected) - 1) // size - newer // size + 1
+
+
+def check_history(
+    sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float = 0
 ) -> int:
     """fetch_history over `days` ending `offset_hours` after a settled one = ground truth,
-    with the same row interval everywhere, in `pages(adapter, expected rows, end)` requests
+    with the same row interval everywhere, in the fewest requests that hold the range,
     counted on both sides; returns that count."""
     a = adapter(sim, exchange)
     contract = next(c for c in a.list_contracts() if c.symbol == symbol)
@@ -119,37 +150,10 @@ def _history_requests(
     assert [(e.funding_time, e.funding_rate) for e in events] == expected, symbol
     assert all(e.funding_interval_hours == interval for e in events)
     assert all(e.exchange == exchange and e.symbol == symbol for e in events)
-    needed = pages(a, expected, end)
+    needed = _fewest_pages(sim, a, symbol, expected, end)
     assert a.request_count - before_ours == needed, (symbol, len(expected))
     assert served(sim, exchange) - before_served == needed
     return needed
-
-
-def check_history(
-    sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float = 0
-) -> int:
-    """For time-cursor history: ground truth in the minimum number of pages."""
-    return _history_requests(
-        sim, exchange, symbol, days, offset_hours,
-        lambda a, expected, _end: max(1, math.ceil(len(expected) / a.history_page_size)),
-    )
-
-
-def check_history_pages(
-    sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float = 0
-) -> int:
-    """For page-number history (newest first from now): ground truth in the fewest pages that
-    hold the range, i.e. the pages from the one with the newest row <= end to the one with
-    the oldest row >= start."""
-
-    def pages(a: ExchangeAdapter, expected: list[Any], end: datetime) -> int:
-        newer = len(sim.universe.settlements(
-            exchange, symbol, end + timedelta(milliseconds=1), sim.universe.now()
-        ))
-        size = a.history_page_size
-        return (newer + len(expected) - 1) // size - newer // size + 1
-
-    return _history_requests(sim, exchange, symbol, days, offset_hours, pages)
 
 
 def check_exact_ends(sim: SimulatorServer, exchange: str, symbol: str) -> None:

@@ -11,55 +11,17 @@ import errno
 import os
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from history_truth import DAYS, row_count
+from read_only_database import mount, read_only
 from script_runs import run_cli, start_cli
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from lib.runtime.files import read_json
 from lib.simulator import SimulatorServer
-from lib.storage.engine import database, normalise_url
+from lib.storage.engine import database
 
 BACKFILL = ["scripts/unified_historical_backfill.py", "--days", str(DAYS), "--parallel"]
-
-
-def _mount(*args: str) -> None:
-    done = subprocess.run(["mount", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount here (needs root): {done.stderr.strip()}")
-
-
-@contextmanager
-def read_only(db_url: str) -> Iterator[None]:
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite":
-        directory = str(Path(str(url.database)).parent)
-        _mount("--bind", directory, directory)
-        try:
-            _mount("-o", "remount,ro,bind", directory)
-            yield
-        finally:
-            subprocess.run(["umount", directory], check=True)
-        return
-    admin = create_engine(normalise_url(db_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(
-            f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on'))
-    admin.dispose()
-    try:
-        yield
-    finally:
-        admin = create_engine(normalise_url(db_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("SET default_transaction_read_only = off"))
-            conn.execute(text(
-                f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = off'))
-        admin.dispose()
 
 
 def test_read_only_database_one_line_exit_2_no_data_lost(
@@ -89,7 +51,7 @@ def test_full_disk_for_the_status_file(
 ) -> None:
     run_dir = Path(sim_env["RUNTIME_DIR"])
     run_dir.mkdir(parents=True, exist_ok=True)
-    _mount("-t", "tmpfs", "-o", "size=32k", "tmpfs", str(run_dir))
+    mount("-t", "tmpfs", "-o", "size=32k", "tmpfs", str(run_dir))
     try:
         (run_dir / "filler1").write_bytes(b"\0" * 4096)
         sim.set_faults("latency=150ms")
