@@ -17,28 +17,25 @@ through the project's write path, as bench_db.py does. Then, per engine, with th
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, UniqueConstraint, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from bench_backfill import database  # the same throwaway databases
+from sqlalchemy import Engine, MetaData, Table, UniqueConstraint, func, select, text
 
 from lib.analytics.opportunities import current_opportunities
 from lib.analytics.series import build_series
 from lib.analytics.spread_stats import update_spread_statistics
 from lib.analytics.zscores import calculate_zscores
 from lib.simulator.universe import Universe
-from lib.storage.engine import insert_ignore, normalise_url, open_database, upsert
+from lib.storage.engine import insert_ignore, open_database, upsert
 from lib.storage.schema import (
     analytics_watermarks,
     arbitrage_leg_hours,
@@ -266,30 +263,10 @@ def main() -> None:
           f"{DAYS} days, {len(data.next_hour):,} in the next hour "
           f"({time.perf_counter() - t0:.0f} s to generate)", flush=True)
     for name in [e.strip() for e in args.engines.split(",") if e.strip()]:
-        if name == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                bench_engine(name, f"sqlite:///{Path(tmp) / 'bench.db'}", data)
-        elif name == "postgresql":
-            with postgres_database() as url:
-                bench_engine(name, url, data)
-        else:
+        if name not in ("sqlite", "postgresql"):
             raise SystemExit(f"unknown engine {name!r}: use sqlite,postgresql")
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database on TEST_DATABASE_URL's server, dropped afterwards."""
-    server = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"bench_analytics_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with tempfile.TemporaryDirectory() as tmp, database(name, Path(tmp)) as url:
+            bench_engine(name, url, data)
 
 
 if __name__ == "__main__":

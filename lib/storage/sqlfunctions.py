@@ -4,8 +4,6 @@ Analytics queries use these instead of raw dialect SQL, so one query runs on bot
 
 - `epoch_hour(ts)`: whole hours since 1970-01-01 UTC of a stored UTC time (an integer, for
   hour arithmetic and joins on the hour grid);
-- `hour_start(h)`: the stored UTC time of epoch hour `h`, in the exact form the column type
-  stores (SQLite compares times as text, so the form matters);
 - `percentile(x, fraction)`: the continuous percentile aggregate (PostgreSQL's
   `percentile_cont ... WITHIN GROUP`; on SQLite an aggregate registered by
   `register_sqlite_functions`, interpolating the same way). Works with `.filter(...)`;
@@ -30,20 +28,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from lib.storage.schema import UTCDateTime
-
 
 class epoch_hour(FunctionElement[int]):  # lower case: they read as SQL functions
     """Hours since the epoch (floor) of a UTC time column or bound time."""
 
     type = Integer()
-    inherit_cache = True
-
-
-class hour_start(FunctionElement[Any]):
-    """The UTC time at which epoch hour `h` starts, as the column type stores it."""
-
-    type = UTCDateTime()
     inherit_cache = True
 
 
@@ -80,18 +69,6 @@ def _epoch_hour_sqlite(element: epoch_hour, compiler: SQLCompiler, **kw: Any) ->
 def _epoch_hour_pg(element: epoch_hour, compiler: SQLCompiler, **kw: Any) -> str:
     # date_part is double precision; extract() is numeric since PostgreSQL 14, 5x slower here
     return f"CAST(floor(date_part('epoch', {_arg(element, compiler, **kw)}) / 3600) AS INTEGER)"
-
-
-@compiles(hour_start, "sqlite")
-def _hour_start_sqlite(element: hour_start, compiler: SQLCompiler, **kw: Any) -> str:
-    # the text form SQLAlchemy's SQLite DateTime stores: "2026-01-01 08:00:00.000000"
-    hours = _arg(element, compiler, **kw)
-    return f"strftime('%Y-%m-%d %H:%M:%S.000000', ({hours}) * 3600, 'unixepoch')"
-
-
-@compiles(hour_start, "postgresql")
-def _hour_start_pg(element: hour_start, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_timestamp(({_arg(element, compiler, **kw)}) * 3600)"
 
 
 @compiles(percentile, "sqlite")

@@ -11,7 +11,7 @@ from lib.analytics.fees import fee_schedule
 from lib.analytics.units import apr_from_8h, confidence, rate_8h, rate_apr, to_usd
 from lib.errors import ConfigurationError
 from lib.storage.schema import UTCDateTime
-from lib.storage.sqlfunctions import epoch_hour, hour_start, percentile
+from lib.storage.sqlfunctions import epoch_hour, percentile
 
 
 def test_comparable_rates() -> None:
@@ -65,5 +65,3 @@ def test_sql_functions_agree_on_both_engines(engine: Engine) -> None:
         when = datetime(2026, 3, 1, 17, tzinfo=UTC)
         hour = conn.execute(select(epoch_hour(literal(when, UTCDateTime())))).scalar_one()
         assert hour == int(when.timestamp()) // 3600
-        back = conn.execute(select(hour_start(hour - 3))).scalar_one()
-        assert back == datetime(2026, 3, 1, 14, tzinfo=UTC)
