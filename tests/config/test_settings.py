@@ -195,6 +195,10 @@ RANGES = {
     "--hours": "a number above 0 up to 87600 hours",
     "--interval": "a number above 0 up to 86400 seconds",
     "--threshold": "a number above 0 up to 100 percent",
+    "--min-apr": "a number from -1000000 to 1000000 percent",
+    "--min-oi": "a number from 0 to 10000000000000 USD",
+    "--hold-days": "a whole number from 1 to 3650 days",
+    "--limit": "a whole number from 1 to 100000 rows",
 }
 BAD_NUMBERS = ("nan", "inf", "-inf", "1e9", "0", "-1", "", "abc", "1.5e400")
 ZERO_MEANS_SOMETHING = {"HTTP_MAX_RETRIES": "no retry"}
