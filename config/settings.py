@@ -80,6 +80,7 @@ class Settings:
     LOG_BACKUP_COUNT: int = 5
     LOG_LEVEL: str = "INFO"
     EXCHANGE_BASE_URLS: Mapping[str, str] = field(default_factory=dict)  # <EXCHANGE>_BASE_URL
+    TAKER_FEES: Mapping[str, float] = field(default_factory=dict)  # <EXCHANGE>_TAKER_FEE
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
@@ -151,6 +152,9 @@ def _whole(value: str | float) -> int:
 
 PORT = Bound(int, 1, 65535)
 PERCENT = Bound(float, 0, 100, "percent", low_open=True)  # 0 % would call anything complete
+
+# <EXCHANGE>_TAKER_FEE: a user's own fee tier per venue (analytics' defaults: lib/analytics/fees.py)
+TAKER_FEE = Bound(float, 0, 0.01, "(a fraction of notional)")
 
 # Every numeric setting, and the command-line windows that have no setting of their own. The
 # limits are sanity bounds: beyond them a value is a typo (1e9), not a configuration.
@@ -346,6 +350,23 @@ def _parse_value(name: str, raw: str) -> object:
     return raw
 
 
+_PER_EXCHANGE = ("EXCHANGE_BASE_URLS", "TAKER_FEES")  # read from <EXCHANGE>_... keys
+
+
+def _taker_fees(merged: Mapping[str, str]) -> dict[str, float]:
+    """{exchange: fee} from the <EXCHANGE>_TAKER_FEE keys that are set."""
+    fees = {}
+    for exchange in SUPPORTED_EXCHANGES:
+        key = f"{exchange.upper()}_TAKER_FEE"
+        if merged.get(key):
+            fee = TAKER_FEE.parse(merged[key])
+            if fee is None:
+                raise ConfigurationError(
+                    f"{_subject(key, merged[key])} must be {TAKER_FEE.describe()}")
+            fees[exchange] = float(fee)
+    return fees
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = None
 ) -> Settings:
@@ -356,7 +377,7 @@ def load_settings(
     values: dict[str, object] = {
         f.name: _parse_value(f.name, merged[f.name])
         for f in fields(Settings)
-        if f.name != "EXCHANGE_BASE_URLS" and f.name in merged
+        if f.name not in _PER_EXCHANGE and f.name in merged
     }
     base_urls = {}
     for exchange in SUPPORTED_EXCHANGES:
@@ -364,6 +385,7 @@ def load_settings(
         if merged.get(key):
             base_urls[exchange] = _check_url(key, merged[key], ("http", "https")).rstrip("/")
     values["EXCHANGE_BASE_URLS"] = base_urls
+    values["TAKER_FEES"] = _taker_fees(merged)
     url = str(values.get("DATABASE_URL", ""))
     if url.startswith("postgres://"):  # the form docker and Heroku print; SQLAlchemy wants this
         values["DATABASE_URL"] = "postgresql://" + url[len("postgres://"):]

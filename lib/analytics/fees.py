@@ -13,8 +13,8 @@ USDT/USDC-margined perpetuals, as of the 2025 schedules:
                                                                  hyperliquid-docs/trading/fees
     dydx         0.0500 %  v4, tier 1                            docs.dydx.exchange (fees)
 
-A user with a better tier passes their own figures (`fee_schedule(overrides)`); a settings key
-can feed that once config/settings.py has one.
+A user with a better tier sets their own per venue, e.g. `BINANCE_TAKER_FEE=0.0004` (a fraction
+of notional; settings `TAKER_FEES`), which `fee_schedule(overrides)` lays over these defaults.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from config.settings import get_settings
 from lib.analytics.carry import RealizedCarry, realized_carry
 from lib.analytics.fees import FeeSchedule, fee_schedule
 from lib.analytics.inputs import require_snapshots
@@ -109,7 +110,7 @@ def rank_opportunities(conn: Connection, *, min_apr: float | None = None,
                        ) -> Ranking:
     """The best `limit` current pairs by APR net of fees over `hold_days` (fractions: an APR of
     0.1 is 10 %). `min_apr` applies to the net APR, `min_oi_usd` to both legs' open interest."""
-    fees = fees or fee_schedule()
+    fees = fees or fee_schedule(get_settings().TAKER_FEES)
     now = now or utcnow()
     scan = current_opportunities(conn, now, max_age, exchanges)
     ranked = [

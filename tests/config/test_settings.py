@@ -154,8 +154,9 @@ def test_env_example_is_valid_and_documents_the_compose_url(tmp_path: Path) -> N
 def test_env_example_documents_every_setting_and_its_range() -> None:
     example = (ROOT / ".env.example").read_text()
     for f in fields(Settings):
-        if f.name != "EXCHANGE_BASE_URLS":
+        if f.name not in ("EXCHANGE_BASE_URLS", "TAKER_FEES"):  # <EXCHANGE>_... keys
             assert f"{f.name}=" in example, f.name
+    assert "<EXCHANGE>_BASE_URL" in example and "<EXCHANGE>_TAKER_FEE" in example
     for name, bound in BOUNDS.items():
         if not name.startswith("-"):
             assert f"{name}: {bound.describe()}" in example, name
@@ -509,3 +510,17 @@ def test_relative_folder_is_checked_from_the_working_directory(
         "setting LOG_DIR='logs' exists and is not a folder")
     log_dir = load({"LOG_DIR": "new/logs"}, tmp_path / "absent.env").LOG_DIR
     assert log_dir == Path("new/logs")
+
+
+def test_taker_fees_per_exchange(tmp_path: Path) -> None:
+    settings = load_settings({"BINANCE_TAKER_FEE": "0.0004", "OKX_TAKER_FEE": "0"},
+                             env_file=tmp_path / "none.env")
+    assert settings.TAKER_FEES == {"binance": 0.0004, "okx": 0.0}
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-0.001", "0.5", "abc"])
+def test_bad_taker_fee_is_one_line_naming_it(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"BYBIT_TAKER_FEE": raw}, env_file=tmp_path / "none.env")
+    assert str(caught.value) == (
+        f"setting BYBIT_TAKER_FEE={raw!r} must be a number from 0 to 0.01 (a fraction of notional)")
