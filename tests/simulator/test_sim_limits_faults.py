@@ -61,6 +61,11 @@ def test_rate_limit_gives_429_with_retry_after(
             resp = _hit(session, method, url, body)
             if resp.status_code in (418, 429):
                 break
+    if resp.status_code not in (418, 429):
+        # on a busy machine a burst can straddle every window it meets (OKX's is 2 s): hold the
+        # windows these requests were counted in full for one window, as another client would
+        assert clean_sim.saturate_rate_limits(exchange)
+        resp = _hit(session, method, url, body)
     assert resp.status_code in (418, 429)
     assert int(resp.headers["Retry-After"]) >= 1
     if exchange == "binance":
