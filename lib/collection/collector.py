@@ -134,12 +134,14 @@ class Collector:
         start = min(ends.values()) - CATCH_UP_LOOKBACK
         with self.engine.connect() as conn:
             all_gaps = load_gaps(conn, state.adapter.id, items, start, max(ends.values()))
+        windows = []
         for gaps in all_gaps:
             hi = ends[gaps.contract.symbol]
             lo = hi - CATCH_UP_LOOKBACK
             missing = [t for t in gaps.missing if to_ms(lo) <= t <= to_ms(hi)]
             if missing:
-                state.worker.submit(gaps.contract, from_ms(missing[0]), hi)
+                windows.append((gaps.contract, from_ms(missing[0]), hi))
+        state.worker.submit_many(windows)
 
     # -- one cycle -----------------------------------------------------------------------------
 
@@ -177,6 +179,9 @@ class Collector:
         return False
 
     def _settlements(self, state: ExchangeState, snapshots: list[FundingSnapshot]) -> None:
+        """Queue every window this snapshot shows settled, all at once (one walk across
+        contracts where the venue has one)."""
+        windows = []
         for s in snapshots:
             if s.next_funding_time is None:
                 continue
@@ -188,9 +193,10 @@ class Collector:
                     logger.warning("%s %s: settled at %s but not in the contract list yet",
                                    s.exchange, s.symbol, previous)
                     continue
-                state.worker.submit(contract, previous,
-                                    s.next_funding_time - timedelta(seconds=1))
+                windows.append((contract, previous, s.next_funding_time - timedelta(seconds=1)))
             state.next_funding[s.symbol] = s.next_funding_time
+        if windows:
+            state.worker.submit_many(windows, live=True)
 
     def _collect(self, ex: str) -> ExchangeMetrics:
         """One exchange's share of a cycle, on its own thread."""
@@ -221,6 +227,7 @@ class Collector:
             duration_ms=round((time.monotonic() - started) * 1000), record_count=count,
             success=error is None, error=error, settlements_stored=state.worker.stored,
             settlements_pending=state.worker.pending,
+            settlement_lag=state.worker.lag_summary(),
         )
 
     def run_cycle(self) -> dict[str, Any]:

@@ -28,6 +28,9 @@ class ExchangeMetrics:
     error: str | None = None
     settlements_stored: int = 0  # settled rates stored by the live path so far
     settlements_pending: int = 0
+    # freshness of the settled rates stored live: {count, p50_s, p99_s, max_s} from each
+    # settlement instant to its stored row (None until one is stored)
+    settlement_lag: dict[str, Any] | None = None
 
 
 def metrics_document(batch_id: str, batch_timestamp: datetime, duration_ms: int,

@@ -9,6 +9,12 @@ pages (`history_page_size`, `history_direction`, `history_unit`, `history_bounds
 - `history_rows(contract, query)`: one history request, parsed: the rows between `query.first`
   and `query.last` in the venue's cursor unit, or page `query.page` of a page-number venue.
 
+A venue whose history endpoint also answers for every contract at once (Binance and Aster's
+`fundingRate` without `symbol`: all symbols' settlements from `startTime`, ascending) declares
+`bulk_history_page_size` and implements `bulk_history_rows(query)`; `fetch_bulk_history()` then
+stores a whole settlement instant, or a whole window, in one request per page instead of one
+per contract. The collector and the backfill plan their requests from that fact.
+
 `fetch_history()` owns the pagination loop: where the first request starts (the range widened
 by the slack), the next cursor (one unit past the last row seen where the venue's bounds are
 inclusive, that row's own time where they are exclusive, the next page number), when to stop
@@ -89,6 +95,9 @@ class ExchangeAdapter(ABC):
     # so the row for a settlement exactly at `end` is only in a reply that reaches past it.
     # fetch_history keeps exactly [start, end] after normalising.
     history_slack: ClassVar[timedelta] = timedelta(0)
+    # The most rows one history request across every contract returns (forward, by time);
+    # 0: the venue pages history per contract only.
+    bulk_history_page_size: ClassVar[int] = 0
 
     def __init__(self, settings: Settings | None = None, time_scale: float = 1.0) -> None:
         self.settings = settings or get_settings()
@@ -121,7 +130,58 @@ class ExchangeAdapter(ABC):
     def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
         """One history request, parsed (the venue's own order and reported times)."""
 
+    def bulk_history_rows(self, query: PageQuery) -> list[FundingEvent]:
+        """One history request across every contract, parsed: the oldest rows from
+        `query.first` to `query.last`, each event naming its own symbol. Only venues with
+        `bulk_history_page_size` implement it."""
+        raise NotImplementedError(f"{self.id} has no history across contracts")
+
+    @property
+    def has_bulk_history(self) -> bool:
+        return self.bulk_history_page_size > 0
+
     # --- the shared flow -----------------------------------------------------------------
+    def fetch_bulk_history(
+        self, contracts: dict[str, Contract], start: datetime, end: datetime
+    ) -> dict[str, list[FundingEvent]]:
+        """Settled funding of every contract in `contracts` ({symbol: contract}) in
+        [start, end]: {symbol: events oldest first}, one row a settlement, times normalised.
+
+        A full page may end inside one settlement instant (hundreds of contracts settle at
+        once, each stamped a few ms apart, some on the same ms): the rows stamped exactly at the
+        page's last time are dropped and the next page starts at that time, so rows the page
+        cut off at a tie are asked again rather than lost, and none is doubled. Only a page
+        whose rows all share one time cannot advance (an error). Rows of symbols not in
+        `contracts` (delivery futures, delisted) are left out.
+        """
+        size = self.bulk_history_page_size
+        first = self._in_unit(start - self.history_slack)
+        last = self._in_unit(end + self.history_slack)
+        found: dict[str, dict[datetime, FundingEvent]] = {}
+        while True:
+            rows = self.bulk_history_rows(PageQuery(first, last))
+            full = len(rows) >= size
+            if full:
+                newest = max(self._in_unit(e.funding_time) for e in rows)
+                rows = [e for e in rows if self._in_unit(e.funding_time) != newest]
+                if not rows:
+                    raise ExchangeDataError(self.id, "history", f"more than {size} settlements "
+                                            f"stamped {newest}: a page across contracts "
+                                            "cannot advance")
+            for event in rows:
+                contract = contracts.get(event.symbol)
+                when = normalise_settlement(event.funding_time)
+                if contract is None or not start <= when <= end:
+                    continue
+                interval = event.funding_interval_hours or contract.funding_interval_hours
+                found.setdefault(event.symbol, {})[when] = replace(
+                    event, funding_time=when, funding_interval_hours=interval)
+            if not full or newest > last:
+                break
+            first = newest
+        return {symbol: [by_time[t] for t in sorted(by_time)]
+                for symbol, by_time in found.items()}
+
     def fetch_history(
         self, contract: Contract, start: datetime, end: datetime
     ) -> list[FundingEvent]:

@@ -39,6 +39,7 @@ from lib.history.completeness import (
 )
 from lib.history.fetch import fetch_range, store_settlements
 from lib.history.jobs import AdapterFactory, adapter_factory_for
+from lib.history.planning import BulkFill, RequestPlan, bulk_fill, plan_requests
 from lib.history.report import status_table
 from lib.history.status import StatusWriter, database_record
 from lib.models import Contract, FundingEvent
@@ -112,15 +113,17 @@ def fill_contract(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGaps, 
 def fill_with_retries(adapter: ExchangeAdapter, engine: Engine, gaps: ContractGaps,
                       end_ms: int, attempts: int = CONTRACT_ATTEMPTS,
                       delay: float = RETRY_DELAY_S, stop: threading.Event | None = None,
-                      source: str = "backfill") -> FillResult:
+                      source: str = "backfill",
+                      absent: Counter[int] | None = None) -> FillResult:
     """`fill_contract` until nothing settled is left unresolved, with back-off on errors.
 
     A reply can be short without being an error (an empty page ends pagination early), so a
     contract whose settled slots are still neither stored nor confirmed missing is asked again,
-    up to `attempts` passes. The database's errors are fatal and propagate.
+    up to `attempts` passes. The database's errors are fatal and propagate. `absent` carries
+    slots an earlier reply (a walk across contracts) already left out unbracketed.
     """
     total = FillResult(gaps.contract.symbol)
-    absent: Counter[int] = Counter()
+    absent = absent if absent is not None else Counter()
     waiter = stop or threading.Event()
     for attempt in range(1, attempts + 1):
         total.attempts = attempt
@@ -249,28 +252,55 @@ class ExchangeBackfill:
 
     def _fill(self, all_gaps: list[ContractGaps]) -> str:
         totals = summarise(self.exchange, all_gaps)
-        self.status.update(self.exchange, contracts_total=len(all_gaps), totals=totals,
-                           force=True)
         end_ms = to_ms(self.window.end)
-        done = records = 0
+        plan = plan_requests(self.adapter, all_gaps, end_ms)
+        # the minimum: the history the plan needs plus the listing as it was made
+        minimum = plan.minimum + self._requests()
+        self.status.update(self.exchange, contracts_total=len(all_gaps), totals=totals,
+                           requests_min=minimum, force=True)
+        absent = self._walk_across(all_gaps, plan, end_ms, totals) if plan.bulk else BulkFill()
+        done, records = 0, absent.inserted
         for gaps in all_gaps:
             if self.stop.is_set():
                 self.status.update(self.exchange, state="stopped", requests=self._requests(),
                                    force=True)
                 return "stopped"
             if gaps.missing:
-                records += self._fill_one(gaps, end_ms, totals)
+                records += self._fill_one(gaps, end_ms, totals,
+                                          absent.absent.get(gaps.contract.symbol))
             done += 1
             self.status.update(self.exchange, contracts_done=done, records=records,
                                requests=self._requests(), totals=totals)
-        logger.info("%s: backfill done: %d contracts, %d rows, %d requests, %.2f%% complete",
-                    self.exchange, done, records, self._requests(), totals.completeness)
+        logger.info("%s: backfill done: %d contracts, %d rows, %d requests (minimum %d), "
+                    "%.2f%% complete", self.exchange, done, records + absent.inserted,
+                    self._requests(), minimum, totals.completeness)
         self.status.update(self.exchange, state="completed", requests=self._requests(),
-                           totals=totals, force=True)
+                           records=records, totals=totals, force=True)
         return "completed"
 
-    def _fill_one(self, gaps: ContractGaps, end_ms: int, totals: ExchangeCompleteness) -> int:
-        result = fill_with_retries(self.adapter, self.engine, gaps, end_ms, stop=self.stop)
+    def _walk_across(self, all_gaps: list[ContractGaps], plan: RequestPlan, end_ms: int,
+                     totals: ExchangeCompleteness) -> BulkFill:
+        """The planned walk across contracts; on an exchange error, contract by contract."""
+        try:
+            result = bulk_fill(self.adapter, self.engine, all_gaps, plan, end_ms,
+                               PUBLISH_GRACE_MS)
+        except DatabaseError:
+            raise
+        except FundingError as e:
+            logger.warning("%s: history across contracts failed, asking contract by contract: "
+                           "%s", self.exchange, e)
+            return BulkFill()
+        totals.stored += result.in_window
+        totals.expected -= result.new_known_missing
+        totals.known_missing += result.new_known_missing
+        self.status.update(self.exchange, records=result.inserted, requests=self._requests(),
+                           totals=totals, force=True)
+        return result
+
+    def _fill_one(self, gaps: ContractGaps, end_ms: int, totals: ExchangeCompleteness,
+                  absent: Counter[int] | None = None) -> int:
+        result = fill_with_retries(self.adapter, self.engine, gaps, end_ms, stop=self.stop,
+                                   absent=absent)
         # given up: the last attempt failed, or every attempt left settled slots unresolved
         # (short replies, e.g. empty pages, are no error); a stop cut it short: not the contract's
         why = result.error or (f"{result.unresolved} settled slot(s) neither returned nor shown "

@@ -26,8 +26,8 @@ from lib.timeutils import from_iso, utcnow
 
 EXIT_COMPLETE, EXIT_RUNNING, EXIT_INCOMPLETE, EXIT_NO_STATUS = 0, 1, 2, 3
 
-_COLUMNS = ("exchange", "state", "progress", "contracts", "records", "stored", "known missing",
-            "completeness", "errors")
+_COLUMNS = ("exchange", "state", "progress", "contracts", "records", "requests (min)", "stored",
+            "known missing", "completeness", "errors")
 
 
 def _fmt_pct(value: float | None) -> str:
@@ -38,6 +38,11 @@ def _iso(value: datetime) -> str:
     return value.isoformat(timespec="seconds")
 
 
+def _requests(entry: dict[str, Any]) -> str:
+    """Requests made and, in brackets, the fewest the venue's API allowed for the plan."""
+    return f"{entry.get('requests', 0)} ({entry.get('requests_min', 0)})"
+
+
 def status_table(status: dict[str, Any]) -> str:
     """The status file's per exchange progress as a table, with an overall row."""
     rows = []
@@ -45,14 +50,14 @@ def status_table(status: dict[str, Any]) -> str:
         rows.append((
             ex, e.get("state"), _fmt_pct(e.get("percent_complete")),
             f"{e.get('contracts_done', 0)}/{e.get('contracts_total', 0)}", e.get("records", 0),
-            e.get("settlements_stored", 0), e.get("known_missing", 0),
+            _requests(e), e.get("settlements_stored", 0), e.get("known_missing", 0),
             _fmt_pct(e.get("completeness")), e.get("errors", 0),
         ))
     o = status.get("overall", {})
     rows.append((
         "overall", status.get("state"), _fmt_pct(o.get("percent_complete")),
         f"{o.get('contracts_done', 0)}/{o.get('contracts_total', 0)}", o.get("records", 0),
-        o.get("settlements_stored", 0), o.get("known_missing", 0),
+        _requests(o), o.get("settlements_stored", 0), o.get("known_missing", 0),
         _fmt_pct(o.get("completeness")), o.get("errors", 0),
     ))
     return tabulate(rows, headers=_COLUMNS, tablefmt="simple")

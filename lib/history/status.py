@@ -85,7 +85,8 @@ class StatusWriter:
     def _pending() -> dict[str, Any]:
         return {
             "state": "pending", "contracts_total": 0, "contracts_done": 0,
-            "percent_complete": 0.0, "records": 0, "requests": 0, "errors": 0,
+            "percent_complete": 0.0, "records": 0, "requests": 0, "requests_min": 0,
+            "errors": 0,
             "last_error": None, "failed_contracts": [], "completeness": None,
             "settlements_expected": 0, "settlements_stored": 0, "known_missing": 0,
             "started_at": None, "updated_at": None, "finished_at": None,
@@ -164,6 +165,7 @@ class StatusWriter:
             "contracts_total": total,
             "records": sum(e["records"] for e in entries),
             "requests": sum(e["requests"] for e in entries),
+            "requests_min": sum(e.get("requests_min", 0) for e in entries),
             "errors": sum(e["errors"] for e in entries),
             "settlements_expected": expected,
             "settlements_stored": stored,
@@ -187,7 +189,8 @@ class StatusWriter:
 # -- reading -----------------------------------------------------------------------------------
 
 _NUMBERS = ("percent_complete", "completeness", "contracts_done", "contracts_total", "records",
-            "requests", "errors", "settlements_expected", "settlements_stored", "known_missing")
+            "requests", "requests_min", "errors", "settlements_expected", "settlements_stored",
+            "known_missing")
 
 
 def _entry_problem(name: str, entry: object) -> str | None:

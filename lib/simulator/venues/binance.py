@@ -216,20 +216,41 @@ class Binance(Venue):
         limit = min(limit, 1000)
         if start is not None and end is not None and start > end:
             raise ParamError("startTime must be less than endTime", -1102)
-        targets = [c] if c else self.perps()
         now = self.u.now_ms()
-        out: list[dict[str, object]] = []
-        for target in targets:
-            rows = self.u.rows(target, start if start is not None else 0,
-                               end if end is not None else now)
-            if c is None:
-                rows = rows[-1:]
-            out.extend(self._history_row(target, r.reported_ms, r.time_ms, r.rate) for r in rows)
         if c is None:
-            out.sort(key=lambda r: r["fundingTime"])  # type: ignore[arg-type,return-value]
+            return json_response(self._all_symbols(start, end, limit, now), listing=True)
+        rows = self.u.rows(c, start if start is not None else 0, end if end is not None else now)
+        out = [self._history_row(c, r.reported_ms, r.time_ms, r.rate) for r in rows]
         # with startTime: the first `limit` rows from it; without: the most recent `limit`
         out = out[:limit] if start is not None else out[-limit:]
         return json_response(out, listing=True)
+
+    def _all_symbols(self, start: int | None, end: int | None, limit: int,
+                     now: int) -> list[dict[str, object]]:
+        """No `symbol`: every perpetual's settlements, ascending by fundingTime; from
+        `startTime` the first `limit`, else the most recent `limit` up to `endTime`.
+
+        The span is widened a day at a time until it holds `limit` rows, so a page costs what
+        it returns rather than the whole retained history of every symbol."""
+        hi = end if end is not None else now
+        span = 86_400_000
+        while True:
+            lo = start if start is not None else max(0, hi - span)
+            top = min(hi, lo + span) if start is not None else hi
+            rows = [
+                (r.reported_ms, target.symbol, self._history_row(target, r.reported_ms,
+                                                                  r.time_ms, r.rate))
+                for target in self.perps()
+                for r in self.u.rows(target, lo, top)
+                if lo <= r.reported_ms <= top
+            ]
+            covered = top >= hi if start is not None else lo == 0
+            if len(rows) >= limit or covered:
+                break
+            span *= 4
+        rows.sort(key=lambda item: (item[0], item[1]))
+        picked = rows[:limit] if start is not None else rows[-limit:]
+        return [row for _, _, row in picked]
 
     def _history_row(self, c: Contract, reported: int, t: int, rate: float) -> dict[str, object]:
         return {
