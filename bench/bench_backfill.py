@@ -38,6 +38,7 @@ from datetime import timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -81,12 +82,18 @@ def floor_seconds(universe: Universe, days: float, time_scale: float) -> tuple[f
         limit = VENUES[ex].limit(cost.limit)
         if limit.param:  # counted per instrument: no exchange-wide floor
             continue
-        page = adapter_class(ex).history_page_size
+        adapter = adapter_class(ex)
+        page = adapter.history_page_size
         weight = 0.0
+        rows = 0
         for c in universe.contracts(ex):
             n = len(universe.settlements(ex, c.symbol, start, end))
+            rows += n
             requests = max(1, math.ceil(n / page))
             weight += requests * cost.per_request + n * cost.per_row
+        if adapter.bulk_history_page_size:  # one walk across contracts: pages of all rows
+            weight = (math.ceil(rows / adapter.bulk_history_page_size) * cost.per_request
+                      + rows * cost.per_row)
         seconds = weight / (limit.weight / limit.window_s * time_scale)
         if seconds > worst:
             worst, which = seconds, ex
@@ -114,7 +121,7 @@ def simulator_process(config: SimulatorConfig) -> Iterator[str]:
         process.join(10)
 
 
-def one_run(url: str, days: float, time_scale: float) -> dict[str, float]:
+def one_run(url: str, days: float, time_scale: float) -> dict[str, Any]:
     engine = open_database(url)
     try:
         t0 = time.perf_counter()
@@ -125,10 +132,23 @@ def one_run(url: str, days: float, time_scale: float) -> dict[str, float]:
             rows = conn.execute(select(func.count()).select_from(funding_rates_historical))
             total = int(rows.scalar_one())
         overall = result.status["overall"]
+        per_venue = {ex: (e["requests"], e.get("requests_min", 0))
+                     for ex, e in result.status["exchanges"].items()}
         return {"wall": wall, "requests": overall["requests"], "rows": total,
-                "inserted": overall["records"], "completeness": overall["completeness"]}
+                "inserted": overall["records"], "completeness": overall["completeness"],
+                "per_venue": per_venue}
     finally:
         engine.dispose()
+
+
+def print_requests(per_venue: dict[str, tuple[int, int]]) -> None:
+    """Requests each venue's first run made against the minimum its plan computed (the
+    listing as made plus the fewest history requests: pages across contracts where the venue
+    has them, else each contract's ranges in full pages). Target <= 1.2x."""
+    parts = [f"{ex} {made}/{least} ({made / least:.2f}x)" if least else f"{ex} {made}/-"
+             for ex, (made, least) in per_venue.items()]
+    worst = max((made / least for made, least in per_venue.values() if least), default=0.0)
+    print(f"requests made/minimum: {', '.join(parts)}; worst {worst:.2f}x (target <= 1.2x)")
 
 
 def main() -> None:
@@ -160,6 +180,8 @@ def main() -> None:
                   f"{first['completeness']:.2f}%")
             print(f"{kind:10s} second run: {second['wall']:.1f} s, {second['requests']:.0f} "
                   f"requests, {second['inserted']:.0f} rows")
+            if kind == args.engines.split(",")[0]:
+                print_requests(first["per_venue"])
     if args.skip_limited:
         return
     limited_config = SimulatorConfig(seed=42, total_contracts=args.contracts,
