@@ -86,7 +86,7 @@ def _result(payload: Any, endpoint: str) -> Any:
 
 
 def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
-    return objects(EXCHANGE, endpoint, _result(payload, endpoint))
+    return objects(EXCHANGE, endpoint, {"result": _result(payload, endpoint)}, "result")
 
 
 def reply_time(payload: Any) -> datetime | None:

@@ -77,7 +77,8 @@ def _rows(payload: Any, endpoint: str) -> list[dict[str, Any]]:
     """`data` as a list of objects: a symbol-less request lists every contract, a request
     for one symbol returns that one object."""
     data = _data(payload, endpoint)
-    return objects(EXCHANGE, endpoint, [data] if isinstance(data, dict) else data)
+    return objects(EXCHANGE, endpoint, {"data": [data] if isinstance(data, dict) else data},
+                   "data")
 
 
 def parse_intervals(payload: Any) -> dict[str, float]:
