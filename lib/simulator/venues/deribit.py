@@ -57,6 +57,7 @@ class Deribit(Venue):
     default_size = 16
     interval_mix = (0.0, 0.0, 1.0)  # hourly rows of a continuous accrual
     naming = DeribitNaming("{base}_USDC-PERPETUAL", "USDC", "USDC")
+    lot_sized = True  # linear: contract_size coins (0.01 ETH); inverse: USD (BTC 10, ETH 1)
     dated_futures = DeliveryRules(2, "{base}-{dd}{mon}{yy}", "USD")  # BTC-27MAR26, inverse
     rate_decimals = 10
     rate_limits = (Limit("ip", 100, 5.0), Limit("instruments", 11, 60.0))
@@ -170,7 +171,7 @@ class Deribit(Venue):
         inverse = c.settle == c.base
         price = self.u.price(c, self.u.clock.start_ms)
         perpetual = c.kind == "perpetual"
-        size = (10 if c.base == "BTC" else 1) if inverse else _lot(price)
+        size = (10 if c.base == "BTC" else 1) if inverse else c.contract_size
         return {
             "tick_size": px(max(price / 20000, 1e-5), 1), "taker_commission": 0.0005,
             "settlement_period": "perpetual" if perpetual else "month",
@@ -250,12 +251,3 @@ class Deribit(Venue):
         start, end = self._window(req)
         return self._ok(sum(r.rate for r in self.u.rows(c, start + 1, end)), listing=False)
 
-
-def _lot(price: float) -> float:
-    """A linear perpetual's contract size in coins: about $10 worth, a power of ten."""
-    size = 1.0
-    while size * price > 100:
-        size /= 10
-    while size * price < 1:
-        size *= 10
-    return size
