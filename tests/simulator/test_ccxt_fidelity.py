@@ -124,3 +124,21 @@ def test_funding_history_matches_ground_truth(
         ]
         assert got in wants, c.symbol
         assert got, c.symbol
+
+
+def test_deribit_funding_rate_is_the_last_8_hours_accrued(
+    clients: dict[str, Any], sim: SimulatorServer
+) -> None:
+    """ccxt's Deribit fetch_funding_rate asks get_funding_rate_value for the last 8 h: the
+    funding accrued over them, the sum of those hourly rows (which is why the adapters are not
+    compared with it: it is not the running hour's rate)."""
+    ex, u = clients["deribit"], sim.universe
+    c = next(c for c in u.contracts("deribit") if c.asset == "BTC")
+    before = u.clock.now_ms()
+    parsed = ex.fetch_funding_rate(unified(ex, c))
+    after = u.clock.now_ms()
+    sums = {sum(r for _, r in u.settlements("deribit", c.symbol, _dt(t - 8 * HOUR_MS + 1),
+                                            _dt(t)))
+            for t in (before, after)}
+    assert any(abs(parsed["fundingRate"] - s) < 1e-12 for s in sums)
+    assert parsed["fundingRate"] != 0
