@@ -8,6 +8,8 @@ apart into base (multiplier removed, aliases applied), quote, settle and multipl
     bybit "SHIB1000USDT"     -> SHIB/USDT:USDT  x1000     okx "BTC-USD-SWAP"    -> BTC/USD:BTC
     bybit "BTCPERP"          -> BTC/USDC:USDC             gate "BTC_USDT"       -> BTC/USDT:USDT
     dydx "BTC-USD"           -> BTC/USDC:USDC (ccxt's form; to_native also takes BTC/USD:USDC)
+    mexc "BTC_USDT"          -> BTC/USDT:USDT             deribit "BTC-PERPETUAL" -> BTC/USD:BTC
+    deribit "ETH_USDC-PERPETUAL" -> ETH/USDC:USDC
 
 Everything venue-specific is data in ``_VENUES`` and the tables below it; an unrecognised name
 raises ``UnknownSymbolError`` rather than being guessed at. Funding rates are dimensionless, so
@@ -161,6 +163,23 @@ _VENUES: dict[str, _Venue] = {
         sep="-",
         tail="",
         quotes=(("USD", "USDC", "USDC"), ("USD", "USD", "USDC")),
+        numeric_prefix=False,
+    ),
+    # BTC_USDT (USDT-margined), ETH_USDC; inverse BTC_USD (coin-margined, settled in BTC).
+    # MEXC keeps plain coin names and puts small-coin scale in contractSize.
+    "mexc": _Venue(
+        sep="_",
+        tail="",
+        quotes=(_LINEAR_USDT, ("USDC", "USDC", "USDC"), ("USD", "USD", None)),
+        numeric_prefix=False,
+    ),
+    # Inverse BTC-PERPETUAL, ETH-PERPETUAL (USD-quoted, settled in the coin: ccxt
+    # BTC/USD:BTC); linear ETH_USDC-PERPETUAL, BTC_USDT-PERPETUAL; futures BTC-27DEC24.
+    "deribit": _Venue(
+        sep="",
+        tail="-PERPETUAL",
+        quotes=(("_USDC", "USDC", "USDC"), ("_USDT", "USDT", "USDT"), ("", "USD", None)),
+        dated=(r"-\d{1,2}[A-Z]{3}\d{2}$",),
         numeric_prefix=False,
     ),
 }

@@ -130,6 +130,11 @@ class NamingRules:
             base = self.prefixes.get(asset, str(mult)) + ticker
         return Naming(self.symbol.format(base=base), base, self.quote, self.settle, mult)
 
+    def quotes(self) -> frozenset[str]:
+        """Every quote currency the venue's perpetuals are named in (one, unless a venue's
+        rules say otherwise: Deribit's inverse BTC-PERPETUAL is USD-quoted)."""
+        return frozenset({self.quote})
+
     def multiplier_for(self, price: float) -> int:
         """Units of the asset one named unit stands for at this price."""
         if self.multiplier == "prefix":

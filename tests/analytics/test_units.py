@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, column, literal, select, table, text
 
-from lib.analytics.fees import fee_schedule
+from config.settings import SUPPORTED_EXCHANGES
+from lib.analytics.fees import DEFAULT_TAKER_FEES, fee_schedule
 from lib.analytics.units import apr_from_8h, confidence, rate_8h, rate_apr, to_usd
 from lib.errors import ConfigurationError
 from lib.storage.schema import UTCDateTime
@@ -49,6 +50,11 @@ def test_fees() -> None:
         fee_schedule({"okx": 0.05})
     with pytest.raises(ConfigurationError, match="no taker fee known for exchange 'ftx'"):
         fees.taker_fee("ftx")
+
+
+def test_every_registered_exchange_has_a_default_fee() -> None:
+    """A venue without one would fail every opportunity that has it as a leg."""
+    assert set(DEFAULT_TAKER_FEES) == set(SUPPORTED_EXCHANGES)
 
 
 def test_sql_functions_agree_on_both_engines(engine: Engine) -> None:

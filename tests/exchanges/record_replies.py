@@ -224,10 +224,39 @@ def record_dydx(sim: SimulatorServer) -> None:
                     params={"limit": 30, "effectiveBeforeOrAt": before})
 
 
+def record_mexc(sim: SimulatorServer) -> None:
+    every = (1, 4)
+    listed = _record_list(sim, "mexc", "detail", "/api/v1/contract/detail",
+                          _in_field("data", "", "symbol"), params={}, intervals=every)
+    for name, path in (("funding_rate", "/api/v1/contract/funding_rate"),
+                       ("ticker", "/api/v1/contract/ticker")):
+        _record_list(sim, "mexc", name, path, _in_field("data", "", "symbol"), params={},
+                     intervals=every)
+    # newest first and no time parameters: page 1 of 100 reaches back past START
+    hourly = next(s for s in listed if sim.universe.contract("mexc", s).interval_hours == 1)
+    _record_history(sim, "mexc", "/api/v1/contract/funding_rate/history", hourly, START, END,
+                    params={"symbol": hourly, "page_num": 1, "page_size": 100})
+
+
+def record_deribit(sim: SimulatorServer) -> None:
+    public = "/api/v2/public"
+    trim = _in_field("result", "", "instrument_name")
+    listed = _record_list(sim, "deribit", "get_instruments", f"{public}/get_instruments", trim,
+                          params={"currency": "any", "kind": "future", "expired": "false"})
+    for currency in ("BTC", "USDC"):
+        _record_list(sim, "deribit", f"book_summary_{currency.lower()}",
+                     f"{public}/get_book_summary_by_currency", trim,
+                     params={"currency": currency, "kind": "future"})
+    _record_history(sim, "deribit", f"{public}/get_funding_rate_history", listed[0], START, END,
+                    params={"instrument_name": listed[0], "start_timestamp": _ms(START - MINUTE),
+                            "end_timestamp": _ms(END + MINUTE)})
+
+
 def main() -> None:
     with running_simulator(SimulatorConfig(seed=7, total_contracts=300, now=NOW)) as sim:
         for record in (record_binance, record_bybit, record_okx, record_bitget, record_gate,
-                       record_kucoin, record_hyperliquid, record_dydx):
+                       record_kucoin, record_hyperliquid, record_dydx, record_mexc,
+                       record_deribit):
             record(sim)
 
 

@@ -112,6 +112,14 @@ LIVE: dict[str, Live] = {
         pages=(Pages(1, 85, 0.5, 3), Pages(1, 10, 0, 1)),
         faults=Faults(10, 60, "dydx:get", ("GET", "/v4/time", None)),
     ),
+    "deribit": Live(
+        intervals=frozenset({1.0}),  # hourly rows of a continuous accrual
+        extras=PRICES_OI_VOLUME,
+        # windows of 744 hours walked back from the end: 85 days = 3, 40 days = 2
+        pages=(Pages(1, 85, 0.5, 3), Pages(1, 40, 0, 2), Pages(1, 10, 0, 1)),
+        # time_scale 5: the 100-requests-per-5-s window lasts a second
+        faults=Faults(5, 60, "deribit:ip", ("GET", "/api/v2/public/get_time", None)),
+    ),
     "gate": Live(
         listed_unit=timedelta(seconds=1),  # Gate lists in seconds
         intervals=HOURLY_TO_8H,
@@ -136,6 +144,18 @@ LIVE: dict[str, Live] = {
         # time_scale 30: KuCoin's 30 s weight pool refills every simulated second
         faults=Faults(30, 60, "kucoin:public", (
             "GET", "/api/v1/contract/funding-rates?symbol={symbol}&from=0&to=1", None,
+        )),
+    ),
+    "mexc": Live(
+        contract_requests=2,  # detail + funding_rate (the intervals)
+        intervals=HOURLY_TO_8H,
+        extras=PRICES_OI_VOLUME,
+        # page numbers from now, 1000 a page: 85 days hourly = 3 pages; a range a month back
+        # starts on page 1 and reaches page 2
+        pages=(Pages(1, 85, 0.5, 3), Pages(1, 50, -30 * 24, 2), Pages(8, 85, 0, 1)),
+        # time_scale 2: the 2 s window of 20 requests lasts a second
+        faults=Faults(2, 60, "mexc:/api/v1/contract/funding_rate/history", (
+            "GET", "/api/v1/contract/funding_rate/history?symbol={symbol}&page_size=1", None,
         )),
     ),
     "okx": Live(

@@ -1,4 +1,4 @@
-"""Symbol normalisation: real native names from eight venues, both directions."""
+"""Symbol normalisation: real native names from every venue, both directions."""
 
 from __future__ import annotations
 
@@ -91,6 +91,16 @@ TABLE: list[tuple[str, str, SymbolInfo]] = [
     ("dydx", "BTC-USD", info("BTC/USDC:USDC")),
     ("dydx", "ETH-USD", info("ETH/USDC:USDC")),
     ("dydx", "PEPE-USD", info("PEPE/USDC:USDC")),
+    ("mexc", "BTC_USDT", info("BTC/USDT:USDT")),
+    ("mexc", "XAU_USDT", info("XAU/USDT:USDT")),
+    ("mexc", "PEPE_USDT", info("PEPE/USDT:USDT")),  # plain name; contractSize carries the scale
+    ("mexc", "BTC_USDC", info("BTC/USDC:USDC")),
+    ("mexc", "BTC_USD", info("BTC/USD:BTC")),
+    ("deribit", "BTC-PERPETUAL", info("BTC/USD:BTC")),
+    ("deribit", "ETH-PERPETUAL", info("ETH/USD:ETH")),
+    ("deribit", "ETH_USDC-PERPETUAL", info("ETH/USDC:USDC")),
+    ("deribit", "BTC_USDC-PERPETUAL", info("BTC/USDC:USDC")),
+    ("deribit", "BTC_USDT-PERPETUAL", info("BTC/USDT:USDT")),
 ]
 IDS = [f"{exchange}-{symbol}" for exchange, symbol, _ in TABLE]
 
@@ -185,6 +195,9 @@ def test_parse_native_prefers_instrument_fields(
         ("bitget", "BTC/USDT:USDT", 1, "BTCUSDT"),
         ("bybit", "BTC/USDT:USDT", 1, "BTCUSDT"),
         ("bybit", "ETH/USDC:USDC", 1, "ETHPERP"),  # Bybit's USDC perps are named ...PERP
+        ("mexc", "BTC/USDT:USDT", 1, "BTC_USDT"),
+        ("deribit", "BTC/USD:BTC", 1, "BTC-PERPETUAL"),
+        ("deribit", "SOL/USDC:USDC", 1, "SOL_USDC-PERPETUAL"),
     ],
 )
 def test_to_native(exchange: str, canonical: str, multiplier: float, expected: str) -> None:
@@ -218,6 +231,12 @@ def test_usdc_suffix_on_bybit_parses_but_writes_back_as_perp() -> None:
         ("dydx", "BTC"),
         ("binance", "BTCUSDT_250328"),
         ("okx", "BTC-USDT-250328"),
+        ("mexc", "BTCUSDT"),
+        ("mexc", "BTC_EUR"),
+        ("deribit", "BTC-USD"),
+        ("deribit", "BTC_EUR-PERPETUAL"),
+        ("deribit", "BTC-27DEC24"),
+        ("deribit", "BTC-PERPETUAL-X"),
     ],
 )
 def test_unknown_patterns_raise_naming_the_symbol(exchange: str, symbol: str) -> None:
@@ -238,6 +257,8 @@ def test_unknown_patterns_raise_naming_the_symbol(exchange: str, symbol: str) ->
         ("hyperliquid", "MOG/USDC:USDC", 1e6),
         ("binance", "BTCUSDT", 1),
         ("kucoin", "BTC/USD:ETH", 1),
+        ("mexc", "PEPE/USDT:USDT", 1000),  # MEXC puts multipliers in contractSize
+        ("deribit", "BTC/USD:USDC", 1),
     ],
 )
 def test_to_native_rejects_what_the_exchange_cannot_name(
@@ -268,6 +289,8 @@ def test_unknown_exchange_is_a_configuration_error() -> None:
         ("bitget", "ETHUSD_231229"),
         ("gate", "BTC_USDT_20200814"),
         ("kucoin", "XBTMH25"),
+        ("deribit", "BTC-27DEC24"),
+        ("deribit", "ETH-7MAR25"),
     ],
 )
 def test_dated_futures_detected(exchange: str, symbol: str) -> None:

@@ -40,6 +40,11 @@ def _keys(*keys: str, suffix: str = "") -> UrlPatch:
     return patch
 
 
+def _mexc_urls(ex: Any, base: str) -> None:
+    ex.urls["api"]["spot"]["public"] = base
+    ex.urls["api"]["contract"]["public"] = f"{base}/api/v1/contract"
+
+
 @dataclass(frozen=True)
 class CcxtClient:
     """How a ccxt client is pointed at one simulated venue, and what ccxt does there.
@@ -58,6 +63,13 @@ class CcxtClient:
     history_limit: int = 100  # rows asked of fetch_funding_rate_history (the venue's maximum)
     lists_prelaunch: bool = False  # load_markets also sees the pre-launch contracts
     base_field: str = "baseId"  # market field holding the venue's own base spelling
+    # False: ccxt has no bulk fetch_funding_rates here (MEXC), so `current_rates` asks
+    # fetch_funding_rate for each contract instead
+    bulk_current: bool = True
+    # the raw history field holding the rate per interval, where ccxt's fundingRate is another
+    # quantity (Deribit: ccxt reads interest_8h, what the trailing 8 hours realized; each
+    # hourly row's own rate is interest_1h)
+    history_rate_field: str | None = None
 
 
 CCXT_CLIENTS: dict[str, CcxtClient] = {
@@ -80,7 +92,28 @@ CCXT_CLIENTS: dict[str, CcxtClient] = {
                               {"fetchMarkets": {"types": ["swap"]}}, base_field="baseName"),
     # ccxt 4.5.90 parses no current funding for dYdX (fetchFundingRate(s) unsupported)
     "dydx": CcxtClient("dydx", _keys("indexer", suffix="/v4"), current_funding=False),
+    # no fetchFundingRates: one fetch_funding_rate per contract; history pages of up to 1000
+    "mexc": CcxtClient("mexc", _mexc_urls, bulk_current=False, history_limit=1000),
+    # ccxt's fetch_funding_rate is get_funding_rate_value over the last 8 h (funding accrued,
+    # not the running hour's rate), so it parses no current funding comparable to ours
+    "deribit": CcxtClient("deribit", _keys("rest"), current_funding=False,
+                          history_rate_field="interest_1h", history_limit=744),
 }
+
+
+def current_rates(ex: Any, name: str, symbols: list[str]) -> dict[str, Any]:
+    """ccxt's current funding of `symbols` (unified), in bulk where ccxt has it."""
+    client = CCXT_CLIENTS[name]
+    if client.bulk_current:
+        rates: dict[str, Any] = ex.fetch_funding_rates(None, client.bulk_params)
+        return rates
+    return {symbol: ex.fetch_funding_rate(symbol) for symbol in symbols}
+
+
+def history_rate(name: str, row: dict[str, Any]) -> float:
+    """The rate per interval of one row ccxt's fetch_funding_rate_history parsed."""
+    field_name = CCXT_CLIENTS[name].history_rate_field
+    return float(row["fundingRate"] if field_name is None else row["info"][field_name])
 
 
 def with_current_funding(exchanges: tuple[str, ...]) -> list[str]:

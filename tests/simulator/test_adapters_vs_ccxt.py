@@ -10,7 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from ccxt_clients import CCXT_CLIENTS, make_exchange, pick_contracts, unified, with_current_funding
+from ccxt_clients import (
+    current_rates,
+    history_rate,
+    make_exchange,
+    pick_contracts,
+    unified,
+    with_current_funding,
+)
 
 from config.settings import SUPPORTED_EXCHANGES, load_settings
 from lib.exchanges import get_adapter
@@ -38,7 +45,7 @@ def test_current_funding_agrees_with_ccxt(
     ex, adapter = pair[exchange]
     ours = {s.symbol: s for s in adapter.fetch_current()}
     picks = pick_contracts(sim.universe, exchange)
-    rates = ex.fetch_funding_rates(None, CCXT_CLIENTS[exchange].bulk_params)
+    rates = current_rates(ex, exchange, [unified(ex, c) for c in picks])
     theirs = {c.symbol: rates[unified(ex, c)] for c in picks}
     for c in picks:
         assert ours[c.symbol].funding_rate == pytest.approx(
@@ -62,7 +69,8 @@ def test_funding_history_agrees_with_ccxt(
         last = normalise_settlement(from_ms(theirs[-1]["timestamp"]))
         ours = adapter.fetch_history(contracts[c.symbol], start, last)
         their_pairs = [
-            (normalise_settlement(from_ms(h["timestamp"])), h["fundingRate"]) for h in theirs
+            (normalise_settlement(from_ms(h["timestamp"])), history_rate(exchange, h))
+            for h in theirs
         ]
         assert [(e.funding_time, e.funding_rate) for e in ours] == [
             (t, pytest.approx(r, abs=1e-12)) for t, r in their_pairs

@@ -15,6 +15,8 @@ import pytest
 from ccxt_clients import (
     CCXT_CLIENTS,
     all_markets,
+    current_rates,
+    history_rate,
     make_exchange,
     native_id,
     pick_contracts,
@@ -75,7 +77,7 @@ def test_current_funding_matches_ground_truth(
     ex, u = clients[exchange], sim.universe
     picks = pick_contracts(u, exchange)
     before = u.clock.now_ms()
-    rates = ex.fetch_funding_rates(None, CCXT_CLIENTS[exchange].bulk_params)
+    rates = current_rates(ex, exchange, [unified(ex, c) for c in picks])
     after = u.clock.now_ms()
     for c in picks:
         _check_current(u, exchange, c, rates[unified(ex, c)], before, after)
@@ -115,10 +117,28 @@ def test_funding_history_matches_ground_truth(
         history = ex.fetch_funding_rate_history(unified(ex, c), since, limit)
         t1 = u.now()
         step = c.interval_hours * HOUR_MS
-        got = [(h["timestamp"] // step * step, h["fundingRate"]) for h in history]
+        got = [(h["timestamp"] // step * step, history_rate(exchange, h)) for h in history]
         wants = [
             [(dt_to_ms(t), r) for t, r in u.settlements(exchange, c.symbol, _dt(since), end)]
             for end in (t0, t1)
         ]
         assert got in wants, c.symbol
         assert got, c.symbol
+
+
+def test_deribit_funding_rate_is_the_last_8_hours_accrued(
+    clients: dict[str, Any], sim: SimulatorServer
+) -> None:
+    """ccxt's Deribit fetch_funding_rate asks get_funding_rate_value for the last 8 h: the
+    funding accrued over them, the sum of those hourly rows (which is why the adapters are not
+    compared with it: it is not the running hour's rate)."""
+    ex, u = clients["deribit"], sim.universe
+    c = next(c for c in u.contracts("deribit") if c.asset == "BTC")
+    before = u.clock.now_ms()
+    parsed = ex.fetch_funding_rate(unified(ex, c))
+    after = u.clock.now_ms()
+    sums = {sum(r for _, r in u.settlements("deribit", c.symbol, _dt(t - 8 * HOUR_MS + 1),
+                                            _dt(t)))
+            for t in (before, after)}
+    assert any(abs(parsed["fundingRate"] - s) < 1e-12 for s in sums)
+    assert parsed["fundingRate"] != 0

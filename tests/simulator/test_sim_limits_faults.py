@@ -39,6 +39,10 @@ LIMITS = [
      None, 400),  # weight 5 of 2000
     ("hyperliquid", "POST", "/hyperliquid/info", {"type": "meta"}, 60),  # weight 20 of 1200
     ("dydx", "GET", "/dydx/v4/perpetualMarkets?limit=1", None, 100),
+    ("mexc", "GET", "/mexc/api/v1/contract/ping", None, 20),  # 20 per 2 s per endpoint
+    ("mexc", "GET", "/mexc/api/v1/contract/detail?symbol=BTC_USDT", None, 12),  # a minute
+    ("deribit", "GET", "/deribit/api/v2/public/get_time", None, 100),  # 100 per 5 s
+    ("deribit", "GET", "/deribit/api/v2/public/get_instruments?currency=BTC", None, 11),
 ]
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from lib.simulator import SimulatorServer
@@ -256,3 +257,90 @@ def test_dydx_markets_and_history(clean_sim: SimulatorServer) -> None:
 def test_unknown_exchange_and_path(clean_sim: SimulatorServer) -> None:
     assert get(clean_sim, "/nowhere/api").status_code == 404
     assert get(clean_sim, "/okx/api/v5/unknown").status_code == 404
+
+
+def real_capture(name: str) -> Any:
+    """The body of a real capture (`real-*.json`, {source, request, response}), or None."""
+    path = RECORDED / name
+    return json.loads(path.read_text())["response"] if path.exists() else None
+
+
+# ----- MEXC -----------------------------------------------------------------------------------
+def test_mexc_funding_rates_detail_and_pages(clean_sim: SimulatorServer) -> None:
+    base = "/mexc/api/v1/contract"
+    one = get(clean_sim, f"{base}/funding_rate/BTC_USDT").json()
+    assert (one["success"], one["code"]) == (True, 0) and isinstance(one["data"], dict)
+    every = get(clean_sim, f"{base}/funding_rate").json()["data"]
+    assert {r["symbol"] for r in every} == {c.symbol for c in clean_sim.universe.contracts("mexc")}
+    row = next(r for r in every if r["symbol"] == "BTC_USDT")
+    assert row["nextSettleTime"] % (row["collectCycle"] * 3_600_000) == 0
+    real = real_capture("mexc/real-funding_rate-BTC_USDT.json")
+    if real is not None:
+        same_types(one, real)
+        same_types(one["data"], real["data"])
+    detail = get(clean_sim, f"{base}/detail").json()["data"]
+    real_detail = real_capture("mexc/real-detail.json")
+    if real_detail is not None:
+        same_types(detail[0], real_detail["data"][0])
+    assert {d["state"] for d in detail} == {0, 3}  # offline contracts stay listed
+    ticker = get(clean_sim, f"{base}/ticker", symbol="BTC_USDT").json()["data"]
+    assert isinstance(ticker, dict) and isinstance(ticker["holdVol"], int)
+    path = f"{base}/funding_rate/history"
+    first = get(clean_sim, path, symbol="BTC_USDT").json()["data"]
+    assert first["pageSize"] == 20 and len(first["resultList"]) == 20  # default page_size
+    p1 = get(clean_sim, path, symbol="BTC_USDT", page_num=1, page_size=100).json()["data"]
+    p2 = get(clean_sim, path, symbol="BTC_USDT", page_num=2, page_size=100).json()["data"]
+    stamps = [r["settleTime"] for r in p1["resultList"] + p2["resultList"]]
+    btc_history_span(stamps)
+    assert len(set(stamps)) == 200 and p1["totalCount"] == p2["totalCount"] > 200
+    real_page = real_capture("mexc/real-funding_rate-history-BTC_USDT.json")
+    if real_page is not None:
+        same_types(p1, real_page["data"])
+        same_types(p1["resultList"][0], real_page["data"]["resultList"][0])
+    whole = get(clean_sim, path, symbol="BTC_USDT", page_size=1000).json()["data"]
+    assert len(whole["resultList"]) == whole["totalCount"] > 260  # 90 days of 8 h on one page
+    too_big = get(clean_sim, path, symbol="BTC_USDT", page_size=1001).json()
+    assert (too_big["success"], too_big["code"]) == (False, 600)
+    assert get(clean_sim, path, symbol="NOPE_USDT").json()["code"] == 1001
+    assert get(clean_sim, path).json()["success"] is False
+
+
+# ----- Deribit --------------------------------------------------------------------------------
+def test_deribit_instruments_summaries_and_history(clean_sim: SimulatorServer) -> None:
+    public = "/deribit/api/v2/public"
+    u = clean_sim.universe
+    listed = get(clean_sim, f"{public}/get_instruments", currency="any", kind="future").json()
+    rows = {r["instrument_name"]: r for r in listed["result"]}
+    assert isinstance(listed["usOut"], int) and listed["jsonrpc"] == "2.0"
+    assert rows["BTC-PERPETUAL"]["settlement_currency"] == "BTC"
+    assert rows["BTC-PERPETUAL"]["contract_size"] == 10
+    assert any(r["settlement_period"] != "perpetual" for r in rows.values())  # dated futures
+    real = real_capture("deribit/real-get_instruments-USDC.json")
+    linear = next(r for r in rows.values() if r["instrument_name"].endswith("_USDC-PERPETUAL"))
+    if real is not None:
+        # JSON numbers either way: Deribit writes a whole size as 1 and a fraction as 0.1
+        same_types(linear, real["result"][0],
+                   frozenset({"min_trade_amount", "contract_size", "tick_size"}))
+    assert get(clean_sim, f"{public}/get_instruments").json()["result"]  # ccxt: no currency
+    summary = get(clean_sim, f"{public}/get_book_summary_by_currency", currency="BTC",
+                  kind="future").json()["result"]
+    btc = next(r for r in summary if r["instrument_name"] == "BTC-PERPETUAL")
+    assert btc["current_funding"] == 8 * u.current("deribit", "BTC-PERPETUAL").rate
+    assert all("current_funding" not in r for r in summary if r is not btc)
+    refused = get(clean_sim, f"{public}/get_book_summary_by_currency", currency="any")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == -32602
+    path = f"{public}/get_funding_rate_history"
+    hour = u.clock.now_ms() // 3_600_000 * 3_600_000
+    window = get(clean_sim, path, instrument_name="BTC-PERPETUAL",
+                 start_timestamp=hour - 10 * 3_600_000, end_timestamp=hour).json()["result"]
+    stamps = [r["timestamp"] for r in window]
+    assert stamps == sorted(stamps) and stamps[-1] == hour  # ascending, end inclusive
+    assert stamps[0] > hour - 10 * 3_600_000  # start exclusive
+    capped = get(clean_sim, path, instrument_name="BTC-PERPETUAL", start_timestamp=0,
+                 end_timestamp=hour).json()["result"]
+    assert len(capped) == 744 and capped[-1]["timestamp"] == hour  # the newest 744
+    assert get(clean_sim, path, instrument_name="BTC-PERPETUAL").status_code == 400
+    value = get(clean_sim, f"{public}/get_funding_rate_value", instrument_name="BTC-PERPETUAL",
+                start_timestamp=hour - 8 * 3_600_000, end_timestamp=hour).json()["result"]
+    assert value == pytest.approx(window[-1]["interest_8h"], abs=1e-15)
+    assert value == pytest.approx(sum(r["interest_1h"] for r in window[-8:]), abs=1e-15)

@@ -68,11 +68,19 @@ class Venue(ABC):
     history_cost: ClassVar[HistoryCost]  # one funding-history request, for rate floors
     snapshot_call: ClassVar[Call]  # the one request listing every contract's current funding
     snapshot_requests: ClassVar[int] = 1  # fewest requests for a full snapshot (+ prices, OI)
+    # where no one request lists every contract's current funding (Deribit: one book summary
+    # per currency), the requests that together do; empty: `snapshot_call` alone
+    snapshot_calls: ClassVar[tuple[Call, ...]] = ()
 
     REQUIRED_FACTS: ClassVar[tuple[str, ...]] = (
         "default_size", "interval_mix", "naming", "rate_decimals", "rate_limits", "history_cost",
         "snapshot_call",
     )
+
+    @classmethod
+    def every_snapshot_call(cls) -> tuple[Call, ...]:
+        """The requests that together list every contract's current funding."""
+        return cls.snapshot_calls or (cls.snapshot_call,)
 
     @classmethod
     def missing_facts(cls) -> list[str]:
