@@ -164,7 +164,8 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     for row in rows:
         symbol = row["symbol"]
         rates = field(EXCHANGE, MARKETS, row, "fundingRate", dict)
-        interest = row.get("openInterest") if isinstance(row.get("openInterest"), dict) else {}
+        interest: dict[str, Any] = row["openInterest"] if isinstance(
+            row.get("openInterest"), dict) else {}
         sides = [abs(v) for side in ("long", "short")
                  if (v := optional_field(interest, side)) is not None]
         snapshots.append(FundingSnapshot(
