@@ -89,6 +89,9 @@ class ExchangeAdapter(ABC):
     # so the row for a settlement exactly at `end` is only in a reply that reaches past it.
     # fetch_history keeps exactly [start, end] after normalising.
     history_slack: ClassVar[timedelta] = timedelta(0)
+    # How much earlier than `start` an adapter reads history to judge its first row by the
+    # rows before it (Hibachi infers each row's interval from the spacing); not returned.
+    history_lead: ClassVar[timedelta] = timedelta(0)
 
     def __init__(self, settings: Settings | None = None, time_scale: float = 1.0) -> None:
         self.settings = settings or get_settings()

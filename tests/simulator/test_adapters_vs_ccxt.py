@@ -10,7 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from ccxt_clients import CCXT_CLIENTS, make_exchange, pick_contracts, unified, with_current_funding
+from ccxt_clients import (
+    current_rates,
+    in_ccxt,
+    make_exchange,
+    pick_contracts,
+    unified,
+    with_current_funding,
+)
 
 from config.settings import SUPPORTED_EXCHANGES, load_settings
 from lib.exchanges import get_adapter
@@ -25,7 +32,7 @@ def pair(sim: SimulatorServer) -> dict[str, tuple[Any, ExchangeAdapter]]:
     settings = load_settings({"SIMULATOR_URL": sim.url})
     return {
         name: (make_exchange(name, sim.url), get_adapter(name, settings))
-        for name in SUPPORTED_EXCHANGES
+        for name in in_ccxt(SUPPORTED_EXCHANGES)
     }
 
 
@@ -38,7 +45,7 @@ def test_current_funding_agrees_with_ccxt(
     ex, adapter = pair[exchange]
     ours = {s.symbol: s for s in adapter.fetch_current()}
     picks = pick_contracts(sim.universe, exchange)
-    rates = ex.fetch_funding_rates(None, CCXT_CLIENTS[exchange].bulk_params)
+    rates = current_rates(ex, exchange, [unified(ex, c) for c in picks])
     theirs = {c.symbol: rates[unified(ex, c)] for c in picks}
     for c in picks:
         assert ours[c.symbol].funding_rate == pytest.approx(
@@ -48,7 +55,7 @@ def test_current_funding_agrees_with_ccxt(
             assert to_ms(nxt) == theirs[c.symbol]["fundingTimestamp"], c.symbol
 
 
-@pytest.mark.parametrize("exchange", SUPPORTED_EXCHANGES)
+@pytest.mark.parametrize("exchange", in_ccxt(SUPPORTED_EXCHANGES))
 def test_funding_history_agrees_with_ccxt(
     pair: dict[str, tuple[Any, ExchangeAdapter]], sim: SimulatorServer, exchange: str
 ) -> None:

@@ -227,6 +227,7 @@ class Adapter(ExchangeAdapter):
     history_direction = "forward"  # oldest rows from `startTime`
     history_unit = "s"
     history_bounds = "inclusive"
+    history_lead = LEAD
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -276,7 +277,7 @@ class Adapter(ExchangeAdapter):
     ) -> list[FundingEvent]:
         """As the base, from `LEAD` earlier, so that the first row in range has the settlements
         before it to measure its interval by."""
-        events = infer_intervals(super().fetch_history(contract, start - LEAD, end))
+        events = infer_intervals(super().fetch_history(contract, start - self.history_lead, end))
         return [e for e in events if e.funding_time >= start]
 
     def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:

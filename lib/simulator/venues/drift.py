@@ -7,7 +7,8 @@ each side's profit or loss (longs paying shows as a negative `long`); `fundingRa
 (seconds) is the last on-chain update; open interest per side in base units (short
 negative). Funding is hourly and updated lazily, so a record's `ts` (seconds) is seconds to
 minutes past the hour. `/market/{symbol}/fundingRates` pages newest first (`limit` 1-750,
-default 20, numbered `page` from 1, `meta.nextPage`) over the ~31 days retained; its
+default 20, numbered `page` from 1, `meta.nextPage`; the real one keeps ~31 days, the
+simulator all it holds, so that paging past one page is exercised); its
 `fundingRate` is quote per base unit for the hour (rate = fundingRate / oraclePriceTwap),
 printed here with 15 decimals (the real API prints 9) so that the hourly rate the ground truth
 holds is recovered exactly. The legacy `/fundingRates?marketName=` gives the last 30 days
@@ -35,7 +36,6 @@ from lib.simulator.venues.base import ParamError, Route, Venue, fmt_px, int_para
 
 MAX_LIMIT = 750
 DEFAULT_LIMIT = 20
-RETAINED_MS = 31 * DAY_MS
 LEGACY_MS = 30 * DAY_MS
 ACTIVE = "active"
 SPOT_MARKETS = ("USDC", "SOL", "mSOL")  # spot markets on the same list: adapters skip them
@@ -170,7 +170,7 @@ class Drift(Venue):
         if not 1 <= limit <= MAX_LIMIT or page < 1:
             raise bad
         now = self.u.now_ms()
-        rows = self.u.rows(c, now - RETAINED_MS, now)[::-1]  # newest first
+        rows = self.u.rows(c, 0, now)[::-1]  # newest first
         chunk = rows[(page - 1) * limit: page * limit]
         records = []
         for r in chunk:
