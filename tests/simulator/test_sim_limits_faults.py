@@ -39,6 +39,9 @@ LIMITS = [
      None, 400),  # weight 5 of 2000
     ("hyperliquid", "POST", "/hyperliquid/info", {"type": "meta"}, 60),  # weight 20 of 1200
     ("dydx", "GET", "/dydx/v4/perpetualMarkets?limit=1", None, 100),
+    # none published: the conservative budgets the adapters keep to
+    ("hibachi", "GET", "/hibachi/exchange/utc-timestamp", None, 240),
+    ("drift", "GET", "/drift/market/BTC-PERP/fundingRates?limit=1", None, 120),
 ]
 
 
