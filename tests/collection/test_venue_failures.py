@@ -62,6 +62,25 @@ def test_drift_answering_403_fails_alone_and_recovers(
     assert recovered["exchanges"]["drift"]["record_count"] == len(sim.universe.contracts("drift"))
 
 
+def test_drift_that_stopped_publishing_fails_alone(
+    engine: Engine, sim: SimulatorServer, live_settings: Settings,
+) -> None:
+    drift = sim.app.venues["drift"]
+    drift.stopped_days_ago = 2.0  # type: ignore[attr-defined]
+    collector = Collector(engine, SEVERAL, get_settings())
+    try:
+        stale = collector.run_cycle()
+    finally:
+        drift.stopped_days_ago = 0.0  # type: ignore[attr-defined]
+        collector.close()
+    entry = stale["exchanges"]["drift"]
+    assert entry["success"] is False and entry["record_count"] == 0
+    assert entry["error"].startswith("drift: /stats/markets: no funding update since ")
+    assert entry["error"].endswith("the venue has stopped publishing (winding down or renamed?)")
+    assert all(stale["exchanges"][ex]["success"] for ex in SEVERAL[1:])
+    assert "drift" not in _rows_by_exchange(engine)
+
+
 def test_hibachi_failed_calls_are_errors_never_zero_rates(
     engine: Engine, sim: SimulatorServer, live_settings: Settings,
 ) -> None:

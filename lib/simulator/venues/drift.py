@@ -20,7 +20,8 @@ values were scaled like them. `/contracts` (legacy, CoinGecko style) gives `fund
 No rate limit is published: the simulator enforces the conservative 120 requests per minute
 the adapter keeps to (429 `{"message": "Too Many Requests"}`). The venue may be winding down
 (exploited 2026-04, renamed Velocity): set `forbidden` and it answers every request 403
-`{"message": "Forbidden"}`, as plain clients got in 2026.
+`{"message": "Forbidden"}`, as plain clients got in 2026; set `stopped_days_ago` and its
+markets' last funding update is that old (the data stopped around 2026-03-31).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Drift(Venue):
     history_cost = HistoryCost("ip")
     snapshot_call = Call("GET", "/stats/markets")
     forbidden: bool = False  # set on the running venue: every request answered 403
+    stopped_days_ago: float = 0.0  # set: no funding update since then (data stopped publishing)
 
     def register(self) -> None:
         self.add("GET", "/stats/markets", self.stats_markets)
@@ -99,6 +101,8 @@ class Drift(Venue):
         rate = snap.rate if live else 0.0
         last = self.u.rows(c, now - 6 * HOUR_MS, now)
         updated = (last[-1].reported_ms if last else now - now % HOUR_MS) // 1000
+        if self.stopped_days_ago:  # the on-chain updates stopped: the last one is that old
+            updated = (now - int(self.stopped_days_ago * DAY_MS)) // 1000
         oi = snap.open_interest if live else 0.0
         return {
             "symbol": c.symbol, "marketIndex": index, "marketType": "perp",
