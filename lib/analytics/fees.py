@@ -15,6 +15,8 @@ USDT/USDC-margined perpetuals, as of the 2025 schedules:
     mexc         0.0200 %  futures, regular user                 mexc.com/fee
     deribit      0.0500 %  perpetuals (taker_commission 0.0005   deribit.com/kb/fees
                            in its own instrument list)
+    hibachi      0.0450 %  tradeTakerFeeRate of /market/exchange-info (recorded reply)
+    drift        0.0350 %  fees.taker of /stats/markets, BTC-PERP (recorded reply)
 
 A user with a better tier sets their own per venue, e.g. `BINANCE_TAKER_FEE=0.0004` (a fraction
 of notional; settings `TAKER_FEES`), which `fee_schedule(overrides)` lays over these defaults.
@@ -38,6 +40,8 @@ DEFAULT_TAKER_FEES: Mapping[str, float] = {
     "dydx": 0.00050,
     "mexc": 0.00020,
     "deribit": 0.00050,
+    "hibachi": 0.00045,
+    "drift": 0.00035,
 }
 
 

@@ -98,6 +98,9 @@ class ExchangeAdapter(ABC):
     # The most rows one history request across every contract returns (forward, by time);
     # 0: the venue pages history per contract only.
     bulk_history_page_size: ClassVar[int] = 0
+    # How much earlier than `start` an adapter reads history to judge its first row by the
+    # rows before it (Hibachi infers each row's interval from the spacing); not returned.
+    history_lead: ClassVar[timedelta] = timedelta(0)
 
     def __init__(self, settings: Settings | None = None, time_scale: float = 1.0) -> None:
         self.settings = settings or get_settings()

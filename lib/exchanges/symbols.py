@@ -90,6 +90,8 @@ class _Venue:
     numeric_prefix: bool = True  # may write multipliers as 1000PEPE
     native_aliases: dict[str, str] = field(default_factory=dict)  # canonical -> native base
     irregular: dict[str, tuple[str, float]] = field(default_factory=dict)  # native base -> (b, m)
+    # the venue's own multiplier prefixes, longest first (Drift: 1M = 10^6, 1K = 1000)
+    prefixes: tuple[tuple[str, float], ...] = ()
 
 
 _LINEAR_USDT = ("USDT", "USDT", "USDT")
@@ -182,8 +184,15 @@ _VENUES: dict[str, _Venue] = {
         dated=(r"-\d{1,2}[A-Z]{3}\d{2}$",),
         numeric_prefix=False,
     ),
+    # BTC/USDT-P (perpetuals only, all USDT; no multiplier names seen)
+    "hibachi": _Venue(sep="/", tail="-P", quotes=(_LINEAR_USDT,), numeric_prefix=False),
+    # SOL-PERP, 1MBONK-PERP (10^6 BONK), 1KMEW-PERP (1000 MEW); quote and settle USDC (the
+    # Velocity relaunch quotes USDT: the listing's quoteAsset wins over this default)
+    "drift": _Venue(
+        sep="-", tail="", quotes=(("PERP", "USDC", "USDC"),), numeric_prefix=False,
+        prefixes=(("1M", 1e6), ("1K", 1e3)),
+    ),
 }
-
 
 
 def k_prefix_exchanges() -> tuple[str, ...]:
@@ -221,7 +230,7 @@ def canonical_base(exchange: str, raw_base: str) -> tuple[str, float]:
         return raw_base, 1.0
     if venue.k_prefix and re.match(r"^k[A-Z0-9]", raw_base):
         return _alias(raw_base[1:]), 1e3
-    for prefix, multiplier in _NUMERIC_PREFIXES:
+    for prefix, multiplier in venue.prefixes + _NUMERIC_PREFIXES:
         rest = raw_base[len(prefix) :]
         if raw_base.startswith(prefix) and rest[:1].isalpha() and rest[:1].isupper():
             return _alias(rest), multiplier
@@ -283,6 +292,9 @@ def _native_base(exchange: str, venue: _Venue, canonical: str, base: str, mult: 
         return native
     if venue.k_prefix and mult == 1e3:
         return f"k{native}"
+    for prefix, prefix_mult in venue.prefixes:
+        if prefix_mult == mult:
+            return f"{prefix}{native}"
     if venue.numeric_prefix and mult in _PREFIX_BY_MULTIPLIER:
         return f"{_PREFIX_BY_MULTIPLIER[mult]}{native}"
     raise UnknownSymbolError(exchange, canonical, f"no native name for multiplier {mult:g}")

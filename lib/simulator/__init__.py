@@ -37,6 +37,9 @@ Ground truth (`Universe`), in neutral names:
     universe.settlements(exchange, symbol, start, end) -> list[(funding_time, rate)]
         scheduled UTC settlement times the exchange has (excluding the ones it is missing)
     universe.missing_settlements(exchange, symbol, start, end) -> list[datetime]
+    universe.interval_at(exchange, symbol, when) -> int   (the interval that settlement closed:
+        a venue's `interval_change` gives its contracts an older interval up to `changed_at_ms`,
+        e.g. Hibachi 8 h until 12.5 days before the clock's start, hourly since)
     universe.current(exchange, symbol, at=None) -> Snapshot(rate, next_funding_time,
         interval_hours, mark_price, index_price, open_interest, volume_24h)
     universe.now() -> datetime (simulated clock)

@@ -117,6 +117,7 @@ class NamingRules:
     multiplier: str = "none"
     aliases: Mapping[str, str] = field(default_factory=dict)  # asset -> venue ticker: BTC -> XBT
     prefixes: Mapping[str, str] = field(default_factory=dict)  # irregular: BABYDOGE -> 1M
+    prefix_names: Mapping[int, str] = field(default_factory=dict)  # Drift: 1000 -> 1K, 10^6 -> 1M
 
     def name(self, asset: str, price: float) -> Naming:
         """The venue's symbol, base, quote, settle and name multiplier for one asset."""
@@ -127,7 +128,7 @@ class NamingRules:
         elif self.multiplier == "k":
             base = f"k{ticker}"
         else:
-            base = self.prefixes.get(asset, str(mult)) + ticker
+            base = self.prefixes.get(asset, self.prefix_names.get(mult, str(mult))) + ticker
         return Naming(self.symbol.format(base=base), base, self.quote, self.settle, mult)
 
     def quotes(self) -> frozenset[str]:

@@ -6,7 +6,7 @@ venues' facts (`venues.Venue`) without an import cycle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -36,10 +36,25 @@ class Contract:
     ref_price: float = 1.0  # USD price of one `asset` unit at the clock start
     rank: int = 0
     key: int = 0
+    # An interval change (Hibachi 8 h -> 1 h): up to and including `changed_at_ms` the contract
+    # settled every `previous_interval_hours` (0: it never changed).
+    previous_interval_hours: int = 0
+    changed_at_ms: int = 0
 
     @property
     def interval_ms(self) -> int:
         return self.interval_hours * HOUR_MS
+
+    def before_change(self) -> Contract:
+        """The contract as it settled before its interval changed (its own rate series)."""
+        return replace(self, interval_hours=self.previous_interval_hours,
+                       previous_interval_hours=0, changed_at_ms=0, key=self.key ^ 0x5EED)
+
+    def interval_at(self, ms: int) -> int:
+        """The interval of the settlement scheduled at `ms`."""
+        if self.previous_interval_hours and ms <= self.changed_at_ms:
+            return self.previous_interval_hours
+        return self.interval_hours
 
     @property
     def listed_ms(self) -> int:

@@ -97,12 +97,19 @@ class Universe:
         self, exchange: str, symbol: str, start: datetime, end: datetime
     ) -> list[datetime]:
         """Scheduled settlements in the range that happened but the exchange does not have."""
-        c = self.contract(exchange, symbol)
-        lo, hi = self._index_bounds(c, dt_to_ms(start), dt_to_ms(end))
-        if hi < lo:
-            return []
-        points = self._series.points(self.spec(c), lo, hi)
-        return [ms_to_dt((lo + i) * c.interval_ms) for i, p in enumerate(points) if p.missing]
+        out = []
+        for c, lo_ms, hi_ms in self._segments(self.contract(exchange, symbol), dt_to_ms(start),
+                                              dt_to_ms(end)):
+            lo, hi = self._index_bounds(c, lo_ms, hi_ms)
+            if hi < lo:
+                continue
+            points = self._series.points(self.spec(c), lo, hi)
+            out += [ms_to_dt((lo + i) * c.interval_ms) for i, p in enumerate(points) if p.missing]
+        return out
+
+    def interval_at(self, exchange: str, symbol: str, when: datetime) -> int:
+        """The interval of the settlement scheduled at `when` (it can change over time)."""
+        return self.contract(exchange, symbol).interval_at(dt_to_ms(when))
 
     def current(self, exchange: str, symbol: str, at: datetime | None = None) -> Snapshot:
         """Rate of the running interval (what settles at next_funding_time), prices, OI."""
@@ -116,6 +123,8 @@ class Universe:
     def first_index(self, c: Contract) -> int:
         """Grid index of the first settlement the exchange keeps for this contract."""
         start = max(self.window_start_ms, c.listed_ms)
+        if c.previous_interval_hours:  # the new grid starts after the last old settlement
+            start = max(start, c.changed_at_ms + 1)
         return -(-start // c.interval_ms)
 
     def spec(self, c: Contract) -> SeriesSpec:
@@ -134,7 +143,27 @@ class Universe:
         return lo, hi
 
     def rows(self, c: Contract, lo_ms: int, hi_ms: int, by_reported: bool = True) -> list[Row]:
-        """Settlements the exchange has, ascending; bounds apply to the reported time if asked."""
+        """Settlements the exchange has, ascending; bounds apply to the reported time if asked.
+        A contract whose interval changed has its old grid's rows up to the change."""
+        out: list[Row] = []
+        for part, lo, hi in self._segments(c, lo_ms, hi_ms):
+            out += self._grid_rows(part, lo, hi, by_reported)
+        return out
+
+    @staticmethod
+    def _segments(c: Contract, lo_ms: int, hi_ms: int) -> list[tuple[Contract, int, int]]:
+        """[lo, hi] cut where the contract's interval changed: (contract on that grid, lo, hi)."""
+        if not c.previous_interval_hours:
+            return [(c, lo_ms, hi_ms)]
+        since = c.changed_at_ms
+        out = []
+        if lo_ms <= since:
+            out.append((c.before_change(), lo_ms, min(hi_ms, since)))
+        if hi_ms > since:
+            out.append((c, max(lo_ms, since + 1), hi_ms))
+        return out
+
+    def _grid_rows(self, c: Contract, lo_ms: int, hi_ms: int, by_reported: bool) -> list[Row]:
         slack = 3000 if by_reported else 0
         lo, hi = self._index_bounds(c, lo_ms - slack, hi_ms)
         if hi < lo:
@@ -239,12 +268,20 @@ def _perpetual(
     if status == "prelaunch":
         listed = ms_to_dt(u.clock.start_ms + int(rng.uniform(2, 6) * DAY_MS) // HOUR_MS * HOUR_MS)
     size = assetlib.contract_size(asset.price) if venue.lot_sized else 1.0
+    change = venue.interval_change
+    previous, changed_at = 0, 0
+    if change is not None and status == "trading":
+        step = change.previous_hours * HOUR_MS
+        changed_at = (u.clock.start_ms - int(change.days_ago * DAY_MS)) // step * step
+        previous = change.previous_hours if listed < ms_to_dt(changed_at) else 0
+        changed_at = changed_at if previous else 0
     return Contract(
         exchange=ex, symbol=naming.symbol, base=naming.base, asset=asset.name,
         quote=naming.quote, settle=naming.settle, multiplier=naming.multiplier,
         interval_hours=_interval(venue, asset, rng), listed_at=listed, status=status,
         contract_size=size, ref_price=asset.price, rank=asset.rank,
         key=stable_hash(u.seed, ex, naming.symbol),
+        previous_interval_hours=previous, changed_at_ms=changed_at,
     )
 
 

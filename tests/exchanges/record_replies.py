@@ -250,13 +250,71 @@ def record_deribit(sim: SimulatorServer) -> None:
     _record_history(sim, "deribit", f"{public}/get_funding_rate_history", listed[0], START, END,
                     params={"instrument_name": listed[0], "start_timestamp": _ms(START - MINUTE),
                             "end_timestamp": _ms(END + MINUTE)})
+def _in_hibachi(reply: Any, keep: set[str]) -> Any:
+    """Trim exchange-info's `futureContracts` or inventory's `markets` by symbol."""
+    if "futureContracts" in reply:
+        return dict(reply, futureContracts=[c for c in reply["futureContracts"]
+                                            if c["symbol"] in keep])
+    return dict(reply, markets=[m for m in reply["markets"] if m["contract"]["symbol"] in keep])
+
+
+def record_hibachi(sim: SimulatorServer) -> None:
+    listed = _record_list(sim, "hibachi", "exchange_info", "/market/exchange-info", _in_hibachi)
+    _record_list(sim, "hibachi", "inventory", "/market/inventory", _in_hibachi)
+    symbol = listed[0]
+    path = "/market/data/funding-rates"
+    start = END - timedelta(hours=30)
+    _record_history(sim, "hibachi", path, symbol, start, END,
+                    params={"symbol": symbol, "startTime": int(start.timestamp()),
+                            "endTime": int(END.timestamp()), "limit": 100, "offset": 0})
+    # across the venue's 8 h -> 1 h change: each row's interval is in the ground truth
+    c = sim.universe.contract("hibachi", symbol)
+    changed = datetime.fromtimestamp(c.changed_at_ms / 1000, tz=UTC)
+    lo, hi = changed - timedelta(days=2), changed + timedelta(hours=20)
+    params = {"symbol": symbol, "startTime": int(lo.timestamp()), "endTime": int(hi.timestamp()),
+              "limit": 100, "offset": 0}
+    settlements = sim.universe.settlements("hibachi", symbol, lo, hi)
+    _save("hibachi", "history_interval_change", {
+        "request": _request(path, params, None), "symbol": symbol,
+        "response": _reply(sim, "hibachi", path, params, None),
+        "expected": {"start_ms": _ms(lo), "end_ms": _ms(hi), "changed_at_ms": c.changed_at_ms,
+                     "settlements": [[_ms(t), r] for t, r in settlements],
+                     "intervals": [sim.universe.interval_at("hibachi", symbol, t)
+                                   for t, _ in settlements]},
+    })
+
+
+def _in_drift(reply: Any, keep: set[str]) -> Any:
+    """Trim `/stats/markets` to the kept perps, keeping one spot market (a decoy)."""
+    spot = [m for m in reply["markets"] if m["marketType"] == "spot"][:1]
+    return dict(reply, markets=[m for m in reply["markets"] if m["symbol"] in keep] + spot)
+
+
+def record_drift(sim: SimulatorServer) -> None:
+    listed = _record_list(sim, "drift", "stats_markets", "/stats/markets", _in_drift)
+    symbol = listed[0]
+    # newest first from now (12:30): 40 hourly rows reach back past END - 10 h
+    _record_history(sim, "drift", f"/market/{symbol}/fundingRates", symbol,
+                    END - timedelta(hours=10), END, params={"limit": 40, "page": 1})
+    # legacy raw integers: the whole 30 days, trimmed here to the two recorded days
+    params = {"marketName": symbol}
+    reply = _reply(sim, "drift", "/fundingRates", params, None)
+    lo, hi = int((START - HALF_HOUR).timestamp()), int((END + HALF_HOUR).timestamp())
+    reply["fundingRates"] = [r for r in reply["fundingRates"] if lo <= int(r["ts"]) <= hi]
+    settlements = sim.universe.settlements("drift", symbol, START, END)
+    _save("drift", "legacy_history", {
+        "request": _request("/fundingRates", params, None), "symbol": symbol,
+        "interval_hours": 1, "response": reply,
+        "expected": {"start_ms": _ms(START), "end_ms": _ms(END),
+                     "settlements": [[_ms(t), r] for t, r in settlements]},
+    })
 
 
 def main() -> None:
     with running_simulator(SimulatorConfig(seed=7, total_contracts=300, now=NOW)) as sim:
         for record in (record_binance, record_bybit, record_okx, record_bitget, record_gate,
                        record_kucoin, record_hyperliquid, record_dydx, record_mexc,
-                       record_deribit):
+                       record_deribit, record_hibachi, record_drift):
             record(sim)
 
 

@@ -80,11 +80,14 @@ def check_current(
     sim: SimulatorServer, exchange: str, requests_needed: int = 1, extras: tuple[str, ...] = ()
 ) -> None:
     """fetch_current covers every contract in `requests_needed` requests with the exchange's
-    own values; `extras` (mark price, open interest...) are set and positive."""
+    own values; `extras` (mark price, open interest...) are set and positive. Counted after
+    the contracts are listed, as a collector runs: an adapter may keep what the listing read
+    (Hibachi's intervals, inferred from each contract's settlements)."""
     a = adapter(sim, exchange)
-    before = served(sim, exchange)
+    a.list_contracts()
+    before, before_ours = served(sim, exchange), a.request_count
     snapshots = {s.symbol: s for s in a.fetch_current()}
-    assert a.request_count == requests_needed == served(sim, exchange) - before
+    assert a.request_count - before_ours == requests_needed == served(sim, exchange) - before
     truth = sim.universe.contracts(exchange)
     assert set(snapshots) == {c.symbol for c in truth}
     for c in truth:
@@ -117,15 +120,23 @@ def history_contract(sim: SimulatorServer, exchange: str, interval_hours: int) -
 
 
 def _fewest_pages(
-    sim: SimulatorServer, a: ExchangeAdapter, symbol: str, expected: list[Any], end: datetime
+    sim: SimulatorServer, a: ExchangeAdapter, symbol: str, expected: list[Any], end: datetime,
+    lead: tuple[datetime, timedelta] | None = None,
 ) -> int:
-    """The fewest history requests that hold `expected` (the rows in [start, end]).
+    """The fewest history requests that hold `expected` (the rows in [start, end]), and the
+    rows in the `lead` before start that the adapter reads too (Hibachi: to measure the first
+    row's interval).
 
     Time cursors: the rows by the page size. Page numbers (newest first from now): the pages
     from the one with the newest row <= end to the one with the oldest row >= start."""
     size = a.history_page_size
     if a.history_direction != "pages":
-        return max(1, math.ceil(len(expected) / size))
+        rows = len(expected)
+        if lead is not None and lead[1]:
+            start, before = lead
+            rows += len(sim.universe.settlements(
+                a.id, symbol, start - before, start - timedelta(milliseconds=1)))
+        return max(1, math.ceil(rows / size))
     newer = len(sim.universe.settlements(
         a.id, symbol, end + timedelta(milliseconds=1), sim.universe.now()
     ))
@@ -136,8 +147,9 @@ def check_history(
     sim: SimulatorServer, exchange: str, symbol: str, days: float, offset_hours: float = 0
 ) -> int:
     """fetch_history over `days` ending `offset_hours` after a settled one = ground truth,
-    with the same row interval everywhere, in the fewest requests that hold the range,
-    counted on both sides; returns that count."""
+    each row with the interval it settled on (the contract's, or the one before a venue's
+    schedule change), in the fewest requests that hold the range, counted on both sides;
+    returns that count."""
     a = adapter(sim, exchange)
     contract = next(c for c in a.list_contracts() if c.symbol == symbol)
     interval = contract.funding_interval_hours
@@ -148,9 +160,11 @@ def check_history(
     before_ours, before_served = a.request_count, served(sim, exchange)
     events = a.fetch_history(contract, start, end)
     assert [(e.funding_time, e.funding_rate) for e in events] == expected, symbol
-    assert all(e.funding_interval_hours == interval for e in events)
+    assert [e.funding_interval_hours for e in events] == [
+        sim.universe.interval_at(exchange, symbol, e.funding_time) for e in events
+    ]
     assert all(e.exchange == exchange and e.symbol == symbol for e in events)
-    needed = _fewest_pages(sim, a, symbol, expected, end)
+    needed = _fewest_pages(sim, a, symbol, expected, end, (start, a.history_lead))
     assert a.request_count - before_ours == needed, (symbol, len(expected))
     assert served(sim, exchange) - before_served == needed
     return needed

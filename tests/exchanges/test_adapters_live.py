@@ -168,6 +168,26 @@ LIVE: dict[str, Live] = {
             "GET", "/api/v5/public/funding-rate-history?instId={symbol}&limit=1", None,
         )),
     ),
+    "hibachi": Live(
+        contract_requests=4,  # exchange-info + one settlement probe per contract (3 here)
+        intervals=frozenset({1.0}),  # hourly now (8 h before the change 12.5 days ago)
+        extras=PRICES_OI_VOLUME,
+        # forward from startTime (s), 100 a page, from 16 h before start (the interval lead):
+        # 10 days = 240 + 16 rows; 30 days cross the 8 h -> 1 h change
+        pages=(Pages(1, 10, 0, 3), Pages(1, 30, 0.5, 4)),
+        # our 240 requests a minute: time_scale 60 makes the window a second
+        faults=Faults(60, 20, "hibachi:ip", (
+            "GET", "/market/data/funding-rates?symbol={symbol}&limit=1", None,
+        )),
+    ),
+    "drift": Live(
+        intervals=frozenset({1.0}),  # hourly venue
+        extras=PRICES_OI_VOLUME,
+        # numbered pages of 750, newest first from now
+        pages=(Pages(1, 10, 0, 1), Pages(1, 40, 0.5, 2)),
+        # our 120 requests a minute: time_scale 60 makes the window a second
+        faults=Faults(60, 40, "drift:ip", ("GET", "/market/{symbol}/fundingRates?limit=1", None)),
+    ),
 }
 
 

@@ -101,6 +101,18 @@ TABLE: list[tuple[str, str, SymbolInfo]] = [
     ("deribit", "ETH_USDC-PERPETUAL", info("ETH/USDC:USDC")),
     ("deribit", "BTC_USDC-PERPETUAL", info("BTC/USDC:USDC")),
     ("deribit", "BTC_USDT-PERPETUAL", info("BTC/USDT:USDT")),
+    # Hibachi: recorded inventory and exchange-info (shared/exchange-responses/hibachi)
+    ("hibachi", "BTC/USDT-P", info("BTC/USDT:USDT")),
+    ("hibachi", "ETH/USDT-P", info("ETH/USDT:USDT")),
+    ("hibachi", "XAG/USDT-P", info("XAG/USDT:USDT")),
+    ("hibachi", "FARTCOIN/USDT-P", info("FARTCOIN/USDT:USDT")),
+    # Drift: ccxt's recorded markets and the SDK's MainnetPerpMarkets (1M = 10^6, 1K = 1000)
+    ("drift", "BTC-PERP", info("BTC/USDC:USDC")),
+    ("drift", "SOL-PERP", info("SOL/USDC:USDC")),
+    ("drift", "1MBONK-PERP", info("BONK/USDC:USDC", 1e6)),
+    ("drift", "1MPEPE-PERP", info("PEPE/USDC:USDC", 1e6)),
+    ("drift", "1KMEW-PERP", info("MEW/USDC:USDC", 1e3)),
+    ("drift", "1KWEN-PERP", info("WEN/USDC:USDC", 1e3)),
 ]
 IDS = [f"{exchange}-{symbol}" for exchange, symbol, _ in TABLE]
 

@@ -70,6 +70,8 @@ class CcxtClient:
     # quantity (Deribit: ccxt reads interest_8h, what the trailing 8 hours realized; each
     # hourly row's own rate is interest_1h)
     history_rate_field: str | None = None
+    in_ccxt: bool = True  # False: the installed ccxt has no client for it (nothing to compare)
+    interval_known: bool = True  # False: ccxt reports a fixed interval the venue contradicts
 
 
 CCXT_CLIENTS: dict[str, CcxtClient] = {
@@ -98,16 +100,13 @@ CCXT_CLIENTS: dict[str, CcxtClient] = {
     # not the running hour's rate), so it parses no current funding comparable to ours
     "deribit": CcxtClient("deribit", _keys("rest"), current_funding=False,
                           history_rate_field="interest_1h", history_limit=744),
+    # ccxt 4.5.90: no fetchFundingRates (one /market/data/prices per symbol) and a hard-coded
+    # interval "8h" that the venue's hourly settlements contradict since its change
+    "hibachi": CcxtClient("hibachi", _keys("public"), bulk_current=False,
+                          interval_known=False),
+    # not in ccxt 4.5.90 (an unmerged TypeScript client, markets only): nothing to compare
+    "drift": CcxtClient("drift", _keys("public"), in_ccxt=False),
 }
-
-
-def current_rates(ex: Any, name: str, symbols: list[str]) -> dict[str, Any]:
-    """ccxt's current funding of `symbols` (unified), in bulk where ccxt has it."""
-    client = CCXT_CLIENTS[name]
-    if client.bulk_current:
-        rates: dict[str, Any] = ex.fetch_funding_rates(None, client.bulk_params)
-        return rates
-    return {symbol: ex.fetch_funding_rate(symbol) for symbol in symbols}
 
 
 def history_rate(name: str, row: dict[str, Any]) -> float:
@@ -116,10 +115,27 @@ def history_rate(name: str, row: dict[str, Any]) -> float:
     return float(row["fundingRate"] if field_name is None else row["info"][field_name])
 
 
-def with_current_funding(exchanges: tuple[str, ...]) -> list[str]:
+def in_ccxt(exchanges: tuple[str, ...] | list[str]) -> list[str]:
+    """The exchanges the installed ccxt has a client for (a missing entry counts as present:
+    the registry test reports it)."""
+    return [e for e in exchanges if e not in CCXT_CLIENTS or CCXT_CLIENTS[e].in_ccxt]
+
+
+def with_current_funding(exchanges: tuple[str, ...] | list[str]) -> list[str]:
     """The exchanges whose current funding ccxt parses (a missing entry counts as parsed:
     the registry test reports it)."""
-    return [e for e in exchanges if e not in CCXT_CLIENTS or CCXT_CLIENTS[e].current_funding]
+    return [e for e in in_ccxt(exchanges)
+            if e not in CCXT_CLIENTS or CCXT_CLIENTS[e].current_funding]
+
+
+def current_rates(ex: Any, exchange: str, symbols: list[str]) -> dict[str, Any]:
+    """ccxt's current funding of these unified symbols: one bulk request where ccxt has one,
+    else one request per symbol."""
+    client = CCXT_CLIENTS[exchange]
+    if client.bulk_current:
+        rates = ex.fetch_funding_rates(None, client.bulk_params)
+        return {symbol: rates[symbol] for symbol in symbols}
+    return {symbol: ex.fetch_funding_rate(symbol) for symbol in symbols}
 
 
 def make_exchange(name: str, url: str) -> Any:

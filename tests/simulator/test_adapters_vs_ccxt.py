@@ -13,6 +13,7 @@ import pytest
 from ccxt_clients import (
     current_rates,
     history_rate,
+    in_ccxt,
     make_exchange,
     pick_contracts,
     unified,
@@ -32,7 +33,7 @@ def pair(sim: SimulatorServer) -> dict[str, tuple[Any, ExchangeAdapter]]:
     settings = load_settings({"SIMULATOR_URL": sim.url})
     return {
         name: (make_exchange(name, sim.url), get_adapter(name, settings))
-        for name in SUPPORTED_EXCHANGES
+        for name in in_ccxt(SUPPORTED_EXCHANGES)
     }
 
 
@@ -55,7 +56,7 @@ def test_current_funding_agrees_with_ccxt(
             assert to_ms(nxt) == theirs[c.symbol]["fundingTimestamp"], c.symbol
 
 
-@pytest.mark.parametrize("exchange", SUPPORTED_EXCHANGES)
+@pytest.mark.parametrize("exchange", in_ccxt(SUPPORTED_EXCHANGES))
 def test_funding_history_agrees_with_ccxt(
     pair: dict[str, tuple[Any, ExchangeAdapter]], sim: SimulatorServer, exchange: str
 ) -> None:

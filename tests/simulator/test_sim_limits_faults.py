@@ -43,6 +43,9 @@ LIMITS = [
     ("mexc", "GET", "/mexc/api/v1/contract/detail?symbol=BTC_USDT", None, 12),  # a minute
     ("deribit", "GET", "/deribit/api/v2/public/get_time", None, 100),  # 100 per 5 s
     ("deribit", "GET", "/deribit/api/v2/public/get_instruments?currency=BTC", None, 11),
+    # none published: the conservative budgets the adapters keep to
+    ("hibachi", "GET", "/hibachi/exchange/utc-timestamp", None, 240),
+    ("drift", "GET", "/drift/market/BTC-PERP/fundingRates?limit=1", None, 120),
 ]
 
 

@@ -6,6 +6,7 @@ examples in ../shared/exchange-apis.md.
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -252,6 +253,84 @@ def test_dydx_markets_and_history(clean_sim: SimulatorServer) -> None:
         same_types(rows[0], real["historicalFunding"][0])
     missing = get(clean_sim, "/dydx/v4/historicalFunding/NOPE-USD")
     assert missing.status_code == 404
+
+
+# ----- Hibachi --------------------------------------------------------------------------------
+def test_hibachi_inventory_info_and_history(clean_sim: SimulatorServer) -> None:
+    inventory = get(clean_sim, "/hibachi/market/inventory").json()
+    live = [m for m in inventory["markets"] if m["contract"]["status"] == "LIVE"]
+    closed = [m for m in inventory["markets"] if m["contract"]["status"] == "CLOSED"]
+    assert len(live) == len(clean_sim.universe.contracts("hibachi")) and closed
+    assert all(v is None for k, v in closed[0]["info"].items() if k != "tags")
+    real = real_capture("hibachi/real-inventory.json")
+    if real is not None:
+        same_types(live[0]["contract"], real["markets"][0]["contract"])
+        same_types(live[0]["info"], real["markets"][0]["info"])
+    info = get(clean_sim, "/hibachi/market/exchange-info").json()
+    assert {c["symbol"] for c in info["futureContracts"]} == {
+        m["contract"]["symbol"] for m in inventory["markets"]}
+    prices = get(clean_sim, "/hibachi/market/data/prices", symbol="BTC/USDT-P").json()
+    assert prices["fundingRateEstimation"]["nextFundingTimestamp"] % 3600 == 0  # seconds
+    path = "/hibachi/market/data/funding-rates"
+    now_s = clean_sim.universe.clock.now_ms() // 1000
+    rows = get(clean_sim, path, symbol="BTC/USDT-P", startTime=now_s - 30 * 86400,
+               endTime=now_s, limit=1000).json()
+    assert rows["pagination"] == {"limit": 100, "offset": 0}  # above 100 served as 100
+    stamps = [r["fundingTimestamp"] for r in rows["data"]]
+    assert len(stamps) == 100 and stamps == sorted(stamps)  # oldest first, seconds
+    assert {b - a for a, b in itertools.pairwise(stamps)} >= {8 * 3600}  # 8 h era
+    later = get(clean_sim, path, symbol="BTC/USDT-P", startTime=now_s - 30 * 86400,
+                endTime=now_s, limit=100, offset=100).json()["data"]
+    assert later[0]["fundingTimestamp"] > stamps[-1]
+    recent = get(clean_sim, path, symbol="BTC/USDT-P", startTime=now_s - 5 * 3600,
+                 endTime=now_s).json()["data"]
+    gaps = {b["fundingTimestamp"] - a["fundingTimestamp"] for a, b in itertools.pairwise(recent)}
+    assert gaps <= {3600, 7200}  # hourly now (7200: a settlement the venue skipped)
+    real_rows = real_capture("hibachi/real-funding-rates-BTC.json")
+    if real_rows is not None:
+        same_types(rows["data"][0], real_rows["data"][0])
+    bad = get(clean_sim, path, symbol="NOPE/USDT-P")
+    assert bad.status_code == 400 and bad.json()["status"] == "failed"
+
+
+# ----- Drift ----------------------------------------------------------------------------------
+def test_drift_markets_history_and_forbidden(clean_sim: SimulatorServer) -> None:
+    markets = get(clean_sim, "/drift/stats/markets").json()["markets"]
+    perps = [m for m in markets if m["marketType"] == "perp" and m["status"] == "active"]
+    assert len(perps) == len(clean_sim.universe.contracts("drift"))
+    assert any(m["marketType"] == "spot" for m in markets)
+    real = recorded("drift/fetchMarkets.json")
+    if real is not None:
+        same_types(perps[0], real["markets"][0], frozenset({"priceHigh", "priceLow"}))
+    btc = next(m for m in perps if m["symbol"] == "BTC-PERP")
+    truth = clean_sim.universe.current("drift", "BTC-PERP").rate
+    assert float(btc["fundingRate"]["long"]) == -float(btc["fundingRate"]["short"])
+    assert abs(-float(btc["fundingRate"]["long"]) / 100 - truth) < 1e-15  # longs' P&L, in %
+    path = "/drift/market/BTC-PERP/fundingRates"
+    page1 = get(clean_sim, path, limit=750).json()
+    assert len(page1["records"]) == 750 and page1["meta"]["nextPage"] == 2
+    stamps = [r["ts"] for r in page1["records"]]
+    assert stamps == sorted(stamps, reverse=True)  # newest first, seconds
+    page2 = get(clean_sim, path, limit=750, page=2).json()["records"]
+    assert page2[0]["ts"] < stamps[-1]
+    assert get(clean_sim, path).json()["records"].__len__() == 20  # default limit
+    assert get(clean_sim, path, limit=751).status_code == 400
+    legacy = get(clean_sim, "/drift/fundingRates", marketName="BTC-PERP").json()["fundingRates"]
+    assert "." not in legacy[0]["fundingRate"] and isinstance(legacy[0]["ts"], str)
+    new = {r["ts"]: r for r in page1["records"]}
+    row = next(r for r in legacy if int(r["ts"]) in new)
+    scaled = (int(row["fundingRate"]) / 1e9) / (int(row["oraclePriceTwap"]) / 1e6)
+    match = new[int(row["ts"])]
+    assert abs(scaled - float(match["fundingRate"]) / float(match["oraclePriceTwap"])) < 1e-9
+    assert get(clean_sim, "/drift/market/NOPE-PERP/fundingRates").status_code == 404
+    venue = clean_sim.app.venues["drift"]
+    venue.forbidden = True  # type: ignore[attr-defined]
+    try:
+        refused = get(clean_sim, "/drift/stats/markets")
+        assert refused.status_code == 403 and refused.json() == {"message": "Forbidden"}
+        assert get(clean_sim, "/hibachi/market/inventory").status_code == 200
+    finally:
+        venue.forbidden = False  # type: ignore[attr-defined]
 
 
 def test_unknown_exchange_and_path(clean_sim: SimulatorServer) -> None:

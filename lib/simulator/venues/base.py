@@ -37,6 +37,15 @@ class ParamError(Exception):
 
 
 @dataclass(frozen=True)
+class IntervalChange:
+    """Every trading perpetual listed before the change settled every `previous_hours` until
+    `days_ago` days before the clock's start (on that grid), then at its current interval."""
+
+    previous_hours: int
+    days_ago: float
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     segments: tuple[str, ...]
@@ -63,6 +72,7 @@ class Venue(ABC):
     # ----- how it reports rates ---------------------------------------------------------------
     rate_decimals: ClassVar[int]  # digits it prints a rate with (the truth is rounded to them)
     jitter: ClassVar[tuple[int, int, float]] = (0, 0, 0.0)  # late: min ms, max ms, on-time share
+    interval_change: ClassVar[IntervalChange | None] = None  # a venue-wide schedule change
     # ----- rate limits and request costs (exchange-apis.md) -----------------------------------
     rate_limits: ClassVar[tuple[Limit, ...]]  # check_limits charges them, by name
     history_cost: ClassVar[HistoryCost]  # one funding-history request, for rate floors
