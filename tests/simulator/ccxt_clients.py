@@ -58,6 +58,12 @@ class CcxtClient:
     history_limit: int = 100  # rows asked of fetch_funding_rate_history (the venue's maximum)
     lists_prelaunch: bool = False  # load_markets also sees the pre-launch contracts
     base_field: str = "baseId"  # market field holding the venue's own base spelling
+    funding_history: bool = True  # False: ccxt has no fetch_funding_rate_history here
+    single_funding: bool = True  # False: ccxt has no per-symbol fetch_funding_rate here
+    # ccxt's fundingRate is the venue's raw figure: this many times the rate per interval
+    # (Lighter's funding-rates row is an 8-hour equivalent of its hourly rate)
+    rate_scale: float = 1.0
+    funding_timestamp: bool = True  # False: ccxt gives no fundingTimestamp (Lighter)
 
 
 CCXT_CLIENTS: dict[str, CcxtClient] = {
@@ -80,6 +86,12 @@ CCXT_CLIENTS: dict[str, CcxtClient] = {
                               {"fetchMarkets": {"types": ["swap"]}}, base_field="baseName"),
     # ccxt 4.5.90 parses no current funding for dYdX (fetchFundingRate(s) unsupported)
     "dydx": CcxtClient("dydx", _keys("indexer", suffix="/v4"), current_funding=False),
+    # ccxt 4.5.90: current rates only, passed through as Lighter prints them (8-hour scale),
+    # with no funding time; market ids are numbers (the coin is the info's symbol)
+    "lighter": CcxtClient("lighter", _keys("root", "public"), funding_history=False,
+                          single_funding=False, rate_scale=8.0, funding_timestamp=False),
+    # ccxt reads history newest-first with `limit` (no time filter); no per-symbol rate
+    "pacifica": CcxtClient("pacifica", _keys("public"), single_funding=False),
 }
 
 
@@ -113,10 +125,18 @@ def pick_contracts(u: Universe, exchange: str) -> list[Contract]:
     return picks
 
 
+def with_funding_history(exchanges: tuple[str, ...]) -> list[str]:
+    """The exchanges whose funding history ccxt fetches (a missing entry counts as fetched)."""
+    return [e for e in exchanges if e not in CCXT_CLIENTS or CCXT_CLIENTS[e].funding_history]
+
+
 def native_id(market: dict[str, Any]) -> str:
-    """The exchange's own symbol (Hyperliquid market ids are asset indices; coin = baseName)."""
+    """The exchange's own symbol (Hyperliquid market ids are asset indices; coin = baseName;
+    Lighter's are market_id numbers, the coin its info's symbol)."""
     if isinstance(market.get("info"), dict) and "szDecimals" in market["info"]:
         return str(market["baseName"])
+    if isinstance(market.get("info"), dict) and "market_id" in market["info"]:
+        return str(market["info"]["symbol"])
     return str(market["id"])
 
 
