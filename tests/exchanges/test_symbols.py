@@ -91,6 +91,14 @@ TABLE: list[tuple[str, str, SymbolInfo]] = [
     ("dydx", "BTC-USD", info("BTC/USDC:USDC")),
     ("dydx", "ETH-USD", info("ETH/USDC:USDC")),
     ("dydx", "PEPE-USD", info("PEPE/USDC:USDC")),
+    ("lighter", "ETH", info("ETH/USDC:USDC")),
+    ("lighter", "BTC", info("BTC/USDC:USDC")),
+    ("lighter", "1000PEPE", info("PEPE/USDC:USDC", 1e3)),
+    ("lighter", "1000BONK", info("BONK/USDC:USDC", 1e3)),
+    ("pacifica", "BTC", info("BTC/USDC:USDC")),
+    ("pacifica", "kBONK", info("BONK/USDC:USDC", 1e3)),
+    ("pacifica", "NVDA", info("NVDA/USDC:USDC")),
+    ("pacifica", "EURUSD", info("EURUSD/USDC:USDC")),
 ]
 IDS = [f"{exchange}-{symbol}" for exchange, symbol, _ in TABLE]
 
@@ -297,6 +305,10 @@ _FIXTURES: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
         "dydx/fetchFundingRateHistory.json",
         lambda r: [x["ticker"] for x in r["historicalFunding"]],
     ),
+    "lighter": ("lighter/fetchFundingRates.json",
+                lambda r: [x["symbol"] for x in r["funding_rates"] if x["exchange"] == "lighter"]),
+    "pacifica": ("pacifica/fetchMarkets.json",
+                 lambda r: [x["symbol"] for x in r["data"] if x["instrument_type"] == "perpetual"]),
 }
 
 
