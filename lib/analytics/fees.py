@@ -12,6 +12,9 @@ USDT/USDC-margined perpetuals, as of the 2025 schedules:
     hyperliquid  0.0450 %  perps, base tier (< $5M 14-day vol.)  hyperliquid.gitbook.io/
                                                                  hyperliquid-docs/trading/fees
     dydx         0.0500 %  v4, tier 1                            docs.dydx.exchange (fees)
+    lighter      0.0000 %  standard account (zero fees; premium  ccxt's recorded market:
+                           accounts pay)                         taker_fee "0.0000"
+    pacifica     0.0400 %  base tier                             ccxt pacifica fees (taker)
 
 A user with a better tier sets their own per venue, e.g. `BINANCE_TAKER_FEE=0.0004` (a fraction
 of notional; settings `TAKER_FEES`), which `fee_schedule(overrides)` lays over these defaults.
@@ -33,6 +36,8 @@ DEFAULT_TAKER_FEES: Mapping[str, float] = {
     "kucoin": 0.00060,
     "hyperliquid": 0.00045,
     "dydx": 0.00050,
+    "lighter": 0.0,
+    "pacifica": 0.00040,
 }
 
 

@@ -39,6 +39,9 @@ LIMITS = [
      None, 400),  # weight 5 of 2000
     ("hyperliquid", "POST", "/hyperliquid/info", {"type": "meta"}, 60),  # weight 20 of 1200
     ("dydx", "GET", "/dydx/v4/perpetualMarkets?limit=1", None, 100),
+    ("lighter", "GET", "/lighter/api/v1/funding-rates", None, 60),  # 60 a minute, standard
+    ("pacifica", "GET", "/pacifica/api/v1/funding_rate/history?symbol=BTC&limit=1", None,
+     13),  # 9 credits of 125
 ]
 
 
