@@ -204,6 +204,7 @@ def test_malformed_history(path: list[Any], change: Any, message: str) -> None:
     ("path", "change", "message"),
     [
         (["funding_rates", 3, "rate"], set_to("high"), "field 'rate' has bad value 'high'"),
+        (["funding_rates", 3, "rate"], set_to("NaN"), "field 'rate' has bad value 'NaN'"),
         (["funding_rates", 3, "market_id"], drop, "missing field 'market_id'"),
         (["funding_rates", 3, "market_id"], set_to(None), "field 'market_id' has bad value"),
         (["funding_rates", 3, "exchange"], set_to(None), "field 'exchange' has bad value"),

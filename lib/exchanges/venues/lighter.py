@@ -42,6 +42,7 @@ from lib.exchanges.replies import (
     SnapshotFields,
     contract_from_symbol,
     field,
+    finite,
     objects,
     optional_field,
     text,
@@ -155,7 +156,8 @@ def parse_current(
             logger.debug("lighter %s: skipped, not an active perpetual", symbol)
             continue
         extra = extras.get(market, {})
-        merged = dict(extra, hourly_rate=field(EXCHANGE, RATES, row, "rate") / RATE_PER_HOURS,
+        eight_hour = field(EXCHANGE, RATES, row, "rate", finite)
+        merged = dict(extra, hourly_rate=eight_hour / RATE_PER_HOURS,
                       hourly_cap=_hourly_cap(extra))
         snapshots.append(SNAPSHOT.read(EXCHANGE, RATES, merged, symbol, INTERVAL_HOURS,
                                        next_time, now))
