@@ -115,6 +115,21 @@ def test_real_history_page() -> None:
     assert rows[0]["next_funding_rate"] == prices["BTC"]["funding"]
 
 
+def test_an_off_schedule_row_never_replaces_the_settlement(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The docs' example row is stamped mid-hour (16:35:34); one that rounds to the hour of a
+    row stamped on schedule is left out, logged, whichever order they come in."""
+    reply = real_reply("pacifica", "real-funding_rate-history-BTC")
+    odd = dict(reply["data"][0], funding_rate="0.0009", created_at=1789336800497 - 1_500_000)
+    for data in ([odd, *reply["data"]], [reply["data"][0], odd, *reply["data"][1:]]):
+        events = parse_history(dict(reply, data=data), "BTC")
+        assert [(to_ms(e.funding_time), e.funding_rate) for e in events][:2] == [
+            (1789336800497, 0.00000383), (1789333200405, 0.00000632)]
+        assert len(events) == 3
+    assert "history row stamped 2026-09-13T21:35:00.497000+00:00 left out" in caplog.text
+
+
 def test_last_page_has_no_cursor() -> None:
     reply = real_reply("pacifica", "real-funding_rate-history-BTC")
     last = dict(reply, has_more=False, next_cursor=None)
