@@ -1,4 +1,4 @@
-"""Symbol normalisation: real native names from eight venues, both directions."""
+"""Symbol normalisation: real native names from every venue, both directions."""
 
 from __future__ import annotations
 
