@@ -24,7 +24,7 @@ TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 ENGINES = ("sqlite", "postgresql")
-CONTRACTS = 120  # the small simulator, over all eight exchanges: small enough for a fast suite
+CONTRACTS = 120  # the small simulator, over every exchange: small enough for a fast suite
 
 
 def _admin_engine() -> Engine:

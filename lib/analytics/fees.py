@@ -17,6 +17,9 @@ USDT/USDC-margined perpetuals, as of the 2025 schedules:
                            in its own instrument list)
     hibachi      0.0450 %  tradeTakerFeeRate of /market/exchange-info (recorded reply)
     drift        0.0350 %  fees.taker of /stats/markets, BTC-PERP (recorded reply)
+    lighter      0.0000 %  standard account (zero fees; premium  ccxt's recorded market:
+                           accounts pay)                         taker_fee "0.0000"
+    pacifica     0.0400 %  base tier                             ccxt pacifica fees (taker)
 
 A user with a better tier sets their own per venue, e.g. `BINANCE_TAKER_FEE=0.0004` (a fraction
 of notional; settings `TAKER_FEES`), which `fee_schedule(overrides)` lays over these defaults.
@@ -42,6 +45,8 @@ DEFAULT_TAKER_FEES: Mapping[str, float] = {
     "deribit": 0.00050,
     "hibachi": 0.00045,
     "drift": 0.00035,
+    "lighter": 0.0,
+    "pacifica": 0.00040,
 }
 
 

@@ -192,6 +192,13 @@ _VENUES: dict[str, _Venue] = {
         sep="-", tail="", quotes=(("PERP", "USDC", "USDC"),), numeric_prefix=False,
         prefixes=(("1M", 1e6), ("1K", 1e3)),
     ),
+    # Bare coin names addressed by numeric market_id (ETH = 0), all USDC-settled (ccxt
+    # BASE/USDC:USDC); multipliers as 1000PEPE (a third-party list, unconfirmed by Lighter).
+    "lighter": _Venue(sep="", tail="", quotes=(("", "USDC", "USDC"),)),
+    # Bare names, USDC-settled (ccxt BASE/USDC:USDC); kBONK = 1000 BONK, like Hyperliquid.
+    "pacifica": _Venue(
+        sep="", tail="", quotes=(("", "USDC", "USDC"),), k_prefix=True, numeric_prefix=False
+    ),
 }
 
 

@@ -6,8 +6,9 @@ lists on it, naming, rate precision, jitter, rate limits. Paths are
 `http://127.0.0.1:PORT/<exchange>/<the exchange's real path>`; today binance (USD-M fapi),
 bybit (v5 linear), okx (SWAP), bitget (mix v2 USDT-FUTURES), gate (futures usdt, under
 /api/v4), kucoin (KuCoin Futures; also the UTA /api/ua/v2 funding list),
-hyperliquid (POST /info) and dydx (v4 indexer, under /v4).  Shapes, units, page limits, sort
-orders, parameter errors and rate limits follow ../shared/exchange-apis.md; data is
+hyperliquid (POST /info), dydx (v4 indexer, under /v4), lighter (/api/v1, markets by id) and
+pacifica (/api/v1).  Shapes, units, page limits, sort orders, parameter errors and rate limits
+follow ../shared/exchange-apis.md (and exchange-apis-more.md); data is
 deterministic from the seed.  Nothing here imports lib.exchanges (adapters, HTTP, symbol
 rules): the two are written independently so that each checks the other.
 

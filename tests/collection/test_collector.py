@@ -28,9 +28,9 @@ from lib.timeutils import to_ms
 
 SCALE = 720.0  # one simulated hour every 5 s
 ALL = list(SUPPORTED_EXCHANGES)
-# Hyperliquid, dYdX and Deribit do not report the next funding time: their adapters derive it
-# from the exchange's clock (its replies' Date header), which the scaled simulator runs a day
-# ahead of the local clock here, so every registered venue takes part.
+# Hyperliquid, dYdX, Deribit, Lighter and Pacifica do not report the next funding time: their
+# adapters derive it from the exchange's clock (its replies' Date header), which the scaled
+# simulator runs a day ahead of the local clock here, so every registered venue takes part.
 
 
 @pytest.fixture(scope="module")

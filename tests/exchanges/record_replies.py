@@ -97,9 +97,9 @@ def _record_list(sim: SimulatorServer, exchange: str, name: str, path: str, trim
 
 def _record_history(sim: SimulatorServer, exchange: str, path: str, symbol: str,
                     start: datetime, end: datetime, *, params: dict[str, Any] | None = None,
-                    body: dict[str, Any] | None = None) -> None:
+                    body: dict[str, Any] | None = None, name: str = "history") -> None:
     settlements = sim.universe.settlements(exchange, symbol, start, end)
-    _save(exchange, "history", {
+    _save(exchange, name, {
         "request": _request(path, params, body), "symbol": symbol,
         "interval_hours": sim.universe.contract(exchange, symbol).interval_hours,
         "response": _reply(sim, exchange, path, params, body),
@@ -308,13 +308,47 @@ def record_drift(sim: SimulatorServer) -> None:
         "expected": {"start_ms": _ms(START), "end_ms": _ms(END),
                      "settlements": [[_ms(t), r] for t, r in settlements]},
     })
+def record_lighter(sim: SimulatorServer) -> None:
+    details = _reply(sim, "lighter", "/api/v1/orderBookDetails", {}, None)
+    _record_list(sim, "lighter", "order_book_details", "/api/v1/orderBookDetails",
+                 _in_field("order_book_details", "", "symbol"), params={})
+    # every venue's rows for the picked markets: the relayed ones must be left out
+    _record_list(sim, "lighter", "funding_rates", "/api/v1/funding-rates",
+                 _in_field("funding_rates", "", "symbol"), params={})
+    ids = {row["symbol"]: row["market_id"] for row in details["order_book_details"]}
+    # ETH is market 0 (a falsy id that must still be asked for); its rates go negative too
+    params = {"market_id": ids["ETH"], "resolution": "1h",
+              "start_timestamp": int(START.timestamp()),
+              "end_timestamp": int(END.timestamp()) + 1, "count_back": 0}
+    _record_history(sim, "lighter", "/api/v1/fundings", "ETH", START, END, params=params)
+
+
+def _with_spot(reply: Any, keep: set[str]) -> Any:
+    """Pacifica's lists trimmed to the picked perpetuals and every spot pair (BASE-QUOTE)."""
+    return dict(reply, data=[r for r in reply["data"] if r["symbol"] in keep or "-" in r["symbol"]])
+
+
+def record_pacifica(sim: SimulatorServer) -> None:
+    _record_list(sim, "pacifica", "info", "/api/v1/info", _with_spot, params={})
+    _record_list(sim, "pacifica", "prices", "/api/v1/info/prices", _with_spot, params={})
+    # newest first from now (12:30), no time filter: 60 rows reach back past START
+    params = {"symbol": "BTC", "limit": 60}
+    _record_history(sim, "pacifica", "/api/v1/funding_rate/history", "BTC", START, END,
+                    params=params)
+    first = _reply(sim, "pacifica", "/api/v1/funding_rate/history", params, None)
+    older = {**params, "cursor": first["next_cursor"]}  # the page below the first one's oldest
+    below = datetime.fromtimestamp(first["data"][-1]["created_at"] // 3_600_000 * 3600, tz=UTC)
+    _record_history(sim, "pacifica", "/api/v1/funding_rate/history", "BTC",
+                    below - timedelta(hours=50), below - timedelta(hours=1), params=older,
+                    name="history_page2")
 
 
 def main() -> None:
     with running_simulator(SimulatorConfig(seed=7, total_contracts=300, now=NOW)) as sim:
         for record in (record_binance, record_bybit, record_okx, record_bitget, record_gate,
                        record_kucoin, record_hyperliquid, record_dydx, record_mexc,
-                       record_deribit, record_hibachi, record_drift):
+                       record_deribit, record_hibachi, record_drift, record_lighter,
+                       record_pacifica):
             record(sim)
 
 

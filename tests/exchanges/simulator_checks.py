@@ -210,13 +210,17 @@ def exhaust_rate_limit(sim: SimulatorServer, exchange: str, method: str, path: s
 def check_history_under_faults(
     sim: SimulatorServer, exchange: str, symbol: str, time_scale: float, days: float,
     hammer: tuple[str, str, dict[str, object] | None] | None, caplog: pytest.LogCaptureFixture,
+    page_size: int | None = None,
 ) -> tuple[list[str], list[str]]:
     """With 5xx, truncated JSON, read timeouts and a 429 first, the full range still arrives.
 
     `hammer` is a request that meets the 429 before the adapter does; None only fills the
     rate-limit windows (for a venue that bans a client sending during a 429). Returns the
-    limiter keys filled and urllib3's log lines of the answers."""
+    limiter keys filled and urllib3's log lines of the answers. `page_size` shrinks the
+    adapter's history page (a venue whose largest page holds all the simulator's history)."""
     a = adapter(sim, exchange, time_scale=time_scale)
+    if page_size is not None:
+        a.history_page_size = page_size  # type: ignore[misc]
     contract = next(c for c in a.list_contracts() if c.symbol == symbol)
     interval = contract.funding_interval_hours
     end = floor_to_interval(sim.universe.now(), interval) - timedelta(days=1)

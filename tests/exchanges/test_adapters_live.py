@@ -58,6 +58,7 @@ class Faults:
     days: float
     window: str
     hammer: tuple[str, str, dict[str, object] | None] | None
+    page_size: int | None = None  # a smaller history page, where one page holds it all
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,14 @@ LIVE: dict[str, Live] = {
             "GET", "/api/v1/contract/funding_rate/history?symbol={symbol}&page_size=1", None,
         )),
     ),
+    "lighter": Live(
+        intervals=frozenset({1.0}),  # hourly venue
+        extras=PRICES_OI_VOLUME,  # from orderBookDetails, the snapshot's second request
+        # forward from start_timestamp (seconds), 750 rows a reply: 85 days hourly = 3 pages
+        pages=(Pages(1, 85, 0.5, 3), Pages(1, 20, 0, 1)),
+        # time_scale 60: the 60-request minute becomes one second
+        faults=Faults(60, 60, "lighter:ip", ("GET", "/api/v1/funding-rates", None)),
+    ),
     "okx": Live(
         contract_requests=2,  # instruments + funding-rate ANY (the intervals)
         intervals=HOURLY_TO_8H,
@@ -187,6 +196,17 @@ LIVE: dict[str, Live] = {
         pages=(Pages(1, 10, 0, 1), Pages(1, 40, 0.5, 2)),
         # our 120 requests a minute: time_scale 60 makes the window a second
         faults=Faults(60, 40, "drift:ip", ("GET", "/market/{symbol}/fundingRates?limit=1", None)),
+    ),
+    "pacifica": Live(
+        decoys=False,  # its spot pairs are the venue's own rows, not universe instruments
+        intervals=frozenset({1.0}),  # hourly venue
+        extras=PRICES_OI_VOLUME,
+        # newest first from now, no time filter: 4000 rows a page hold all 90 simulated days,
+        # and the first page asks only as many rows as reach back to the start
+        pages=(Pages(1, 85, 0.5, 1), Pages(1, 10, 0, 1)),
+        # time_scale 60: the 125-credit minute becomes one second; 500-row pages for the test
+        faults=Faults(60, 60, "pacifica:credits", ("GET", "/api/v1/info/prices", None),
+                      page_size=500),
     ),
 }
 
@@ -261,7 +281,8 @@ def test_history_survives_faults_and_a_429(
             method, path, body = faults.hammer
             hammer = (method, path.format(symbol=symbol), body)
         keys, answers = check_history_under_faults(
-            sim, exchange, symbol, faults.time_scale, faults.days, hammer=hammer, caplog=caplog
+            sim, exchange, symbol, faults.time_scale, faults.days, hammer=hammer, caplog=caplog,
+            page_size=faults.page_size,
         )
     assert faults.window.format(symbol=symbol) in keys, keys
     assert not any('" 418 ' in m for m in answers)

@@ -113,6 +113,14 @@ TABLE: list[tuple[str, str, SymbolInfo]] = [
     ("drift", "1MPEPE-PERP", info("PEPE/USDC:USDC", 1e6)),
     ("drift", "1KMEW-PERP", info("MEW/USDC:USDC", 1e3)),
     ("drift", "1KWEN-PERP", info("WEN/USDC:USDC", 1e3)),
+    ("lighter", "ETH", info("ETH/USDC:USDC")),
+    ("lighter", "BTC", info("BTC/USDC:USDC")),
+    ("lighter", "1000PEPE", info("PEPE/USDC:USDC", 1e3)),
+    ("lighter", "1000BONK", info("BONK/USDC:USDC", 1e3)),
+    ("pacifica", "BTC", info("BTC/USDC:USDC")),
+    ("pacifica", "kBONK", info("BONK/USDC:USDC", 1e3)),
+    ("pacifica", "NVDA", info("NVDA/USDC:USDC")),
+    ("pacifica", "EURUSD", info("EURUSD/USDC:USDC")),
 ]
 IDS = [f"{exchange}-{symbol}" for exchange, symbol, _ in TABLE]
 
@@ -332,6 +340,10 @@ _FIXTURES: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
         "dydx/fetchFundingRateHistory.json",
         lambda r: [x["ticker"] for x in r["historicalFunding"]],
     ),
+    "lighter": ("lighter/fetchFundingRates.json",
+                lambda r: [x["symbol"] for x in r["funding_rates"] if x["exchange"] == "lighter"]),
+    "pacifica": ("pacifica/fetchMarkets.json",
+                 lambda r: [x["symbol"] for x in r["data"] if x["instrument_type"] == "perpetual"]),
 }
 
 

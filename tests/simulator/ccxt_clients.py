@@ -72,6 +72,12 @@ class CcxtClient:
     history_rate_field: str | None = None
     in_ccxt: bool = True  # False: the installed ccxt has no client for it (nothing to compare)
     interval_known: bool = True  # False: ccxt reports a fixed interval the venue contradicts
+    funding_history: bool = True  # False: ccxt has no fetch_funding_rate_history here
+    single_funding: bool = True  # False: ccxt has no per-symbol fetch_funding_rate here
+    # ccxt's fundingRate is the venue's raw figure: this many times the rate per interval
+    # (Lighter's funding-rates row is an 8-hour equivalent of its hourly rate)
+    rate_scale: float = 1.0
+    funding_timestamp: bool = True  # False: ccxt gives no fundingTimestamp (Lighter)
 
 
 CCXT_CLIENTS: dict[str, CcxtClient] = {
@@ -106,6 +112,12 @@ CCXT_CLIENTS: dict[str, CcxtClient] = {
                           interval_known=False),
     # not in ccxt 4.5.90 (an unmerged TypeScript client, markets only): nothing to compare
     "drift": CcxtClient("drift", _keys("public"), in_ccxt=False),
+    # ccxt 4.5.90: current rates only, passed through as Lighter prints them (8-hour scale),
+    # with no funding time; market ids are numbers (the coin is the info's symbol)
+    "lighter": CcxtClient("lighter", _keys("root", "public"), funding_history=False,
+                          single_funding=False, rate_scale=8.0, funding_timestamp=False),
+    # ccxt reads history newest-first with `limit` (no time filter); no per-symbol rate
+    "pacifica": CcxtClient("pacifica", _keys("public"), single_funding=False),
 }
 
 
@@ -162,10 +174,19 @@ def pick_contracts(u: Universe, exchange: str) -> list[Contract]:
     return picks
 
 
+def with_funding_history(exchanges: tuple[str, ...] | list[str]) -> list[str]:
+    """The exchanges whose funding history ccxt fetches (a missing entry counts as fetched)."""
+    return [e for e in in_ccxt(exchanges)
+            if e not in CCXT_CLIENTS or CCXT_CLIENTS[e].funding_history]
+
+
 def native_id(market: dict[str, Any]) -> str:
-    """The exchange's own symbol (Hyperliquid market ids are asset indices; coin = baseName)."""
+    """The exchange's own symbol (Hyperliquid market ids are asset indices; coin = baseName;
+    Lighter's are market_id numbers, the coin its info's symbol)."""
     if isinstance(market.get("info"), dict) and "szDecimals" in market["info"]:
         return str(market["baseName"])
+    if isinstance(market.get("info"), dict) and "market_id" in market["info"]:
+        return str(market["info"]["symbol"])
     return str(market["id"])
 
 

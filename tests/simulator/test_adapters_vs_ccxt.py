@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from ccxt_clients import (
+    CCXT_CLIENTS,
     current_rates,
     history_rate,
     in_ccxt,
@@ -18,6 +19,7 @@ from ccxt_clients import (
     pick_contracts,
     unified,
     with_current_funding,
+    with_funding_history,
 )
 
 from config.settings import SUPPORTED_EXCHANGES, load_settings
@@ -46,17 +48,18 @@ def test_current_funding_agrees_with_ccxt(
     ex, adapter = pair[exchange]
     ours = {s.symbol: s for s in adapter.fetch_current()}
     picks = pick_contracts(sim.universe, exchange)
+    client = CCXT_CLIENTS[exchange]
     rates = current_rates(ex, exchange, [unified(ex, c) for c in picks])
     theirs = {c.symbol: rates[unified(ex, c)] for c in picks}
     for c in picks:
-        assert ours[c.symbol].funding_rate == pytest.approx(
+        assert ours[c.symbol].funding_rate * client.rate_scale == pytest.approx(
             theirs[c.symbol]["fundingRate"], abs=1e-12), c.symbol
         nxt = ours[c.symbol].next_funding_time
         if nxt is not None and theirs[c.symbol].get("fundingTimestamp"):
             assert to_ms(nxt) == theirs[c.symbol]["fundingTimestamp"], c.symbol
 
 
-@pytest.mark.parametrize("exchange", in_ccxt(SUPPORTED_EXCHANGES))
+@pytest.mark.parametrize("exchange", with_funding_history(SUPPORTED_EXCHANGES))
 def test_funding_history_agrees_with_ccxt(
     pair: dict[str, tuple[Any, ExchangeAdapter]], sim: SimulatorServer, exchange: str
 ) -> None:

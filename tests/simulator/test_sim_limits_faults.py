@@ -46,6 +46,9 @@ LIMITS = [
     # none published: the conservative budgets the adapters keep to
     ("hibachi", "GET", "/hibachi/exchange/utc-timestamp", None, 240),
     ("drift", "GET", "/drift/market/BTC-PERP/fundingRates?limit=1", None, 120),
+    ("lighter", "GET", "/lighter/api/v1/funding-rates", None, 60),  # 60 a minute, standard
+    ("pacifica", "GET", "/pacifica/api/v1/funding_rate/history?symbol=BTC&limit=1", None,
+     13),  # 9 credits of 125
 ]
 
 

@@ -331,6 +331,76 @@ def test_drift_markets_history_and_forbidden(clean_sim: SimulatorServer) -> None
         assert get(clean_sim, "/hibachi/market/inventory").status_code == 200
     finally:
         venue.forbidden = False  # type: ignore[attr-defined]
+# ----- Lighter --------------------------------------------------------------------------------
+def test_lighter_markets_rates_and_fundings(clean_sim: SimulatorServer) -> None:
+    details = get(clean_sim, "/lighter/api/v1/orderBookDetails").json()
+    perps = details["order_book_details"]
+    eth = next(p for p in perps if p["symbol"] == "ETH")
+    assert (eth["market_id"], eth["market_type"], eth["status"]) == (0, "perp", "active")
+    assert next(p for p in perps if p["symbol"] == "BTC")["market_id"] == 1
+    assert any(p["status"] == "inactive" for p in perps)
+    assert isinstance(eth["mark_price"], str) and isinstance(eth["funding_clamp_big"], str)
+    real = recorded("lighter/fetchMarkets.json")
+    if real is not None:
+        same_types(eth, real["order_book_details"][0], ignore=frozenset({"daily_chart"}))
+    rates = get(clean_sim, "/lighter/api/v1/funding-rates").json()["funding_rates"]
+    assert {r["exchange"] for r in rates} == {"lighter", "binance", "bybit", "hyperliquid"}
+    own = next(r for r in rates if r["exchange"] == "lighter" and r["market_id"] == 0)
+    truth = clean_sim.universe.current("lighter", "ETH")
+    assert own["rate"] == truth.rate * 8 and isinstance(own["rate"], float)  # 8-hour scale
+    real_rates = recorded("lighter/fetchFundingRates.json")
+    if real_rates is not None:
+        same_types(own, real_rates["funding_rates"][0])
+    now_s = clean_sim.universe.clock.now_ms() // 1000
+    path = "/lighter/api/v1/fundings"
+    window = {"market_id": 0, "resolution": "1h", "start_timestamp": now_s - 40 * 86_400,
+              "end_timestamp": now_s}
+    rows = get(clean_sim, path, count_back=0, **window).json()["fundings"]
+    assert len(rows) == 750  # the silent cap, oldest first from the start
+    stamps = [r["timestamp"] for r in rows]
+    assert stamps == sorted(stamps) and stamps[0] >= window["start_timestamp"]
+    assert all(t % 3600 == 0 for t in stamps)
+    assert all(r["direction"] in ("long", "short") and not r["rate"].startswith("-")
+               for r in rows)
+    newest = get(clean_sim, path, count_back=5, **window).json()["fundings"]
+    assert len(newest) == 5 and newest[-1]["timestamp"] < now_s
+    edge = dict(window, start_timestamp=stamps[0], end_timestamp=stamps[3])
+    assert [r["timestamp"] for r in get(clean_sim, path, count_back=0, **edge).json()[
+        "fundings"]] == stamps[:3]  # start inclusive, end exclusive
+    missing = get(clean_sim, path, **window)  # count_back is required
+    assert missing.status_code == 400 and missing.json()["code"] == 20001
+
+
+# ----- Pacifica -------------------------------------------------------------------------------
+def test_pacifica_info_prices_and_history(clean_sim: SimulatorServer) -> None:
+    info = get(clean_sim, "/pacifica/api/v1/info").json()
+    assert info["success"] is True and info["error"] is None
+    kinds = {r["instrument_type"] for r in info["data"]}
+    assert kinds == {"perpetual", "spot"}
+    created = [r["created_at"] for r in info["data"] if r["instrument_type"] == "perpetual"]
+    assert created == sorted(created)  # oldest first
+    real = recorded("pacifica/fetchMarkets.json")
+    btc_info = next(r for r in info["data"] if r["symbol"] == "BTC")
+    if real is not None:
+        same_types(btc_info, real["data"][0])
+    prices = get(clean_sim, "/pacifica/api/v1/info/prices").json()["data"]
+    btc = next(r for r in prices if r["symbol"] == "BTC")
+    assert isinstance(btc["funding"], str) and isinstance(btc["timestamp"], int)
+    assert btc["funding"] == btc_info["funding_rate"]
+    path = "/pacifica/api/v1/funding_rate/history"
+    page = get(clean_sim, path, symbol="BTC", limit=5).json()
+    assert page["has_more"] is True and isinstance(page["next_cursor"], str)
+    stamps = [r["created_at"] for r in page["data"]]
+    assert stamps == sorted(stamps, reverse=True)  # newest first
+    assert page["data"][0]["next_funding_rate"] == btc["funding"]
+    older = get(clean_sim, path, symbol="BTC", limit=5, cursor=page["next_cursor"]).json()
+    assert older["data"][0]["created_at"] < stamps[-1]
+    assert older["data"][0]["next_funding_rate"] == page["data"][-1]["funding_rate"]
+    assert len(get(clean_sim, path, symbol="BTC").json()["data"]) == 100  # default limit
+    assert get(clean_sim, path, symbol="BTC", limit=4001).status_code == 400
+    assert get(clean_sim, path, symbol="BTC", cursor="nonsense!").status_code == 400
+    gone = get(clean_sim, path, symbol="NOPE")
+    assert gone.status_code == 404 and gone.json()["success"] is False
 
 
 def test_unknown_exchange_and_path(clean_sim: SimulatorServer) -> None:
