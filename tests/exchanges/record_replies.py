@@ -150,6 +150,23 @@ def record_binance(sim: SimulatorServer) -> None:
                             "endTime": _ms(END + MINUTE), "limit": 1000})
 
 
+def record_aster(sim: SimulatorServer) -> None:
+    every = (1, 4)
+    listed = _record_list(sim, "aster", "exchange_info", "/fapi/v1/exchangeInfo",
+                          _in_field("symbols", "", "symbol"), params={}, intervals=every)
+    _record_list(sim, "aster", "premium_index", "/fapi/v1/premiumIndex",
+                 lambda reply, keep: [r for r in reply if r["symbol"] in keep
+                                      or r["symbol"].endswith("USD")],  # + the USD decoys
+                 params={}, intervals=every)
+    _save("aster", "funding_info", {"request": {"path": "/fapi/v1/fundingInfo"},
+                                    "response": _reply(sim, "aster", "/fapi/v1/fundingInfo",
+                                                       {}, None)})
+    hourly = next(s for s in listed if sim.universe.contract("aster", s).interval_hours == 1)
+    _record_history(sim, "aster", "/fapi/v1/fundingRate", hourly, START, END,
+                    params={"symbol": hourly, "startTime": _ms(START - MINUTE),
+                            "endTime": _ms(END + MINUTE), "limit": 1000})
+
+
 def record_bybit(sim: SimulatorServer) -> None:
     every = (1, 4)
     listed = _record_list(sim, "bybit", "instruments", "/v5/market/instruments-info",
@@ -226,8 +243,8 @@ def record_dydx(sim: SimulatorServer) -> None:
 
 def main() -> None:
     with running_simulator(SimulatorConfig(seed=7, total_contracts=300, now=NOW)) as sim:
-        for record in (record_binance, record_bybit, record_okx, record_bitget, record_gate,
-                       record_kucoin, record_hyperliquid, record_dydx):
+        for record in (record_aster, record_binance, record_bybit, record_okx, record_bitget,
+                       record_gate, record_kucoin, record_hyperliquid, record_dydx):
             record(sim)
 
 

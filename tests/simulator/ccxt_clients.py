@@ -34,6 +34,13 @@ def _gate_urls(ex: Any, base: str) -> None:
         ex.urls["api"]["public"][key] = f"{base}/api/v4"
 
 
+def _aster_urls(ex: Any, base: str) -> None:
+    """ccxt's futures calls go to the simulator; its spot exchangeInfo (another host,
+    sapi.asterdex.com, that the simulator does not serve) lists no market."""
+    ex.urls["api"]["fapiPublic"] = f"{base}/fapi"
+    ex.sapiPublicGetV3ExchangeInfo = lambda params=None: {"symbols": []}
+
+
 def _keys(*keys: str, suffix: str = "") -> UrlPatch:
     def patch(ex: Any, base: str) -> None:
         ex.urls["api"].update(dict.fromkeys(keys, base + suffix))
@@ -80,6 +87,8 @@ CCXT_CLIENTS: dict[str, CcxtClient] = {
                               {"fetchMarkets": {"types": ["swap"]}}, base_field="baseName"),
     # ccxt 4.5.90 parses no current funding for dYdX (fetchFundingRate(s) unsupported)
     "dydx": CcxtClient("dydx", _keys("indexer", suffix="/v4"), current_funding=False),
+    # ccxt calls the /fapi/v3 paths; pending perpetuals are listed as inactive swaps
+    "aster": CcxtClient("aster", _aster_urls, history_limit=1000),
 }
 
 

@@ -57,8 +57,11 @@ def _check_current(
     u: Universe, exchange: str, c: Contract, parsed: dict[str, Any], before: int, after: int
 ) -> None:
     step = c.interval_hours * HOUR_MS
-    assert parsed["fundingTimestamp"] in {before // step * step + step, after // step * step + step}
-    truth = u.current(exchange, c.symbol, at=_dt(parsed["fundingTimestamp"] - 1))
+    # when the running interval settles: ccxt's fundingTimestamp, or for some exchanges (Aster,
+    # Backpack) nextFundingTimestamp, with fundingTimestamp None
+    settles = parsed["fundingTimestamp"] or parsed["nextFundingTimestamp"]
+    assert settles in {before // step * step + step, after // step * step + step}
+    truth = u.current(exchange, c.symbol, at=_dt(settles - 1))
     assert parsed["fundingRate"] == truth.rate, c.symbol
     if parsed.get("interval") is not None:
         assert parsed["interval"] == f"{c.interval_hours}h", c.symbol

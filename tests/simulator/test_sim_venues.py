@@ -91,6 +91,61 @@ def test_binance_errors_and_funding_info(clean_sim: SimulatorServer) -> None:
     assert len(adjusted) < len(u.contracts("binance")) / 2  # only adjusted symbols are listed
 
 
+# ----- Aster ----------------------------------------------------------------------------------
+def test_aster_shapes_match_the_recorded_replies(clean_sim: SimulatorServer) -> None:
+    sim = clean_sim
+    for version in ("v1", "v3"):  # the legacy and the recommended paths serve the same
+        one = get(sim, f"/aster/fapi/{version}/premiumIndex", symbol="BTCUSDT")
+        assert one.headers["X-MBX-USED-WEIGHT-1M"].isdigit()
+        real = recorded("aster/fetchFundingRate.json")
+        if real is not None:
+            same_types(one.json(), real)
+        assert one.json()["nextFundingTime"] % (8 * 3_600_000) == 0
+    allrows = get(sim, "/aster/fapi/v1/premiumIndex").json()
+    assert {"BTCUSD", "ETHUSD"} <= {r["symbol"] for r in allrows}  # no perpetuals, rate "0"
+    info = get(sim, "/aster/fapi/v3/fundingInfo").json()
+    real_info = recorded("aster/fetchFundingIntervals.json")
+    if real_info is not None:
+        same_types(info[0], real_info[0])
+    intervals = {r["symbol"]: r["fundingIntervalHours"] for r in info}
+    perps = sim.universe.contracts("aster")
+    assert all(intervals[c.symbol] == c.interval_hours for c in perps)  # every symbol listed
+    hist = get(sim, "/aster/fapi/v1/fundingRate", symbol="BTCUSDT", limit=3).json()
+    real_hist = recorded("aster/fetchFundingRateHistory.json")
+    if real_hist is not None:
+        assert set(hist[0]) == set(real_hist[0])  # no markPrice
+        same_types(hist[0], real_hist[0])
+    assert all(h["fundingTime"] % (8 * 3_600_000) == 0 for h in hist)  # stamped exactly
+    listing = get(sim, "/aster/fapi/v3/exchangeInfo").json()["symbols"]
+    pending = [r for r in listing if r["status"] == "PENDING_TRADING"]
+    assert pending and all(r["contractType"] == "" for r in pending)
+
+
+def test_aster_history_of_every_symbol(clean_sim: SimulatorServer) -> None:
+    """Without `symbol`: every symbol's rows, ascending from startTime, up to 1000 (docs)."""
+    sim = clean_sim
+    u = sim.universe
+    start = u.clock.now_ms() - 2 * DAY_MS
+    rows = get(sim, "/aster/fapi/v1/fundingRate", startTime=start, limit=5000).json()
+    assert len(rows) == 1000
+    times = [r["fundingTime"] for r in rows]
+    assert times == sorted(times) and times[0] >= start
+    last = times[-1]
+    truth = sorted(
+        (t, c.symbol) for c in u.contracts("aster")
+        for t, _ in u.settlements("aster", c.symbol, _dt(start), _dt(last - 1))
+    )
+    got = [(_dt(r["fundingTime"]), r["symbol"]) for r in rows if r["fundingTime"] < last]
+    assert got == truth  # nothing skipped between startTime and the last row
+    recent = get(sim, "/aster/fapi/v1/fundingRate", limit=10).json()
+    assert len(recent) == 10 and [r["fundingTime"] for r in recent] == sorted(
+        r["fundingTime"] for r in recent)
+    day_ago = u.now() - timedelta(days=1)
+    newest = max(t for c in u.contracts("aster")
+                 for t, _ in u.settlements("aster", c.symbol, day_ago, u.now()))
+    assert _dt(recent[-1]["fundingTime"]) == newest  # without startTime: the most recent rows
+
+
 # ----- Bybit ----------------------------------------------------------------------------------
 def test_bybit_history_rules(clean_sim: SimulatorServer) -> None:
     path = "/bybit/v5/market/funding/history"
