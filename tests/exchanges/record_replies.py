@@ -167,6 +167,14 @@ def record_aster(sim: SimulatorServer) -> None:
                             "endTime": _ms(END + MINUTE), "limit": 1000})
 
 
+def record_backpack(sim: SimulatorServer) -> None:
+    listed = _record_list(sim, "backpack", "markets", "/api/v1/markets", _in_list("symbol"))
+    _record_list(sim, "backpack", "mark_prices", "/api/v1/markPrices", _in_list("symbol"))
+    # newest first from the interval still accruing: 60 rows reach back past START
+    _record_history(sim, "backpack", "/api/v1/fundingRates", listed[0], START, END,
+                    params={"symbol": listed[0], "limit": 60, "offset": 0})
+
+
 def record_bybit(sim: SimulatorServer) -> None:
     every = (1, 4)
     listed = _record_list(sim, "bybit", "instruments", "/v5/market/instruments-info",
@@ -243,8 +251,9 @@ def record_dydx(sim: SimulatorServer) -> None:
 
 def main() -> None:
     with running_simulator(SimulatorConfig(seed=7, total_contracts=300, now=NOW)) as sim:
-        for record in (record_aster, record_binance, record_bybit, record_okx, record_bitget,
-                       record_gate, record_kucoin, record_hyperliquid, record_dydx):
+        for record in (record_aster, record_backpack, record_binance, record_bybit, record_okx,
+                       record_bitget, record_gate, record_kucoin, record_hyperliquid,
+                       record_dydx):
             record(sim)
 
 

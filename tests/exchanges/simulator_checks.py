@@ -58,7 +58,7 @@ def check_contracts(
     contracts = a.list_contracts()
     assert a.request_count == requests_needed == served(sim, exchange) - before
     truth = {c.symbol: c for c in sim.universe.contracts(exchange)}
-    assert len(contracts) == len(truth) > 10
+    assert len(contracts) == len(truth) >= 5  # small venues list few (Backpack: 8 of 300)
     assert {c.symbol for c in contracts} == set(truth)
     listed = {c.symbol for c in sim.universe.instruments(exchange)} - set(truth)
     assert listed or not decoys

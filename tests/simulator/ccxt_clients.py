@@ -41,6 +41,14 @@ def _aster_urls(ex: Any, base: str) -> None:
     ex.sapiPublicGetV3ExchangeInfo = lambda params=None: {"symbols": []}
 
 
+def _backpack_urls(ex: Any, base: str) -> None:
+    """ccxt also asks for the asset list and tokenized-stock securities (RFQ markets), which
+    the simulator does not serve: it loads no currencies and lists no securities."""
+    ex.urls["api"]["public"] = base
+    ex.has["fetchCurrencies"] = False
+    ex.publicGetApiV1Securities = lambda params=None: []
+
+
 def _keys(*keys: str, suffix: str = "") -> UrlPatch:
     def patch(ex: Any, base: str) -> None:
         ex.urls["api"].update(dict.fromkeys(keys, base + suffix))
@@ -65,6 +73,9 @@ class CcxtClient:
     history_limit: int = 100  # rows asked of fetch_funding_rate_history (the venue's maximum)
     lists_prelaunch: bool = False  # load_markets also sees the pre-launch contracts
     base_field: str = "baseId"  # market field holding the venue's own base spelling
+    bulk_funding: bool = True  # False: ccxt reads current funding one symbol at a time
+    # the newest history row is the interval still accruing (Backpack); ccxt passes it on
+    accruing_history_row: bool = False
 
 
 CCXT_CLIENTS: dict[str, CcxtClient] = {
@@ -89,6 +100,10 @@ CCXT_CLIENTS: dict[str, CcxtClient] = {
     "dydx": CcxtClient("dydx", _keys("indexer", suffix="/v4"), current_funding=False),
     # ccxt calls the /fapi/v3 paths; pending perpetuals are listed as inactive swaps
     "aster": CcxtClient("aster", _aster_urls, history_limit=1000),
+    # ccxt 4.5.90 has no fetchFundingRates for Backpack (the bulk endpoint exists), and keeps
+    # the accruing newest history row
+    "backpack": CcxtClient("backpack", _backpack_urls, history_limit=1000, bulk_funding=False,
+                           accruing_history_row=True),
 }
 
 
@@ -96,6 +111,25 @@ def with_current_funding(exchanges: tuple[str, ...]) -> list[str]:
     """The exchanges whose current funding ccxt parses (a missing entry counts as parsed:
     the registry test reports it)."""
     return [e for e in exchanges if e not in CCXT_CLIENTS or CCXT_CLIENTS[e].current_funding]
+
+
+def current_rates(ex: Any, name: str, contracts: list[Contract]) -> dict[str, Any]:
+    """ccxt's current funding of `contracts` by unified symbol: one bulk call where ccxt has
+    it (with the exchange's bulk params), else one call per contract."""
+    client = CCXT_CLIENTS[name]
+    if client.bulk_funding:
+        rates: dict[str, Any] = ex.fetch_funding_rates(None, client.bulk_params)
+        return rates
+    return {unified(ex, c): ex.fetch_funding_rate(unified(ex, c)) for c in contracts}
+
+
+def settled_history(
+    name: str, rows: list[dict[str, Any]], asked_at_ms: int
+) -> list[dict[str, Any]]:
+    """ccxt's history rows without an accruing one (its interval ends after the request)."""
+    if not CCXT_CLIENTS[name].accruing_history_row:
+        return rows
+    return [r for r in rows if r["timestamp"] <= asked_at_ms]
 
 
 def make_exchange(name: str, url: str) -> Any:

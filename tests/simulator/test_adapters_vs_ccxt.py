@@ -10,7 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from ccxt_clients import CCXT_CLIENTS, make_exchange, pick_contracts, unified, with_current_funding
+from ccxt_clients import (
+    current_rates,
+    make_exchange,
+    pick_contracts,
+    settled_history,
+    unified,
+    with_current_funding,
+)
 
 from config.settings import SUPPORTED_EXCHANGES, load_settings
 from lib.exchanges import get_adapter
@@ -38,7 +45,7 @@ def test_current_funding_agrees_with_ccxt(
     ex, adapter = pair[exchange]
     ours = {s.symbol: s for s in adapter.fetch_current()}
     picks = pick_contracts(sim.universe, exchange)
-    rates = ex.fetch_funding_rates(None, CCXT_CLIENTS[exchange].bulk_params)
+    rates = current_rates(ex, exchange, picks)
     theirs = {c.symbol: rates[unified(ex, c)] for c in picks}
     for c in picks:
         assert ours[c.symbol].funding_rate == pytest.approx(
@@ -58,6 +65,7 @@ def test_funding_history_agrees_with_ccxt(
     start = normalise_settlement(now - timedelta(days=3)) + timedelta(minutes=30)
     for c in pick_contracts(sim.universe, exchange):
         theirs = ex.fetch_funding_rate_history(unified(ex, c), to_ms(start), 100)
+        theirs = settled_history(exchange, theirs, to_ms(sim.universe.now()))
         assert theirs, c.symbol
         last = normalise_settlement(from_ms(theirs[-1]["timestamp"]))
         ours = adapter.fetch_history(contracts[c.symbol], start, last)
