@@ -170,6 +170,11 @@ def record_aster(sim: SimulatorServer) -> None:
 def record_backpack(sim: SimulatorServer) -> None:
     listed = _record_list(sim, "backpack", "markets", "/api/v1/markets", _in_list("symbol"))
     _record_list(sim, "backpack", "mark_prices", "/api/v1/markPrices", _in_list("symbol"))
+    _save("backpack", "open_interest", {
+        "request": _request("/api/v1/openInterest", {}, None),
+        "response": _reply(sim, "backpack", "/api/v1/openInterest", {}, None),
+        "expected": {c.symbol: sim.universe.current("backpack", c.symbol).open_interest
+                     for c in sim.universe.contracts("backpack")}})
     # newest first from the interval still accruing: 60 rows reach back past START
     _record_history(sim, "backpack", "/api/v1/fundingRates", listed[0], START, END,
                     params={"symbol": listed[0], "limit": 60, "offset": 0})

@@ -87,7 +87,7 @@ LIVE: dict[str, Live] = {
     ),
     "backpack": Live(
         intervals=frozenset({1.0}),  # hourly on every perpetual
-        extras=("mark_price", "index_price"),
+        extras=("mark_price", "index_price", "open_interest"),
         # newest first by offset, 1000 a page: 85 days = 2040 rows = 3 pages; a month ending
         # 20 days back starts at an offset estimated from the interval and takes one page
         pages=(Pages(1, 85, 0.5, 3), Pages(1, 10, 0, 1), Pages(1, 30, -20 * 24, 1)),

@@ -25,6 +25,7 @@ from lib.exchanges.venues.backpack import (
     parse_contracts,
     parse_current,
     parse_history,
+    parse_open_interest,
     parse_rate_bounds,
     row_intervals,
 )
@@ -147,6 +148,32 @@ def test_snapshot_joins_intervals_and_bounds() -> None:
     )
     assert (s.rate_cap, s.rate_floor) == (0.015, -0.015)
     assert to_ms(s.next_funding_time) == 1759489200000  # type: ignore[arg-type]
+
+
+def test_open_interest_of_every_market() -> None:
+    """ccxt's documented sample, a prediction market's row (no perpetual: never joined) and a
+    row without a number (left out)."""
+    rows = [{"openInterest": "1273.85214", "symbol": "BTC_USDC_PERP", "timestamp": 1753105735301},
+            {"openInterest": "1520", "symbol": "BTC100K_USDC_PREDICTION", "timestamp": 1},
+            {"openInterest": None, "symbol": "NEW_USDC_PERP", "timestamp": 1}]
+    interest = parse_open_interest(rows)
+    assert interest == {"BTC_USDC_PERP": 1273.85214, "BTC100K_USDC_PREDICTION": 1520.0}
+    marks = [{"fundingRate": "0.0001", "indexPrice": "118333.18643195",
+              "markPrice": "118343.51853741", "nextFundingTimestamp": 1753113600000,
+              "symbol": "BTC_USDC_PERP"}]
+    (s,) = parse_current(marks, {"BTC_USDC_PERP": 1.0}, OBSERVED, None, interest)
+    assert (s.open_interest, s.open_interest_unit) == (1273.85214, "base")
+    with pytest.raises(ExchangeDataError, match="openInterest: missing field 'symbol'"):
+        parse_open_interest([{"openInterest": "1"}])
+
+
+def test_simulator_recorded_open_interest() -> None:
+    record = recording("backpack", "open_interest")
+    interest = parse_open_interest(record["response"])
+    truth = record["expected"]
+    assert set(interest) == set(truth) | {"BTC100K_USDC_PREDICTION"}
+    for symbol, value in truth.items():
+        assert interest[symbol] == pytest.approx(value, rel=1e-6)
 
 
 def test_simulator_recorded_markets() -> None:

@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from config.settings import Settings
+from config.settings import SUPPORTED_EXCHANGES, Settings
 from lib.runtime.files import REPAIR_LOCK_FILE, UNIFIED_LOCK_FILE
 from lib.runtime.locks import FileLock
 from lib.storage import schema
@@ -204,8 +204,7 @@ class Runner:
                    DATA_DIR=str(tmp / "data"), SIMULATOR_URL="", HTTP_MAX_RETRIES="0",
                    HTTP_CONNECT_TIMEOUT="2", HTTP_READ_TIMEOUT="2")
         env.update({f"{ex.upper()}_BASE_URL": f"http://127.0.0.1:{self.closed}"
-                    for ex in ("binance", "bybit", "okx", "bitget", "gate", "kucoin",
-                               "hyperliquid", "dydx")})
+                    for ex in SUPPORTED_EXCHANGES})
         return env
 
     def prepare(self, case: Case, tmp: Path, stack: ExitStack) -> tuple[Path, dict[str, str]]:

@@ -172,6 +172,10 @@ def test_backpack_shapes_match_the_recorded_replies(clean_sim: SimulatorServer) 
     assert {r["orderBookState"] for r in markets} == {"Open", "Closed"}
     assert all(r["fundingInterval"] == 3_600_000 and r["marketType"] == "PERP" for r in markets)
     assert get(sim, "/backpack/api/v1/markets", marketType="SPOT").json() == []
+    interest = get(sim, "/backpack/api/v1/openInterest").json()
+    assert {r["symbol"] for r in interest} >= {c.symbol for c in u.contracts("backpack")}
+    assert all(isinstance(r["openInterest"], str) and isinstance(r["timestamp"], int)
+               for r in interest)
 
     before = u.now()
     hist = get(sim, "/backpack/api/v1/fundingRates", symbol="BTC_USDC_PERP").json()

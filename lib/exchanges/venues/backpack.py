@@ -3,7 +3,8 @@
 Contracts and their funding intervals come from `GET /api/v1/markets` (`marketType` "PERP";
 `fundingInterval` in ms; closed order books left out), current funding of every perpetual from
 one `GET /api/v1/markPrices` (the rate of the running interval, mark and index price) joined
-with the markets' intervals and rate bounds (basis points). History is
+with the markets' intervals and rate bounds (basis points) and `GET /api/v1/openInterest`
+(every market, base units). History is
 `GET /api/v1/fundingRates?symbol&limit&offset`: newest first, paged by offset, with no time
 filter, so the walk starts at an offset estimated from the interval (a guess too far back is
 corrected) and stops at the page that reaches the start of the window.
@@ -63,13 +64,15 @@ EXCHANGE = "backpack"
 MARKETS = "/api/v1/markets"
 MARK_PRICES = "/api/v1/markPrices"
 HISTORY = "/api/v1/fundingRates"
+OPEN_INTEREST = "/api/v1/openInterest"
 CONTRACT_SIZE = 1.0  # quantities in base units (ccxt: contractSize 1)
 BPS = 10_000.0
 KNOWN_INTERVALS = (1.0, 8.0)  # hours Backpack has settled perpetuals on (8 h until 2025)
 # Order books that still trade and accrue funding ("Closed" ones do not).
 LISTING = ListingFields("symbol", "marketType", frozenset({"PERP"}), "orderBookState",
                         frozenset({"Open", "PostOnly", "LimitOnly", "CancelOnly"}))
-SNAPSHOT = SnapshotFields(rate="fundingRate", mark="markPrice", index="indexPrice")
+SNAPSHOT = SnapshotFields(rate="fundingRate", mark="markPrice", index="indexPrice",
+                          open_interest_unit="base")
 
 
 def _checked(payload: Any, endpoint: str) -> Any:
@@ -136,9 +139,11 @@ def parse_rate_bounds(payload: Any) -> dict[str, tuple[float, float]]:
 def parse_current(
     payload: Any, intervals: dict[str, float], observed_at: datetime,
     bounds: dict[str, tuple[float, float]] | None = None,
+    open_interest: dict[str, float] | None = None,
 ) -> list[FundingSnapshot]:
     """Current funding from `GET /api/v1/markPrices` for the perpetuals in `intervals`
-    ({symbol: hours} of `parse_contracts`); other rows are no tradable perpetual.
+    ({symbol: hours} of `parse_contracts`); other rows are no tradable perpetual. `bounds`
+    and `open_interest` are `parse_rate_bounds` and `parse_open_interest`.
 
     `fundingRate` is the rate of the running interval, settling at `nextFundingTimestamp`
     (ms, number or string). Sample::
@@ -147,7 +152,7 @@ def parse_current(
           "markPrice": "4307.57627888", "nextFundingTimestamp": "1754956800000",
           "symbol": "ETH_USDC_PERP"}]
     """
-    bounds = bounds or {}
+    bounds, open_interest = bounds or {}, open_interest or {}
     snapshots = []
     for row in _rows(payload, MARK_PRICES):
         symbol = field(EXCHANGE, MARK_PRICES, row, "symbol", text)
@@ -159,8 +164,23 @@ def parse_current(
                                  next_time, observed_at)
         if symbol in bounds:
             snapshot = replace(snapshot, rate_cap=bounds[symbol][0], rate_floor=bounds[symbol][1])
+        snapshot = replace(snapshot, open_interest=open_interest.get(symbol))
         snapshots.append(snapshot)
     return snapshots
+
+
+def parse_open_interest(payload: Any) -> dict[str, float]:
+    """{symbol: open interest in base units} from `GET /api/v1/openInterest` (no symbol: every
+    market, prediction markets included; a row without a number is left out). Sample::
+
+        [{"openInterest": "1273.85214", "symbol": "BTC_USDC_PERP", "timestamp": 1753105735301}]
+    """
+    interest = {}
+    for row in _rows(payload, OPEN_INTEREST):
+        value = optional_field(row, "openInterest", finite)
+        if value is not None:
+            interest[field(EXCHANGE, OPEN_INTEREST, row, "symbol", text)] = value
+    return interest
 
 
 def row_intervals(times: list[datetime]) -> list[float | None]:
@@ -225,12 +245,15 @@ class Adapter(ExchangeAdapter):
         return parse_contracts(self._markets())
 
     def fetch_current(self) -> list[FundingSnapshot]:
-        """Two requests: markPrices (rates, prices) and markets (intervals, rate bounds)."""
+        """Three requests: markPrices (rates, prices), markets (intervals, rate bounds) and
+        openInterest, an extra whose failure leaves it out."""
         payload = self.http.get_json(MARK_PRICES)
         markets = self._markets()
+        interest = self.extra("open interest",
+                              lambda: parse_open_interest(self.http.get_json(OPEN_INTEREST)))
         intervals = {c.symbol: c.funding_interval_hours for c in parse_contracts(markets)}
         return parse_current(payload, intervals, self.http.exchange_now(),
-                             parse_rate_bounds(markets))
+                             parse_rate_bounds(markets), interest)
 
     def _offset_page(self, contract: Contract, offset: int) -> tuple[list[FundingEvent], int]:
         """One request: the settled events at `offset` and how many rows the reply had."""

@@ -12,6 +12,9 @@ Facts from Backpack's API docs and ccxt's recorded replies:
   ccxt says the API's maximum is 1000: this venue caps at 1000), `offset`: newest first, no time
   filter; the newest row is the interval still accruing (its end in the future, its rate still
   moving). `intervalEndTimestamp` is a naive ISO time, seconds, UTC;
+- `GET /api/v1/openInterest` (optional `symbol`; none: every market): `openInterest` a decimal
+  string in base units, `timestamp` ms; prediction markets' rows (`*_USDC_PREDICTION`) come
+  with it though no market lists them;
 - errors `{"code": "<CODE>", "message": "..."}`; 2000 requests a minute (Backpack's FAQ; how
   unauthenticated calls are keyed is not published: per IP here), 429 with Retry-After.
 """
@@ -51,12 +54,13 @@ class Backpack(Venue):
     rate_limits = (Limit("ip", 2000, 60.0),)
     history_cost = HistoryCost("ip")
     snapshot_call = Call("GET", "/api/v1/markPrices")
-    snapshot_requests = 2  # markPrices lacks the interval: markets
+    snapshot_requests = 3  # markPrices lacks the interval (markets) and OI (openInterest)
 
     def register(self) -> None:
         self.add("GET", "/api/v1/markets", self.markets)
         self.add("GET", "/api/v1/markPrices", self.mark_prices)
         self.add("GET", "/api/v1/fundingRates", self.funding_rates)
+        self.add("GET", "/api/v1/openInterest", self.open_interest)
 
     # ----- errors and limits ------------------------------------------------------------------
     def not_found(self, req: Request) -> Response:
@@ -166,3 +170,16 @@ class Backpack(Venue):
              "intervalEndTimestamp": _naive_iso(t), "symbol": c.symbol}
             for t, rate in page
         ], listing=True)
+
+    def open_interest(self, req: Request) -> Response:
+        one = self._perp(req, required=False)
+        now = self.u.now_ms()
+        rows: list[dict[str, object]] = [
+            {"openInterest": fmt_px(self.u.snapshot(c, now).open_interest, 9),
+             "symbol": c.symbol, "timestamp": now}
+            for c in ([one] if one else self.perps())
+        ]
+        if one is None:  # a prediction market's row, which no market list names
+            rows.append({"openInterest": "1520", "symbol": "BTC100K_USDC_PREDICTION",
+                         "timestamp": now})
+        return json_response(rows, listing=True)
