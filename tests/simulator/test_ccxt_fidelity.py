@@ -106,6 +106,14 @@ def test_bitget_tickers_rates_and_binance_intervals(
             assert intervals[unified(binance, c)]["interval"] == f"{c.interval_hours}h"
 
 
+def test_aster_intervals_of_every_symbol(clients: dict[str, Any], sim: SimulatorServer) -> None:
+    """Aster's fundingInfo lists every symbol (8 h ones too), which ccxt reads as intervals."""
+    aster, u = clients["aster"], sim.universe
+    intervals = aster.fetch_funding_intervals()
+    for c in u.contracts("aster"):
+        assert intervals[unified(aster, c)]["interval"] == f"{c.interval_hours}h", c.symbol
+
+
 @pytest.mark.parametrize("exchange", EXCHANGES)
 def test_funding_history_matches_ground_truth(
     clients: dict[str, Any], sim: SimulatorServer, exchange: str
