@@ -151,7 +151,7 @@ def record_binance(sim: SimulatorServer) -> None:
 
 
 def record_aster(sim: SimulatorServer) -> None:
-    every = (1, 4)
+    every = (1, 2, 4)
     listed = _record_list(sim, "aster", "exchange_info", "/fapi/v1/exchangeInfo",
                           _in_field("symbols", "", "symbol"), params={}, intervals=every)
     _record_list(sim, "aster", "premium_index", "/fapi/v1/premiumIndex",

@@ -78,9 +78,10 @@ PRICES_OI_VOLUME = ("mark_price", "index_price", "open_interest", "volume_24h")
 LIVE: dict[str, Live] = {
     "aster": Live(
         contract_requests=2,  # exchangeInfo + fundingInfo
-        intervals=HOURLY_TO_8H,
+        intervals=frozenset({1.0, 2.0, 4.0, 8.0}),
         extras=("mark_price", "index_price"),
-        pages=(Pages(1, 85, 0.5, 3), Pages(1, 20, 0, 1)),  # forward from startTime, 1000 a page
+        # forward from startTime, 1000 a page: 85 days of 2 h = 1020 rows = 2 pages
+        pages=(Pages(1, 85, 0.5, 3), Pages(1, 20, 0, 1), Pages(2, 85, 1, 2)),
         # 2400 weight a minute; time_scale 60 makes it a second. Like Binance it bans a client
         # sending during a 429, so the windows are only filled
         faults=Faults(60, 60, "aster:weight", hammer=None),

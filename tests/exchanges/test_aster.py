@@ -150,7 +150,7 @@ def test_simulator_recorded_contracts() -> None:
     contracts = parse_contracts(record["response"], intervals)
     check_contracts(contracts, record)
     truth = {t["symbol"]: t for t in record["expected"]["contracts"]}
-    assert {c.funding_interval_hours for c in contracts} == {1.0, 4.0, 8.0}
+    assert {c.funding_interval_hours for c in contracts} == {1.0, 2.0, 4.0, 8.0}
     for c in contracts:
         assert c.listed_at == from_ms(truth[c.symbol]["listed_at_ms"])
     assert any(c.multiplier == 1e3 and c.symbol.startswith("1000") for c in contracts)

@@ -36,6 +36,7 @@ class Aster(Binance):
     name = "aster"
     default_size = 150
     interval_mix = (0.60, 0.25, 0.15)
+    two_hour_share = 0.3  # 1, 2, 4 and 8 h are all seen in fundingInfo
     naming = NamingRules("{base}USDT", "USDT", "USDT", multiplier="prefix")
     prelaunch_listed = 1
     dated_futures = None
