@@ -4,10 +4,11 @@ The same API shape as Binance USDⓈ-M, so the listing and snapshot rows are rea
 field descriptions (`binance.LISTING`, `binance.SNAPSHOT`); where Aster differs, this module
 says so:
 
-- `GET /fapi/v1/fundingInfo` has its own row shape (`fundingFeeCap`/`fundingFeeFloor`, numbers
-  or null) and lists every symbol, 8 h ones included (confirmed by ccxt's recorded reply:
-  BTCUSDT, 8 h, null caps). Aster's docs describe it as Binance's "symbols that had an
-  adjustment" list, so a symbol missing from it settles on the documented default, 8 h.
+- `GET /fapi/v1/fundingInfo` ("Get Funding Rate Config") has its own row shape
+  (`fundingFeeCap`/`fundingFeeFloor`, numbers or null) and lists 8 h symbols too (ccxt's
+  recorded reply: BTCUSDT, 8 h, null caps), but the docs do not promise every symbol. A symbol
+  missing from it settles on the default of this Binance-compatible API, 8 h (the interval of
+  Aster's main perpetuals, BTCUSDT and ETHUSDT); the reply itself wins wherever it has one.
 - History rows (`GET /fapi/v1/fundingRate`) carry no `markPrice` and are stamped exactly on the
   settlement (confirmed by the recorded reply); ascending from `startTime`, 1000 a page
   (docs: default 100, max 1000).
@@ -18,8 +19,9 @@ says so:
 
 Confirmed by recorded real replies (ccxt's, ../shared/exchange-responses/aster/): the
 premiumIndex row (strings and ms numbers), the history row and the fundingInfo row. On the
-docs alone: page limits, inclusive bounds, the weight budget, the 8 h default and the
-exchangeInfo shape (Binance's; numbers may come as strings, both are read).
+docs alone: page limits, inclusive bounds, the weight budget and the exchangeInfo shape
+(Binance's; numbers may come as strings, both are read); on neither, an assumption: the 8 h
+default for a symbol fundingInfo leaves out, and 1000-prefixed multiplier names.
 """
 
 from __future__ import annotations
@@ -56,8 +58,7 @@ EXCHANGE_INFO = "/fapi/v1/exchangeInfo"
 PREMIUM_INDEX = "/fapi/v1/premiumIndex"
 FUNDING_INFO = "/fapi/v1/fundingInfo"
 HISTORY = "/fapi/v1/fundingRate"
-# Aster documents fundingInfo as the symbols whose interval or caps were adjusted (Binance's
-# wording): any other symbol settles on the default, every 8 hours.
+# A symbol fundingInfo does not list settles on the Binance-compatible default, every 8 hours.
 UNLISTED_INTERVAL_HOURS = 8.0
 CONTRACT_SIZE = 1.0  # quantities in base units (ccxt: contractSize 1)
 
