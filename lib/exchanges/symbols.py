@@ -199,6 +199,20 @@ _VENUES: dict[str, _Venue] = {
     "pacifica": _Venue(
         sep="", tail="", quotes=(("", "USDC", "USDC"),), k_prefix=True, numeric_prefix=False
     ),
+    # Aster (Binance-style): BTCUSDT, 1000PEPEUSDT (prefix assumed as on Binance: unconfirmed
+    # on Aster), CLUSD1 (USD1-settled). Its BTCUSD-style rows in premiumIndex/fundingInfo are
+    # no trading perpetuals: no "USD" token, so they stay unknown and are left out.
+    "aster": _Venue(
+        sep="",
+        tail="",
+        quotes=(_LINEAR_USDT, ("USDC", "USDC", "USDC"), ("USD1", "USD1", "USD1")),
+    ),
+    # Backpack: BTC_USDC_PERP, kPEPE_USDC_PERP (k = 1000, in baseSymbol too); stocks keep
+    # their ".US" (MU.US_USDC_PERP), which is no alphanumeric base and stays unknown.
+    "backpack": _Venue(
+        sep="_", tail="_PERP", quotes=(("USDC", "USDC", "USDC"),), k_prefix=True,
+        numeric_prefix=False,
+    ),
 }
 
 

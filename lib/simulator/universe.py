@@ -248,7 +248,13 @@ def _interval(venue: type[Venue], asset: assetlib.Asset, rng: random.Random) -> 
     if p8 > 0 and asset.rank < 3:
         return 8
     x = rng.random()
-    return 8 if x < p8 else 4 if x < p8 + p4 else 1
+    hours = 8 if x < p8 else 4 if x < p8 + p4 else 1
+    # venues with 2 h contracts (Aster) turn a share of their 4 h and 1 h ones into 2 h; drawn
+    # from a hash, not `rng`, so every other venue's universe stays as it was
+    two = venue.two_hour_share
+    if hours != 8 and two > 0 and unit(stable_hash(venue.name, asset.name), 2) < two:
+        return 2
+    return hours
 
 
 def _listed_at(u: Universe, asset: assetlib.Asset, rng: random.Random) -> datetime:

@@ -150,6 +150,36 @@ def record_binance(sim: SimulatorServer) -> None:
                             "endTime": _ms(END + MINUTE), "limit": 1000})
 
 
+def record_aster(sim: SimulatorServer) -> None:
+    every = (1, 2, 4)
+    listed = _record_list(sim, "aster", "exchange_info", "/fapi/v1/exchangeInfo",
+                          _in_field("symbols", "", "symbol"), params={}, intervals=every)
+    _record_list(sim, "aster", "premium_index", "/fapi/v1/premiumIndex",
+                 lambda reply, keep: [r for r in reply if r["symbol"] in keep
+                                      or r["symbol"].endswith("USD")],  # + the USD decoys
+                 params={}, intervals=every)
+    _save("aster", "funding_info", {"request": {"path": "/fapi/v1/fundingInfo"},
+                                    "response": _reply(sim, "aster", "/fapi/v1/fundingInfo",
+                                                       {}, None)})
+    hourly = next(s for s in listed if sim.universe.contract("aster", s).interval_hours == 1)
+    _record_history(sim, "aster", "/fapi/v1/fundingRate", hourly, START, END,
+                    params={"symbol": hourly, "startTime": _ms(START - MINUTE),
+                            "endTime": _ms(END + MINUTE), "limit": 1000})
+
+
+def record_backpack(sim: SimulatorServer) -> None:
+    listed = _record_list(sim, "backpack", "markets", "/api/v1/markets", _in_list("symbol"))
+    _record_list(sim, "backpack", "mark_prices", "/api/v1/markPrices", _in_list("symbol"))
+    _save("backpack", "open_interest", {
+        "request": _request("/api/v1/openInterest", {}, None),
+        "response": _reply(sim, "backpack", "/api/v1/openInterest", {}, None),
+        "expected": {c.symbol: sim.universe.current("backpack", c.symbol).open_interest
+                     for c in sim.universe.contracts("backpack")}})
+    # newest first from the interval still accruing: 60 rows reach back past START
+    _record_history(sim, "backpack", "/api/v1/fundingRates", listed[0], START, END,
+                    params={"symbol": listed[0], "limit": 60, "offset": 0})
+
+
 def record_bybit(sim: SimulatorServer) -> None:
     every = (1, 4)
     listed = _record_list(sim, "bybit", "instruments", "/v5/market/instruments-info",
@@ -345,10 +375,10 @@ def record_pacifica(sim: SimulatorServer) -> None:
 
 def main() -> None:
     with running_simulator(SimulatorConfig(seed=7, total_contracts=300, now=NOW)) as sim:
-        for record in (record_binance, record_bybit, record_okx, record_bitget, record_gate,
-                       record_kucoin, record_hyperliquid, record_dydx, record_mexc,
-                       record_deribit, record_hibachi, record_drift, record_lighter,
-                       record_pacifica):
+        for record in (record_aster, record_backpack, record_binance, record_bybit, record_okx,
+                       record_bitget, record_gate, record_kucoin, record_hyperliquid,
+                       record_dydx, record_mexc, record_deribit, record_hibachi, record_drift,
+                       record_lighter, record_pacifica):
             record(sim)
 
 

@@ -77,6 +77,27 @@ class Live:
 PRICES_OI_VOLUME = ("mark_price", "index_price", "open_interest", "volume_24h")
 
 LIVE: dict[str, Live] = {
+    "aster": Live(
+        contract_requests=2,  # exchangeInfo + fundingInfo
+        intervals=frozenset({1.0, 2.0, 4.0, 8.0}),
+        extras=("mark_price", "index_price"),
+        # forward from startTime, 1000 a page: 85 days of 2 h = 1020 rows = 2 pages
+        pages=(Pages(1, 85, 0.5, 3), Pages(1, 20, 0, 1), Pages(2, 85, 1, 2)),
+        # 2400 weight a minute; time_scale 60 makes it a second. Like Binance it bans a client
+        # sending during a 429, so the windows are only filled
+        faults=Faults(60, 60, "aster:weight", hammer=None),
+    ),
+    "backpack": Live(
+        intervals=frozenset({1.0}),  # hourly on every perpetual
+        extras=("mark_price", "index_price", "open_interest"),
+        # newest first by offset, 1000 a page: 85 days = 2040 rows = 3 pages; a month ending
+        # 20 days back starts at an offset estimated from the interval and takes one page
+        pages=(Pages(1, 85, 0.5, 3), Pages(1, 10, 0, 1), Pages(1, 30, -20 * 24, 1)),
+        # 2000 requests a minute; time_scale 60 makes it a second
+        faults=Faults(60, 60, "backpack:ip", (
+            "GET", "/api/v1/fundingRates?symbol={symbol}&limit=1", None,
+        )),
+    ),
     "binance": Live(
         contract_requests=2,  # exchangeInfo + fundingInfo
         intervals=HOURLY_TO_8H,

@@ -29,6 +29,14 @@ def info(canonical: str, multiplier: float = 1.0) -> SymbolInfo:
 
 # Real names: Binance USD-M and Bybit linear listings (2025), exchange-apis.md, ccxt fixtures.
 TABLE: list[tuple[str, str, SymbolInfo]] = [
+    ("aster", "BTCUSDT", info("BTC/USDT:USDT")),
+    ("aster", "1000PEPEUSDT", info("PEPE/USDT:USDT", 1e3)),
+    ("aster", "CLUSD1", info("CL/USD1:USD1")),
+    ("aster", "ETHUSDC", info("ETH/USDC:USDC")),
+    ("backpack", "BTC_USDC_PERP", info("BTC/USDC:USDC")),
+    ("backpack", "kPEPE_USDC_PERP", info("PEPE/USDC:USDC", 1e3)),
+    ("backpack", "kBONK_USDC_PERP", info("BONK/USDC:USDC", 1e3)),
+    ("backpack", "0G_USDC_PERP", info("0G/USDC:USDC")),
     ("binance", "BTCUSDT", info("BTC/USDT:USDT")),
     ("binance", "ETHUSDC", info("ETH/USDC:USDC")),
     ("binance", "BLZUSDT", info("BLZ/USDT:USDT")),

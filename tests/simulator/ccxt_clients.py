@@ -34,6 +34,21 @@ def _gate_urls(ex: Any, base: str) -> None:
         ex.urls["api"]["public"][key] = f"{base}/api/v4"
 
 
+def _aster_urls(ex: Any, base: str) -> None:
+    """ccxt's futures calls go to the simulator; its spot exchangeInfo (another host,
+    sapi.asterdex.com, that the simulator does not serve) lists no market."""
+    ex.urls["api"]["fapiPublic"] = f"{base}/fapi"
+    ex.sapiPublicGetV3ExchangeInfo = lambda params=None: {"symbols": []}
+
+
+def _backpack_urls(ex: Any, base: str) -> None:
+    """ccxt also asks for the asset list and tokenized-stock securities (RFQ markets), which
+    the simulator does not serve: it loads no currencies and lists no securities."""
+    ex.urls["api"]["public"] = base
+    ex.has["fetchCurrencies"] = False
+    ex.publicGetApiV1Securities = lambda params=None: []
+
+
 def _keys(*keys: str, suffix: str = "") -> UrlPatch:
     def patch(ex: Any, base: str) -> None:
         ex.urls["api"].update(dict.fromkeys(keys, base + suffix))
@@ -78,6 +93,8 @@ class CcxtClient:
     # (Lighter's funding-rates row is an 8-hour equivalent of its hourly rate)
     rate_scale: float = 1.0
     funding_timestamp: bool = True  # False: ccxt gives no fundingTimestamp (Lighter)
+    # the newest history row is the interval still accruing (Backpack); ccxt passes it on
+    accruing_history_row: bool = False
 
 
 CCXT_CLIENTS: dict[str, CcxtClient] = {
@@ -118,6 +135,12 @@ CCXT_CLIENTS: dict[str, CcxtClient] = {
                           single_funding=False, rate_scale=8.0, funding_timestamp=False),
     # ccxt reads history newest-first with `limit` (no time filter); no per-symbol rate
     "pacifica": CcxtClient("pacifica", _keys("public"), single_funding=False),
+    # ccxt calls the /fapi/v3 paths; pending perpetuals are listed as inactive swaps
+    "aster": CcxtClient("aster", _aster_urls, history_limit=1000),
+    # ccxt 4.5.90 has no fetchFundingRates for Backpack (the bulk endpoint exists), and keeps
+    # the accruing newest history row
+    "backpack": CcxtClient("backpack", _backpack_urls, history_limit=1000, bulk_current=False,
+                           accruing_history_row=True),
 }
 
 
@@ -148,6 +171,15 @@ def current_rates(ex: Any, exchange: str, symbols: list[str]) -> dict[str, Any]:
         rates = ex.fetch_funding_rates(None, client.bulk_params)
         return {symbol: rates[symbol] for symbol in symbols}
     return {symbol: ex.fetch_funding_rate(symbol) for symbol in symbols}
+
+
+def settled_history(
+    name: str, rows: list[dict[str, Any]], asked_at_ms: int
+) -> list[dict[str, Any]]:
+    """ccxt's history rows without an accruing one (its interval ends after the request)."""
+    if not CCXT_CLIENTS[name].accruing_history_row:
+        return rows
+    return [r for r in rows if r["timestamp"] <= asked_at_ms]
 
 
 def make_exchange(name: str, url: str) -> Any:

@@ -17,6 +17,7 @@ from ccxt_clients import (
     in_ccxt,
     make_exchange,
     pick_contracts,
+    settled_history,
     unified,
     with_current_funding,
     with_funding_history,
@@ -69,6 +70,7 @@ def test_funding_history_agrees_with_ccxt(
     start = normalise_settlement(now - timedelta(days=3)) + timedelta(minutes=30)
     for c in pick_contracts(sim.universe, exchange):
         theirs = ex.fetch_funding_rate_history(unified(ex, c), to_ms(start), 100)
+        theirs = settled_history(exchange, theirs, to_ms(sim.universe.now()))
         assert theirs, c.symbol
         last = normalise_settlement(from_ms(theirs[-1]["timestamp"]))
         ours = adapter.fetch_history(contracts[c.symbol], start, last)

@@ -21,6 +21,7 @@ from ccxt_clients import (
     make_exchange,
     native_id,
     pick_contracts,
+    settled_history,
     unified,
     with_current_funding,
     with_funding_history,
@@ -64,9 +65,12 @@ def _check_current(
     step = c.interval_hours * HOUR_MS
     client = CCXT_CLIENTS[exchange]
     nexts = {before // step * step + step, after // step * step + step}
+    # when the running interval settles: ccxt's fundingTimestamp, or for some exchanges (Aster,
+    # Backpack) nextFundingTimestamp, with fundingTimestamp None
+    settles = parsed["fundingTimestamp"] or parsed.get("nextFundingTimestamp")
     if client.funding_timestamp:
-        assert parsed["fundingTimestamp"] in nexts
-        nexts = {parsed["fundingTimestamp"]}
+        assert settles in nexts
+        nexts = {settles}
     else:  # no funding time (Lighter): the settlement after the request
         assert parsed["fundingTimestamp"] is None
     truths = [u.current(exchange, c.symbol, at=_dt(at - 1)).rate * client.rate_scale
@@ -116,6 +120,14 @@ def test_bitget_tickers_rates_and_binance_intervals(
             assert intervals[unified(binance, c)]["interval"] == f"{c.interval_hours}h"
 
 
+def test_aster_intervals_of_every_symbol(clients: dict[str, Any], sim: SimulatorServer) -> None:
+    """Aster's fundingInfo lists every symbol (8 h ones too), which ccxt reads as intervals."""
+    aster, u = clients["aster"], sim.universe
+    intervals = aster.fetch_funding_intervals()
+    for c in u.contracts("aster"):
+        assert intervals[unified(aster, c)]["interval"] == f"{c.interval_hours}h", c.symbol
+
+
 @pytest.mark.parametrize("exchange", with_funding_history(EXCHANGES))
 def test_funding_history_matches_ground_truth(
     clients: dict[str, Any], sim: SimulatorServer, exchange: str
@@ -129,6 +141,7 @@ def test_funding_history_matches_ground_truth(
         t0 = u.now()
         history = ex.fetch_funding_rate_history(unified(ex, c), since, limit)
         t1 = u.now()
+        history = settled_history(exchange, history, dt_to_ms(t1))
         step = c.interval_hours * HOUR_MS
         got = [(h["timestamp"] // step * step, history_rate(exchange, h)) for h in history]
         wants = [

@@ -29,6 +29,8 @@ def _hit(session: requests.Session, method: str, url: str, body: Any) -> request
 
 # (exchange, method, path, body, requests allowed in one window)
 LIMITS = [
+    ("aster", "GET", "/aster/fapi/v3/ticker/24hr", None, 60),  # weight 40 of 2400
+    ("backpack", "GET", "/backpack/api/v1/markPrices?symbol=BTC_USDC_PERP", None, 2000),
     ("binance", "GET", "/binance/fapi/v1/ticker/24hr", None, 60),  # weight 40 of 2400
     ("bybit", "GET", "/bybit/v5/market/time", None, 600),
     ("okx", "GET", "/okx/api/v5/public/funding-rate?instId=BTC-USDT-SWAP", None, 10),

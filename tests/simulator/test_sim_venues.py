@@ -75,6 +75,10 @@ def test_binance_premium_index_and_history(clean_sim: SimulatorServer) -> None:
     assert len(big.json()) == 1000  # capped at the maximum page
 
 
+def floor_to_hour(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
 def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
@@ -91,6 +95,119 @@ def test_binance_errors_and_funding_info(clean_sim: SimulatorServer) -> None:
     for c in u.contracts("binance"):
         assert adjusted.get(c.symbol, 8) == c.interval_hours
     assert len(adjusted) < len(u.contracts("binance")) / 2  # only adjusted symbols are listed
+
+
+# ----- Aster ----------------------------------------------------------------------------------
+def test_aster_shapes_match_the_recorded_replies(clean_sim: SimulatorServer) -> None:
+    sim = clean_sim
+    for version in ("v1", "v3"):  # the legacy and the recommended paths serve the same
+        one = get(sim, f"/aster/fapi/{version}/premiumIndex", symbol="BTCUSDT")
+        assert one.headers["X-MBX-USED-WEIGHT-1M"].isdigit()
+        real = recorded("aster/fetchFundingRate.json")
+        if real is not None:
+            same_types(one.json(), real)
+        assert one.json()["nextFundingTime"] % (8 * 3_600_000) == 0
+    allrows = get(sim, "/aster/fapi/v1/premiumIndex").json()
+    assert {"BTCUSD", "ETHUSD"} <= {r["symbol"] for r in allrows}  # no perpetuals, rate "0"
+    info = get(sim, "/aster/fapi/v3/fundingInfo").json()
+    real_info = recorded("aster/fetchFundingIntervals.json")
+    if real_info is not None:
+        same_types(info[0], real_info[0])
+    intervals = {r["symbol"]: r["fundingIntervalHours"] for r in info}
+    perps = sim.universe.contracts("aster")
+    assert all(intervals[c.symbol] == c.interval_hours for c in perps)  # every symbol listed
+    hist = get(sim, "/aster/fapi/v1/fundingRate", symbol="BTCUSDT", limit=3).json()
+    real_hist = recorded("aster/fetchFundingRateHistory.json")
+    if real_hist is not None:
+        assert set(hist[0]) == set(real_hist[0])  # no markPrice
+        same_types(hist[0], real_hist[0])
+    assert all(h["fundingTime"] % (8 * 3_600_000) == 0 for h in hist)  # stamped exactly
+    listing = get(sim, "/aster/fapi/v3/exchangeInfo").json()["symbols"]
+    pending = [r for r in listing if r["status"] == "PENDING_TRADING"]
+    assert pending and all(r["contractType"] == "" for r in pending)
+
+
+def test_aster_history_of_every_symbol(clean_sim: SimulatorServer) -> None:
+    """Without `symbol`: every symbol's rows, ascending from startTime, up to 1000 (docs)."""
+    sim = clean_sim
+    u = sim.universe
+    start = u.clock.now_ms() - 2 * DAY_MS
+    rows = get(sim, "/aster/fapi/v1/fundingRate", startTime=start, limit=5000).json()
+    assert len(rows) == 1000
+    times = [r["fundingTime"] for r in rows]
+    assert times == sorted(times) and times[0] >= start
+    last = times[-1]
+    truth = sorted(
+        (t, c.symbol) for c in u.contracts("aster")
+        for t, _ in u.settlements("aster", c.symbol, _dt(start), _dt(last - 1))
+    )
+    got = [(_dt(r["fundingTime"]), r["symbol"]) for r in rows if r["fundingTime"] < last]
+    assert got == truth  # nothing skipped between startTime and the last row
+    def newest() -> datetime:
+        now = u.now()
+        return max(t for c in u.contracts("aster")
+                   for t, _ in u.settlements("aster", c.symbol, now - timedelta(days=1), now))
+
+    before = newest()
+    recent = get(sim, "/aster/fapi/v1/fundingRate", limit=10).json()
+    after = newest()  # an hour may have settled meanwhile
+    assert len(recent) == 10 and [r["fundingTime"] for r in recent] == sorted(
+        r["fundingTime"] for r in recent)
+    assert _dt(recent[-1]["fundingTime"]) in {before, after}  # without startTime: the latest
+
+
+# ----- Backpack -------------------------------------------------------------------------------
+def test_backpack_shapes_match_the_recorded_replies(clean_sim: SimulatorServer) -> None:
+    sim = clean_sim
+    u = sim.universe
+    one = get(sim, "/backpack/api/v1/markPrices", symbol="BTC_USDC_PERP").json()
+    assert isinstance(one, list) and len(one) == 1  # an array for one symbol too
+    real = recorded("backpack/fetchFundingRate.json")
+    if real is not None:
+        # documented as an integer; ccxt's 2025 recording had a string
+        same_types(one[0], real[0], ignore=frozenset({"nextFundingTimestamp"}))
+    assert isinstance(one[0]["nextFundingTimestamp"], int)
+    assert {r["symbol"] for r in get(sim, "/backpack/api/v1/markPrices").json()} == {
+        c.symbol for c in u.contracts("backpack")
+    }
+    markets = get(sim, "/backpack/api/v1/markets").json()
+    assert {r["orderBookState"] for r in markets} == {"Open", "Closed"}
+    assert all(r["fundingInterval"] == 3_600_000 and r["marketType"] == "PERP" for r in markets)
+    assert get(sim, "/backpack/api/v1/markets", marketType="SPOT").json() == []
+    interest = get(sim, "/backpack/api/v1/openInterest").json()
+    assert {r["symbol"] for r in interest} >= {c.symbol for c in u.contracts("backpack")}
+    assert all(isinstance(r["openInterest"], str) and isinstance(r["timestamp"], int)
+               for r in interest)
+
+    before = u.now()
+    hist = get(sim, "/backpack/api/v1/fundingRates", symbol="BTC_USDC_PERP").json()
+    after = u.now()
+    real_hist = recorded("backpack/fetchFundingRateHistory.json")
+    if real_hist is not None:
+        same_types(hist[0], real_hist[0])
+    assert len(hist) == 100  # the default limit
+    ends = [datetime.fromisoformat(h["intervalEndTimestamp"]).replace(tzinfo=UTC) for h in hist]
+    assert ends == sorted(ends, reverse=True)  # newest first
+    # the interval still accruing comes first (the hour may have turned during the request)
+    running = {floor_to_hour(before) + timedelta(hours=1), floor_to_hour(after)
+               + timedelta(hours=1)}
+    assert ends[0] in running and ends[1] < ends[0]
+    truth = u.current("backpack", "BTC_USDC_PERP", at=ends[0] - timedelta(milliseconds=1))
+    assert float(hist[0]["fundingRate"]) == truth.rate  # the running rate, still moving
+    page2 = get(sim, "/backpack/api/v1/fundingRates", symbol="BTC_USDC_PERP", limit=50,
+                offset=50).json()
+    assert page2 in (hist[50:], hist[49:99])  # offsets page the same list (or an hour on)
+    big = get(sim, "/backpack/api/v1/fundingRates", symbol="BTC_USDC_PERP", limit=5000).json()
+    assert len(big) == 1000  # capped at 1000 (ccxt's "api maximum")
+
+
+def test_backpack_errors(clean_sim: SimulatorServer) -> None:
+    missing = get(clean_sim, "/backpack/api/v1/fundingRates")
+    assert missing.status_code == 400 and missing.json()["code"] == "INVALID_CLIENT_REQUEST"
+    unknown = get(clean_sim, "/backpack/api/v1/fundingRates", symbol="NOPE_USDC_PERP")
+    assert unknown.json() == {"code": "INVALID_MARKET", "message": "Market not found"}
+    bad = get(clean_sim, "/backpack/api/v1/fundingRates", symbol="BTC_USDC_PERP", offset="x")
+    assert bad.status_code == 400 and set(bad.json()) == {"code", "message"}
 
 
 # ----- Bybit ----------------------------------------------------------------------------------

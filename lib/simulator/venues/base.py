@@ -64,6 +64,7 @@ class Venue(ABC):
     # ----- what the universe lists on this venue (universe.py builds from these) -------------
     default_size: ClassVar[int]  # perpetuals at total_contracts=2300 (universe.SIZES_AT)
     interval_mix: ClassVar[tuple[float, float, float]]  # share of 8 h / 4 h / 1 h contracts
+    two_hour_share: ClassVar[float] = 0.0  # of the 4 h and 1 h contracts, how many are 2 h
     naming: ClassVar[NamingRules]  # symbol, base, quote, settle and multiplier names
     lot_sized: ClassVar[bool] = False  # contracts are ~$10 lots (ctVal, quanto_multiplier)
     prelaunch_listed: ClassVar[int] = 0  # pre-launch perpetuals listed beside trading ones

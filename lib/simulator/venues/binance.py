@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import ClassVar
 
 from lib.simulator.assets import DeliveryRules, NamingRules
 from lib.simulator.contracts import Contract
@@ -37,16 +38,20 @@ class Binance(Venue):
     naming = NamingRules("{base}USDT", "USDT", "USDT", multiplier="prefix",
                          prefixes={"BABYDOGE": "1M"})  # 1MBABYDOGEUSDT
     prelaunch_listed = 2
-    dated_futures = DeliveryRules(3, "{base}USDT_{yy}{mm}{dd}", "USDT", "USDT")
+    dated_futures: ClassVar[DeliveryRules | None] = DeliveryRules(
+        3, "{base}USDT_{yy}{mm}{dd}", "USDT", "USDT")
     rate_decimals = 8
     jitter = (1, 9, 0.6)
-    rate_limits = (
+    rate_limits: ClassVar[tuple[Limit, ...]] = (
         Limit("weight", 2400, 60.0),
         Limit("funding", 500, 300.0),  # /fapi/v1/fundingRate and /fapi/v1/fundingInfo share it
     )
     history_cost = HistoryCost("funding")
     snapshot_call = Call("GET", "/fapi/v1/premiumIndex")
     snapshot_requests = 2  # premiumIndex lacks the interval: fundingInfo, which can change
+    # the routes charged to the "funding" limit (Binance-style venues without one: empty)
+    funding_routes: ClassVar[frozenset[str]] = frozenset(
+        {"/fapi/v1/fundingRate", "/fapi/v1/fundingInfo"})
 
     def register(self) -> None:
         self._ban_lock = threading.Lock()
@@ -84,7 +89,7 @@ class Binance(Venue):
                 return self._ban(now)
         weight = self._weight(req, route)
         verdict = self.charge("weight", req, route, weight)
-        if verdict.allowed and route.name in ("/fapi/v1/fundingRate", "/fapi/v1/fundingInfo"):
+        if verdict.allowed and route.name in self.funding_routes:
             verdict = self.charge("funding", req, route)
         if verdict.allowed:
             return None
