@@ -20,6 +20,8 @@ USDT/USDC-margined perpetuals, as of the 2025 schedules:
     lighter      0.0000 %  standard account (zero fees; premium  ccxt's recorded market:
                            accounts pay)                         taker_fee "0.0000"
     pacifica     0.0400 %  base tier                             ccxt pacifica fees (taker)
+    aster        0.0350 %  futures, base tier                    asterdex.com fee schedule
+    backpack     0.0500 %  perpetuals, base tier                 backpack.exchange fees
 
 A user with a better tier sets their own per venue, e.g. `BINANCE_TAKER_FEE=0.0004` (a fraction
 of notional; settings `TAKER_FEES`), which `fee_schedule(overrides)` lays over these defaults.
@@ -47,6 +49,8 @@ DEFAULT_TAKER_FEES: Mapping[str, float] = {
     "drift": 0.00035,
     "lighter": 0.0,
     "pacifica": 0.00040,
+    "aster": 0.00035,
+    "backpack": 0.00050,
 }
 
 
