@@ -11,7 +11,9 @@ says so:
   Aster's main perpetuals, BTCUSDT and ETHUSDT); the reply itself wins wherever it has one.
 - History rows (`GET /fapi/v1/fundingRate`) carry no `markPrice` and are stamped exactly on the
   settlement (confirmed by the recorded reply); ascending from `startTime`, 1000 a page
-  (docs: default 100, max 1000).
+  (docs: default 100, max 1000). Without `symbol` it pages every symbol's settlements the same
+  way (docs), which the collector and the backfill use to store a whole settlement instant or
+  window in one request a page (`bulk_history_rows`).
 - `premiumIndex` also lists rows that are no trading perpetual (BTCUSD-style names with rate
   "0"): the symbol rules do not know them and they are left out.
 - Limits (docs): 2400 weight a minute per IP with `X-MBX-USED-WEIGHT-1M`, 429 then a 418 ban;
@@ -200,8 +202,26 @@ def parse_history(payload: Any, symbol: str) -> list[FundingEvent]:
                           time=("fundingTime", from_ms), rate="fundingRate")
 
 
+def parse_bulk_history(payload: Any) -> list[FundingEvent]:
+    """Settled rates of every symbol from `GET /fapi/v1/fundingRate` without `symbol`
+    (ascending by `fundingTime` across symbols; each row names its symbol, no mark price).
+
+    Sample::
+
+        [{"symbol": "BTCUSDT", "fundingTime": 1750060800000, "fundingRate": "0.00010000"},
+         {"symbol": "ETHUSDT", "fundingTime": 1750060800000, "fundingRate": "0.00004711"}]
+    """
+    events = []
+    for row in _rows(payload, HISTORY):
+        symbol = field(EXCHANGE, HISTORY, row, "symbol", text)
+        events.extend(funding_events(EXCHANGE, HISTORY, [row], symbol,
+                                     time=("fundingTime", from_ms), rate="fundingRate"))
+    return events
+
+
 class Adapter(ExchangeAdapter):
-    """Aster perpetuals: premiumIndex + fundingInfo, history paged forward."""
+    """Aster perpetuals: premiumIndex + fundingInfo, history paged forward (per contract, or
+    every contract at once without `symbol`)."""
 
     id = EXCHANGE
     default_base_url = "https://fapi.asterdex.com"
@@ -209,6 +229,7 @@ class Adapter(ExchangeAdapter):
     history_page_size = 1000
     history_direction = "forward"  # `startTime` inclusive, ms
     history_slack = timedelta(minutes=1)
+    bulk_history_page_size = 1000  # the same endpoint without `symbol`: every symbol's rows
     weight_header = WeightHeader("X-MBX-USED-WEIGHT-1M", limit=2400, window=60.0)
 
     def funding_intervals(self) -> dict[str, float]:
@@ -229,3 +250,9 @@ class Adapter(ExchangeAdapter):
         params = {"symbol": contract.symbol, "startTime": query.first, "endTime": query.last,
                   "limit": self.history_page_size}
         return parse_history(self.http.get_json(HISTORY, params), contract.symbol)
+
+    def bulk_history_rows(self, query: PageQuery) -> list[FundingEvent]:
+        """Every symbol's oldest rows from `startTime` to `endTime` (ms)."""
+        params = {"startTime": query.first, "endTime": query.last,
+                  "limit": self.bulk_history_page_size}
+        return parse_bulk_history(self.http.get_json(HISTORY, params))

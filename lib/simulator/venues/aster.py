@@ -24,12 +24,10 @@ from lib.simulator.contracts import Contract
 from lib.simulator.http_types import Call, Request, Response, json_response
 from lib.simulator.ratelimit import HistoryCost, Limit
 from lib.simulator.series import unit
-from lib.simulator.venues.base import ParamError, Route, fmt_rate, int_param
-from lib.simulator.venues.binance import Binance, _illegal
+from lib.simulator.venues.base import Route, fmt_rate
+from lib.simulator.venues.binance import Binance
 
-MAX_ROWS = 1000
 DECOYS = ("BTC", "ETH")  # USD-quoted rows in premiumIndex/fundingInfo that are no perpetual
-FIRST_SPAN_MS = 86_400_000  # all-symbol history: the first time span gathered, doubled on
 
 
 class Aster(Binance):
@@ -82,44 +80,6 @@ class Aster(Binance):
     def _history_row(self, c: Contract, reported: int, t: int, rate: float) -> dict[str, object]:
         return {"symbol": c.symbol, "fundingTime": reported,
                 "fundingRate": fmt_rate(rate, self.rate_decimals, trim=False)}
-
-    def funding_rate(self, req: Request) -> Response:
-        if "symbol" in req.query:
-            return super().funding_rate(req)
-        start = int_param(req, "startTime", error=_illegal("startTime"))
-        end = int_param(req, "endTime", error=_illegal("endTime"))
-        limit = int_param(req, "limit", 100, error=_illegal("limit")) or 100
-        if limit <= 0:
-            raise ParamError("Illegal characters found in parameter 'limit'.", -1100)
-        limit = min(limit, MAX_ROWS)
-        if start is not None and end is not None and start > end:
-            raise ParamError("startTime must be less than endTime", -1102)
-        now = self.u.now_ms()
-        hi = now if end is None else min(end, now)
-        lo = 0 if start is None else start
-        rows = self._all_rows(lo, hi, limit, from_start=start is not None)
-        return json_response(rows, listing=True)
-
-    def _all_rows(self, lo: int, hi: int, limit: int, from_start: bool) -> list[dict[str, object]]:
-        """Every symbol's rows in [lo, hi], by time then symbol: the first `limit` from `lo`
-        (or the last `limit` before `hi`), gathered over a growing span so that a request
-        for a few rows never builds 90 days of every contract."""
-        span = FIRST_SPAN_MS
-        lo = max(lo, self.u.window_start_ms)
-        while True:
-            a, b = (lo, min(hi, lo + span)) if from_start else (max(lo, hi - span), hi)
-            found = [
-                (r.reported_ms, c.symbol, r.time_ms, r.rate)
-                for c in self.perps() for r in self.u.rows(c, a, b)
-            ]
-            if len(found) >= limit or (a <= lo and b >= hi):
-                break
-            span *= 2
-        found.sort()
-        kept = found[:limit] if from_start else found[-limit:]
-        return [{"symbol": s, "fundingTime": rep,
-                 "fundingRate": fmt_rate(rate, self.rate_decimals, trim=False)}
-                for rep, s, _, rate in kept]
 
     def funding_info(self, req: Request) -> Response:
         one = self._symbol(req)

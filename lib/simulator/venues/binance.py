@@ -237,10 +237,11 @@ class Binance(Venue):
 
         The span is widened a day at a time until it holds `limit` rows, so a page costs what
         it returns rather than the whole retained history of every symbol."""
-        hi = end if end is not None else now
+        hi = min(end, now) if end is not None else now
+        floor = self.u.window_start_ms  # nothing older is kept
         span = 86_400_000
         while True:
-            lo = start if start is not None else max(0, hi - span)
+            lo = max(floor, start) if start is not None else max(floor, hi - span)
             top = min(hi, lo + span) if start is not None else hi
             rows = [
                 (r.reported_ms, target.symbol, self._history_row(target, r.reported_ms,
@@ -249,7 +250,7 @@ class Binance(Venue):
                 for r in self.u.rows(target, lo, top)
                 if lo <= r.reported_ms <= top
             ]
-            covered = top >= hi if start is not None else lo == 0
+            covered = top >= hi if start is not None else lo == floor
             if len(rows) >= limit or covered:
                 break
             span *= 4
