@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import requests
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from tcp_blackhole import TcpProxy
@@ -44,6 +45,9 @@ CONTRACTS = 120
 COLLECT = ["scripts/collect_funding_rates.py"]
 CONTINUOUS = [*COLLECT, "--continuous", "--interval", "1", "--exchanges", "binance"]
 BACKFILL = ["scripts/unified_historical_backfill.py", "--days", "4", "--exchanges", "binance"]
+# A venue paged contract by contract (Binance walks a 4-day window across contracts in one or
+# two requests): a run long enough to be caught in the middle of its writes.
+PER_CONTRACT_BACKFILL = [*BACKFILL[:-1], "bybit"]
 FORCED = "the work in progress did not finish within"
 
 T = TypeVar("T")
@@ -272,7 +276,7 @@ def test_backfill_stops_within_5s_while_database_drops_packets(
 ) -> None:
     env = _env(tmp_path, _via(proxy, pg_url), sim.url)
     sim.set_faults("latency=300ms")  # a run long enough to be caught in the middle
-    with Run(BACKFILL, env, tmp_path, "backfill") as run:
+    with Run(PER_CONTRACT_BACKFILL, env, tmp_path, "backfill") as run:
         _wait_for("backfill progress", lambda: _backfill_done(env, 3), run=run)
         stored = _count(pg_url, frh)
         assert stored > 0
@@ -346,11 +350,16 @@ def test_collector_stops_within_5s_during_a_long_retry_after(
 def test_backfill_stops_within_5s_during_a_long_retry_after(
     sim: SimulatorServer, sqlite_url: str, tmp_path: Path
 ) -> None:
+    """Binance's funding budget (history and fundingInfo: 500 per 5 minutes) is spent before
+    the run starts, so its first fundingInfo meets a 429 with minutes of Retry-After."""
     env = _env(tmp_path, sqlite_url, sim.url)
-    sim.set_faults("latency=300ms")
-    with _answers_429(sim) as answered, Run(BACKFILL, env, tmp_path, "backfill") as run:
-        _wait_for("backfill progress", lambda: _backfill_done(env, 2), run=run)
-        _stop_during_retry_after(sim, run, answered, "backfill, 60 s Retry-After")
+    requests.get(f"{sim.url}/binance/fapi/v1/fundingInfo", timeout=10).raise_for_status()
+    with _answers_429(sim) as answered:
+        assert sim.saturate_rate_limits("binance")
+        with Run(BACKFILL, env, tmp_path, "backfill") as run:
+            _wait_for("a 429 from the simulator", answered.is_set, run=run)
+            run.stop(signal.SIGTERM, "backfill, minutes of Retry-After")
+            _assert_orderly(run)
     assert run.stdout.strip().endswith("backfill stopped")
     status = read_json(Path(env["RUNTIME_DIR"]) / ".unified_backfill.status")
     assert status is not None and status["state"] == "stopped"
