@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from config.settings import SUPPORTED_EXCHANGES, Settings
 from lib.analytics.fees import fee_schedule
 from lib.analytics.inputs import require_snapshots
-from lib.api.errors import ApiError
+from lib.api.errors import ERROR_RESPONSES, ApiError
 from lib.api.listing import Page, cached_json, page_of, page_params, split_list
 from lib.api.pairs import PAIR_ROUTE, opportunity_items, pair_details
 from lib.api.routes.data import APR, interval_set
 from lib.api.state import engine_of
 from lib.timeutils import utcnow
 
-router = APIRouter(tags=["arbitrage"])
+router = APIRouter(tags=["arbitrage"], responses=ERROR_RESPONSES)
 
 OPPORTUNITY_FIELDS = frozenset({
     "base", "settlement", "same_sign", "short_exchange", "long_exchange", "spread_8h",

@@ -12,12 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from config.settings import Settings
-from lib.api.errors import ApiError
+from lib.api.errors import ERROR_RESPONSES, ApiError
 from lib.api.listing import cached_json
 from lib.runtime.files import REPAIR_LOCK_FILE, UNIFIED_LOCK_FILE
 from lib.runtime.locks import FileLock
 
-router = APIRouter(tags=["backfill"])
+router = APIRouter(tags=["backfill"], responses=ERROR_RESPONSES)
 
 
 def lock_state(settings: Settings) -> dict[str, Any]:

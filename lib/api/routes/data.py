@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from enum import IntEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -14,7 +15,7 @@ from config.settings import SUPPORTED_EXCHANGES, Settings
 from lib.analytics.fees import fee_schedule
 from lib.analytics.inputs import require_snapshots
 from lib.api.contract import contract_details, contract_history
-from lib.api.errors import ApiError, bad_parameter
+from lib.api.errors import ERROR_RESPONSES, ApiError, bad_parameter
 from lib.api.listing import Page, cached_json, iso, num, page_of, page_params, split_list
 from lib.api.rates import GRID_VIEWS, grid, rate_items
 from lib.api.routes.health import collection_metrics
@@ -27,7 +28,14 @@ from lib.storage.schema import (
 )
 from lib.timeutils import utcnow
 
-router = APIRouter(tags=["data"])
+router = APIRouter(tags=["data"], responses=ERROR_RESPONSES)
+
+
+class Window(IntEnum):
+    """The statistics windows the z-score job writes (days)."""
+
+    WEEK = 7
+    MONTH = 30
 
 RATE_FIELDS = frozenset({
     "exchange", "symbol", "canonical_symbol", "base", "quote", "settle", "multiplier",
@@ -287,14 +295,14 @@ EXTREME_FIELDS = frozenset({"exchange", "symbol", "base", "window_days", "n", "m
             "against their own history: |z| >= min_abs_z")
 def get_extremes(request: Request, page: Annotated[Page, Depends(page_params)],
                  min_abs_z: Annotated[float, Query(ge=0, le=1000, allow_inf_nan=False)] = 2.0,
-                 window: Literal[7, 30] = 30) -> Response:
+                 window: Window = Window.MONTH) -> Response:
     page_of([], page, "-abs_z", EXTREME_FIELDS)
 
     def compute() -> dict[str, Any]:
         s, c = funding_statistics.c, contracts.c
         with engine_of(request).connect() as conn:
             if not conn.execute(select(func.count()).select_from(funding_statistics)
-                                .where(s.window_days == window)).scalar_one():
+                                .where(s.window_days == int(window))).scalar_one():
                 raise ApiError(404, "no_statistics", "no z-scores computed yet: the z-score "
                                "calculator (start.py runs it) writes them")
             rows = conn.execute(
@@ -302,7 +310,7 @@ def get_extremes(request: Request, page: Annotated[Page, Depends(page_params)],
                        s.current_8h, s.current_apr, s.latest_8h, s.zscore, s.percentile,
                        s.completeness, s.confidence, s.calculated_at)
                 .outerjoin(contracts, (c.exchange == s.exchange) & (c.symbol == s.symbol))
-                .where(s.window_days == window, s.zscore.is_not(None),
+                .where(s.window_days == int(window), s.zscore.is_not(None),
                        func.abs(s.zscore) >= min_abs_z)).all()
         items = []
         for r in rows:
@@ -313,6 +321,6 @@ def get_extremes(request: Request, page: Annotated[Page, Depends(page_params)],
             item["calculated_at"] = iso(m["calculated_at"])
             items.append(item)
         return page_of(items, page, "-abs_z", EXTREME_FIELDS, {"min_abs_z": min_abs_z,
-                                                                 "window_days": window})
+                                                                 "window_days": int(window)})
 
     return cached_json(request, compute)

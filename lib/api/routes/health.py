@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from config.settings import Settings
 from lib.analytics.current import DEFAULT_MAX_AGE
+from lib.api.errors import ERROR_RESPONSES
 from lib.api.listing import iso, json_bytes_response, to_json
 from lib.api.metrics import CONTENT_TYPE
 from lib.api.security import require_control
@@ -33,7 +34,7 @@ from lib.storage.schema import (
 )
 from lib.timeutils import utcnow
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 
 
 def collection_metrics(settings: Settings) -> tuple[dict[str, Any] | None, str | None]:

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request
 
 from config.redact import redact_text
 from config.settings import SECRET_SETTINGS, Settings
+from lib.api.errors import ERROR_RESPONSES
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=ERROR_RESPONSES)
 
 
 def _plain(value: Any) -> Any:
