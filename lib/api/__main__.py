@@ -13,6 +13,7 @@ from types import FrameType
 from typing import NoReturn
 
 from config.settings import get_settings
+from lib.api.binding import check_bind
 from lib.runtime.cli import make_parser, run
 
 logger = logging.getLogger(__name__)
@@ -24,13 +25,12 @@ def _stopped(number: int, _frame: FrameType | None) -> NoReturn:
 
 
 def main(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    check_bind(settings)  # before importing the web stack: a refusal is immediate
     import uvicorn
 
     from lib.api.app import create_app
-    from lib.api.security import check_bind
 
-    settings = get_settings()
-    check_bind(settings)
     # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again under the
     # handlers it found: with this one, that ends in exit 0 (a supervisor's normal stop), and
     # a signal before uvicorn listens ends the process at once, the same way

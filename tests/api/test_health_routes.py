@@ -96,19 +96,24 @@ def empty_client(db_url: str, tmp_path: Path) -> TestClient:
     return make_client(create_app(api_settings(db_url, tmp_path), static_dir=None))
 
 
-@pytest.mark.parametrize(("path", "code"), [
+EMPTY = [
     ("/api/funding-rates", "no_data"), ("/api/funding-rates/grid", "no_data"),
-    ("/api/assets", "no_data"), ("/api/arbitrage/opportunities", "no_data"),
+    ("/api/assets", "no_data"), ("/api/exchanges", "no_data"),
+    ("/api/statistics/summary", "no_data"), ("/api/arbitrage/opportunities", "no_data"),
     ("/api/statistics/extremes", "no_statistics"), ("/api/backfill/status", "no_backfill_status"),
-    ("/api/backfill-status", "no_backfill_status"), ("/api/contracts/okx/BTC-USDT-SWAP",
-                                                     "contract_not_found"),
-])
-def test_an_empty_database_answers_with_the_envelope(empty_client: TestClient, path: str,
-                                                     code: str) -> None:
-    response = empty_client.get(path)
-    assert response.status_code == 404
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"]
+    ("/api/backfill-status", "no_backfill_status"),
+    ("/api/contracts/okx/BTC-USDT-SWAP", "contract_not_found"),
+    ("/api/contracts/okx/BTC-USDT-SWAP/history", "contract_not_found"),
+    ("/api/arbitrage/pairs/okx/BTC-USDT-SWAP/bybit/BTCUSDT", "pair_not_found"),
+]
+
+
+def test_an_empty_database_answers_with_the_envelope(empty_client: TestClient) -> None:
+    for path, code in EMPTY:
+        response = empty_client.get(path)
+        assert response.status_code == 404, path
+        error = response.json()["error"]
+        assert error["code"] == code and error["message"], path
     health = empty_client.get("/api/health")
     assert health.status_code == 200
     assert health.json()["data"]["status"] == "degraded"

@@ -19,8 +19,9 @@ from fastapi.routing import APIRoute
 
 from config.settings import load_settings
 from lib.api.app import create_app
+from lib.api.binding import is_loopback
 from lib.api.routes import arbitrage, backfill, data, health, system
-from lib.api.security import is_loopback, require_control
+from lib.api.security import require_control
 from lib.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
