@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from config.settings import PROJECT_ROOT, Settings
 from lib.api.cache import MemoryCache, RedisCache, make_cache
 from lib.api.errors import install_error_handlers
+from lib.api.hits import CachedAnswers
 from lib.api.metrics import ApiMetrics, LatencyMiddleware
 from lib.api.routes import arbitrage, backfill, data, health, system
 from lib.api.state import DatabaseHandle
@@ -65,7 +66,8 @@ def create_app(settings: Settings, static_dir: Path | None = STATIC_DIR,
         app.include_router(module.router)
     if static_dir is not None and static_dir.is_dir():
         app.mount("/", StaticFiles(directory=static_dir, html=True), name="web")
-    app.add_middleware(LatencyMiddleware, metrics=app.state.metrics)
+    app.add_middleware(CachedAnswers)
+    app.add_middleware(LatencyMiddleware, metrics=app.state.metrics)  # outermost: times all
     logger.info("API ready: database %s, cache %s (ttl %gs)", settings.shown("DATABASE_URL")
                 or "default SQLite file", cache.backend, settings.API_CACHE_TTL)
     return app

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings
 from lib.api.cache import Cache
+from lib.api.hits import HIT_ROUTE
 from lib.runtime.files import METRICS_FILE, StatusFileError, read_json
 from lib.timeutils import from_iso
 
@@ -137,6 +138,6 @@ class LatencyMiddleware:
             await self.app(scope, receive, sending)
         finally:
             route: Any = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path", None) or scope.get(HIT_ROUTE) or "unmatched"
             self.metrics.latency.labels(scope.get("method", ""), template,
                                         str(status[0])).observe(time.perf_counter() - started)
