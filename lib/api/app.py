@@ -42,7 +42,8 @@ Lists answer `{"data": [...], "meta": {"total", "limit", "offset", "sort"}}`, si
 def create_app(settings: Settings, static_dir: Path | None = STATIC_DIR,
                cache_prefix: str | None = None) -> FastAPI:
     """The API for `settings`; `static_dir` (None: none) is served at `/` when it exists;
-    `cache_prefix` names this app's keys in Redis (tests keep theirs apart)."""
+    `cache_prefix` names this app's keys in Redis (default: one prefix per database, so that
+    workers of one deployment share answers and two deployments never do)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +55,10 @@ def create_app(settings: Settings, static_dir: Path | None = STATIC_DIR,
 
     app = FastAPI(title="funding-arb API", version="1", description=DESCRIPTION,
                   lifespan=lifespan)
+    if settings.REDIS_URL and cache_prefix is None:  # one database's answers, not another's
+        from lib.storage.engine import database_fingerprint
+
+        cache_prefix = f"funding-arb:api:{database_fingerprint(settings.database_url)}:"
     cache: MemoryCache | RedisCache = make_cache(settings.REDIS_URL, settings.API_CACHE_TTL,
                                                  cache_prefix)
     app.state.settings = settings
