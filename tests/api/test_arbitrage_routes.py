@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Filled
+from api_helpers import Filled
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import api_settings, make_client
+from api_helpers import api_settings, make_client
 from fastapi.testclient import TestClient
 
 from lib.api.app import create_app
