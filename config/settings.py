@@ -186,6 +186,9 @@ BOUNDS: Mapping[str, Bound] = MappingProxyType({
     "--hours": Bound(float, 0, 3650 * 24, "hours", low_open=True),
     "--interval": Bound(float, 0, 86400, "seconds", low_open=True),
     "--threshold": PERCENT,
+    # start.py --simulate
+    "--simulator-port": Bound(int, 0, 65535, "(0: any free port)"),
+    "--simulator-contracts": Bound(int, 8, 100_000, "contracts"),
     # scripts/top_opportunities.py
     "--min-apr": Bound(float, -1e6, 1e6, "percent"),
     "--min-oi": Bound(float, 0, 1e13, "USD"),

@@ -102,7 +102,9 @@ def _stop_start_py(settings: Settings, state: dict[str, Any], timeout: float,
         if _stop(name, child, timeout, report):
             stopped_children = True
         elif stopped_supervisor and child.get("pid"):
-            report.stopped.append(f"{name} (pid {child['pid']}): stopped by start.py "
+            how = ("stopped by start.py" if child.get("state") == "stopped"
+                   else f"had already ended ({child.get('state')})")
+            report.stopped.append(f"{name} (pid {child['pid']}): {how} "
                                   f"({_exit_text(child.get('last_exit_code'))})")
     if stopped_supervisor or stopped_children:
         path = state_path(settings)
