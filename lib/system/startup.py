@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from config.settings import Settings
 from lib.history.completeness import database_completeness, overall_completeness
-from lib.storage.engine import database, describe_url
-from lib.storage.migrations import ensure_schema, read_version
+from lib.storage.engine import database
+from lib.storage.maintenance import init_schema
 from lib.timeutils import utcnow
 
 logger = logging.getLogger(__name__)
@@ -30,17 +30,7 @@ def prepare_database(settings: Settings) -> str:
     A database that cannot be reached or is newer than this code raises `DatabaseError` /
     `SchemaError` (one line), and nothing is started.
     """
-    url = settings.database_url
-    with database(settings, migrate=False) as engine:
-        with engine.connect() as conn:
-            before = read_version(conn)
-        after = ensure_schema(engine)
-    where = describe_url(url)
-    if before is None:
-        return f"{where}: created the schema (version {after})"
-    if before != after:
-        return f"{where}: upgraded the schema from version {before} to {after}"
-    return f"{where}: schema version {after} is current"
+    return init_schema(settings.database_url).format()
 
 
 @dataclass(frozen=True)
