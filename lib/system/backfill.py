@@ -10,6 +10,7 @@ through the pid its lock file names, after checking that this pid still runs tha
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import threading
@@ -165,6 +166,9 @@ def stop_backfill(settings: Settings, timeout: float | None = None) -> BackfillS
         return BackfillStopped(False, holder.pid, f"lock {path} is held by {holder.describe()}"
                                ": another host, cannot stop it from here")
     identity = ProcessIdentity.of(holder.pid)
+    if holder.pid == os.getpid():
+        return BackfillStopped(False, holder.pid, f"lock {path} is held by this process "
+                               f"({holder.command}): not stopping itself")
     if identity is None or not _runs_job(identity, holder):
         return BackfillStopped(False, holder.pid, f"lock {path} names pid {holder.pid}, which "
                                f"no longer runs {holder.command!r}: nothing stopped")
