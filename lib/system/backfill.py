@@ -146,9 +146,10 @@ def _wait_for_lock(settings: Settings, proc: subprocess.Popen[bytes], command: l
 
 
 def _runs_job(identity: ProcessIdentity, holder: LockHolder) -> bool:
-    """True when the live process runs the job the lock file names (its script's name)."""
+    """True when the live process runs the script the lock file names (an argument that is
+    that script's file, not merely text that mentions it)."""
     script = holder.command.split(" ", 1)[0]
-    return bool(script) and script in identity.command()
+    return bool(script) and any(Path(arg).name == script for arg in identity.arguments())
 
 
 def stop_backfill(settings: Settings, timeout: float | None = None) -> BackfillStopped:

@@ -67,12 +67,12 @@ class ProcessIdentity:
         except psutil.AccessDenied:  # another user's process: certainly not ours
             return False
 
-    def command(self) -> str:
-        """Its command line, for messages ("" when it is gone)."""
+    def arguments(self) -> list[str]:
+        """Its command line, program first ([] when it is gone)."""
         try:
-            return " ".join(psutil.Process(self.pid).cmdline())
+            return list(psutil.Process(self.pid).cmdline())
         except psutil.Error:
-            return ""
+            return []
 
 
 def wait_gone(identity: ProcessIdentity, timeout: float) -> bool:
