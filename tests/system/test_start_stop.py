@@ -161,3 +161,33 @@ def test_a_crash_looping_child_is_left_stopped(tmp_path: Path) -> None:
             assert system.child("simulator")["state"] == "failed"
         finally:
             stop_leftovers(system)
+
+
+def test_children_of_a_killed_start_py_are_found_and_stopped(system: System) -> None:
+    state = wait_for("every child running", lambda: running_children(system, SERVICES),
+                     system=system)
+    children = {n: ProcessIdentity.from_record(c) for n, c in state["children"].items()}
+    system.proc.send_signal(signal.SIGKILL)
+    assert system.proc.wait(timeout=60) == -signal.SIGKILL
+    assert all(i is not None and i.alive() for i in children.values())  # orphans, still running
+
+    second = subprocess.run([sys.executable, "start.py", *FLAGS], cwd=ROOT, env=system.env,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 75
+    named = ", ".join(f"{n} (pid {i.pid})" for n, i in children.items()  # type: ignore[union-attr]
+                      )
+    assert second.stderr == (f"start.py: error: children of an earlier start.py still run: "
+                             f"{named} (stop them with shutdown_dashboard.py)\n")
+
+    done = subprocess.run([sys.executable, "shutdown_dashboard.py"], cwd=ROOT, env=system.env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    for name, identity in children.items():
+        assert identity is not None
+        assert re.search(rf"^{name} \(pid {identity.pid}\): stopped by SIGTERM in [\d.]+ s$",
+                         done.stdout, re.M), done.stdout
+        assert not identity.alive()
+    assert "start.py" not in done.stdout  # it was dead already: nothing to say about it
+    # every process it describes is stopped now: the file goes, so does the refusal
+    assert done.stdout.splitlines()[-1] == f"removed {system.runtime / '.start_state.json'}"
+    assert not (system.runtime / ".start_state.json").exists()
