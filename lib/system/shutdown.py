@@ -25,7 +25,7 @@ from lib.system.state import backfill_record_path, read_state, state_path
 
 logger = logging.getLogger(__name__)
 
-# start.py stops its children within its own stop timeout: give it that and this much more.
+# start.py stops its children within its own stop timeouts: give it those and this much more.
 SUPERVISOR_MARGIN_SECONDS = 15.0
 
 
@@ -91,7 +91,9 @@ def stop_system(settings: Settings, timeout: float | None = None) -> SystemStopR
 def _stop_start_py(settings: Settings, state: dict[str, Any], timeout: float,
                    report: SystemStopReport) -> None:
     """start.py first (it stops its children), then whatever children it left running."""
-    stopped_supervisor = _stop("start.py", state, timeout + SUPERVISOR_MARGIN_SECONDS, report)
+    # start.py stops its services, then the simulator, each within its own stop timeout
+    stopped_supervisor = _stop("start.py", state, 2 * timeout + SUPERVISOR_MARGIN_SECONDS,
+                               report)
     # start.py rewrote the file as it stopped: its children's last pids are there
     state = (read_state(settings) or state) if stopped_supervisor else state
     children = state.get("children")

@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 SIMULATOR_READY_TIMEOUT = 180.0  # building the 2,300-contract universe takes a few seconds
 EXIT_LOCK_HELD = LockHeldError.exit_code
+PUMP_DRAIN_SECONDS = 5.0  # a grandchild may keep a pipe open: do not wait for it longer
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -130,6 +131,7 @@ class Supervisor:
         self.command = command
         self.children: dict[str, Child] = {}
         self.handlers: dict[str, logging.Handler] = {}
+        self.pumps: list[threading.Thread] = []  # copying children's output into their logs
         self.state = "starting"
         self.started_at = utcnow()
         self.identity = ProcessIdentity.of(os.getpid())
@@ -200,8 +202,10 @@ class Supervisor:
             self._exited(child, None)
             return
         assert proc.stdout is not None
-        threading.Thread(target=_pump, args=(proc.stdout, handler), daemon=True,
-                         name=f"output-{spec.name}").start()
+        pump = threading.Thread(target=_pump, args=(proc.stdout, handler), daemon=True,
+                                name=f"output-{spec.name}")
+        pump.start()
+        self.pumps.append(pump)
         if child.starts:
             child.restarts += 1
         child.starts += 1
@@ -378,6 +382,9 @@ class Supervisor:
         self._stop_group([c for name, c in self.children.items() if name == SIMULATOR])
         self.state = "stopped"
         self.write()
+        deadline = time.monotonic() + PUMP_DRAIN_SECONDS
+        for pump in self.pumps:  # the last lines a child wrote before it ended
+            pump.join(max(deadline - time.monotonic(), 0.0))
         for handler in self.handlers.values():
             handler.close()
         logger.info("every child stopped")
@@ -444,7 +451,7 @@ def run_system(settings: Settings, options: Options, command: str,
             raise LockHeldError(f"children of an earlier start.py still run: {', '.join(left)}"
                                 " (stop them with shutdown_dashboard.py)")
         with stop_on_signals(grace=None) as stop:
-            logger.info(prepare_database(settings))
+            prepare_database(settings)  # logs what it found and did
             return Supervisor(settings, options, command).run(stop, on_ready)
     finally:
         lock.release()

@@ -191,3 +191,21 @@ def test_children_of_a_killed_start_py_are_found_and_stopped(system: System) -> 
     # every process it describes is stopped now: the file goes, so does the refusal
     assert done.stdout.splitlines()[-1] == f"removed {system.runtime / '.start_state.json'}"
     assert not (system.runtime / ".start_state.json").exists()
+
+
+def test_runs_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """The same system on PostgreSQL: schema created by start.py, data stored, clean stop."""
+    system = start_system(tmp_path, system_env(tmp_path, pg_url), *FLAGS)
+    try:
+        state = wait_for("every child running", lambda: running_children(system, SERVICES),
+                         system=system)
+        wait_for("snapshots in the database", lambda: stored_snapshots(system.env),
+                 system=system)
+        system.proc.send_signal(signal.SIGTERM)
+        assert system.proc.wait(timeout=120) == 0
+        assert not any(i.alive() for i in identities(state))
+        log = (system.logs / "start.log").read_text()
+        assert re.search(r"PostgreSQL at 127\.0\.0\.1:5432/\w+: created the schema \(version "
+                         r"\d+\)", log), log
+    finally:
+        stop_leftovers(system)
