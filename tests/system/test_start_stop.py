@@ -115,11 +115,15 @@ def test_shutdown_dashboard_stops_everything(system: System) -> None:
     assert (again.returncode, again.stdout, again.stderr) == (0, "nothing running\n", "")
 
 
-def test_sigterm_stops_everything(system: System) -> None:
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl+C"])
+def test_sigterm_or_ctrl_c_stops_everything(system: System, how: str) -> None:
     state = wait_for("every child running", lambda: running_children(system, SERVICES),
                      system=system)
     everyone = identities(state)
-    system.proc.send_signal(signal.SIGTERM)
+    if how == "Ctrl+C":  # a terminal sends SIGINT to its foreground process group
+        os.killpg(system.proc.pid, signal.SIGINT)
+    else:
+        system.proc.send_signal(signal.SIGTERM)
     assert system.proc.wait(timeout=120) == 0
     assert not any(i.alive() for i in everyone)
     final = system.state()
