@@ -213,3 +213,23 @@ def test_runs_on_postgresql(tmp_path: Path, pg_url: str) -> None:
                          r"\d+\)", log), log
     finally:
         stop_leftovers(system)
+
+
+def test_unreachable_database_starts_nothing(tmp_path: Path) -> None:
+    env = system_env(tmp_path, "postgresql://postgres@127.0.0.1:1/funding")
+    done = subprocess.run([sys.executable, "start.py", *FLAGS], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("start.py: error: cannot connect to PostgreSQL at 127.0.0.1:1/funding:"
+                           " connection refused (is it running?)\n")
+    assert not (tmp_path / "run" / ".start_state.json").exists()
+    assert not (tmp_path / "logs" / "collector.output.log").exists()
+
+
+def test_bad_flag_is_one_line(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "start.py", "--exchanges", "binance,nope"], cwd=ROOT,
+                          env=system_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("start.py: error: argument --exchanges: 'binance,nope' names "
+                                  "unknown exchange(s) nope; supported: ")
+    assert done.stderr.endswith(" (see start.py --help)\n") and done.stderr.count("\n") == 1
