@@ -3,8 +3,10 @@
 A child that exits is restarted after a back-off that starts at SUPERVISOR_BACKOFF_INITIAL and
 doubles up to SUPERVISOR_BACKOFF_MAX (it starts over once a child has run that long). A child
 that exits SUPERVISOR_CRASH_LIMIT times within SUPERVISOR_CRASH_WINDOW seconds is left stopped
-("failed"), with one error line in the log and its state in the state file. One-shot children
-(the backfill) are never restarted. Each child runs in its own session (a Ctrl+C in the terminal
+("failed"), with one error line in the log and its state in the state file. A one-shot child
+(the backfill) is restarted the same way only when it fails (an exit code other than 0 and 75:
+it resumes where it stopped); completed, stopped by a signal or refused by the history lock, it
+is done. Each child runs in its own session (a Ctrl+C in the terminal
 reaches start.py only, which then stops the children in order) with its stdout and stderr read
 by a thread into LOG_DIR/<child>.output.log, rotated like every log: nothing is left in a pipe
 nobody reads. SIGINT or SIGTERM stops every child (SIGTERM, then SIGKILL after
@@ -244,12 +246,15 @@ class Supervisor:
         if self._stopping:
             child.state = "stopped"
             return
-        if not child.spec.restart:
+        failed = code is not None and code > 0 and code != EXIT_LOCK_HELD
+        if not child.spec.restart and not failed:
+            # a one-shot child that completed, was stopped (SIGTERM exits 0; SIGKILL) or found
+            # another history job running is done; one that failed is retried below
             child.state, child.next_start = "exited", None
             if code == EXIT_LOCK_HELD:
                 child.message = "not run: another history job holds the history lock"
             else:
-                child.message = "finished" if code == 0 else f"ended with {how}; see {log}"
+                child.message = "finished" if code == 0 else f"ended: {how}; see {log}"
             logger.info("%s: %s", name, child.message)
             return
         now = time.monotonic()
