@@ -233,3 +233,28 @@ def test_bad_flag_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.startswith("start.py: error: argument --exchanges: 'binance,nope' names "
                                   "unknown exchange(s) nope; supported: ")
     assert done.stderr.endswith(" (see start.py --help)\n") and done.stderr.count("\n") == 1
+
+
+def test_request_shutdown_returns_at_once_and_stops_everything(system: System) -> None:
+    """What POST /api/shutdown calls: the API is a child start.py stops, so it must not wait."""
+    from lib.system.shutdown import request_shutdown
+
+    state = wait_for("every child running", lambda: running_children(system, SERVICES),
+                     system=system)
+    everyone = identities(state)
+    requested = request_shutdown(settings_of(system.env))
+    assert requested.pid is not None
+    assert requested.running[0] == f"start.py (pid {system.proc.pid})"
+    assert sorted(requested.running[1:]) == sorted(
+        f"{n} (pid {state['children'][n]['pid']})" for n in SERVICES)
+    log = system.logs / "shutdown.output.log"
+    assert requested.message == (f"stopping {', '.join(requested.running)} "
+                                 f"(shutdown_dashboard.py, pid {requested.pid}; its report goes "
+                                 f"to {log})")
+    assert system.proc.wait(timeout=180) == 0
+    report = wait_for("the shutdown report", lambda: log.exists() and "removed " in
+                      log.read_text() and log.read_text())
+    assert f"start.py (pid {system.proc.pid}): stopped by SIGTERM in " in report
+    wait_for("no process left", lambda: not any(i.alive() for i in everyone))
+    again = request_shutdown(settings_of(system.env))
+    assert (again.running, again.pid, again.message) == ([], None, "nothing running")
