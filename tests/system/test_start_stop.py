@@ -133,6 +133,10 @@ def test_sigterm_or_ctrl_c_stops_everything(system: System, how: str) -> None:
     # 0: stopped by its handler; -SIGTERM: still starting up, it had none yet
     assert all(c["last_exit_code"] in (0, -signal.SIGTERM)
                for c in final["children"].values()), final
+    done = subprocess.run([sys.executable, "shutdown_dashboard.py"], cwd=ROOT, env=system.env,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, "nothing running\n")
+    assert system.state() == final  # it stopped nothing: the file is not its to remove
 
 
 def test_a_crash_looping_child_is_left_stopped(tmp_path: Path) -> None:
