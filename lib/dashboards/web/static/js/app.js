@@ -59,6 +59,7 @@ async function mountRoute() {
   const root = document.getElementById("page");
   root.replaceChildren();
   root.dataset.page = route.page;
+  root.dataset.ready = "0";
   document.querySelectorAll("nav a").forEach((a) => {
     const on = a.dataset.page === route.page
       || (a.dataset.page === "arbitrage" && route.page === "pair")
@@ -69,6 +70,8 @@ async function mountRoute() {
   current = ctx;
   try {
     await mod.mount(root, ctx);
+    // the page's first data is on screen (scripts, tests and the bench wait for this)
+    if (current === ctx) root.dataset.ready = "1";
   } catch (err) {
     if (ctx.alive) showError(root, err);
   }

@@ -47,13 +47,40 @@ export function align(seriesList) {
   return out;
 }
 
+const pad = (n) => String(n).padStart(2, "0");
+
+// Time ticks in UTC, 24 h clock: "11-27" for day steps, "08:00" within a day (with the date
+// under midnight's tick).
+function timeTicks(u, splits, axisIdx, space, incr) {
+  return splits.map((s) => {
+    const d = new Date(s * 1000);
+    const day = `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+    if (incr >= 86400) return day;
+    const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+    return d.getUTCHours() === 0 && d.getUTCMinutes() === 0 ? `${hm}\n${day}` : hm;
+  });
+}
+
+// A value with gaps on both sides has no line to draw: show it as a dot.
+function isolatedPoints(u, si, show) {
+  if (show) return null;
+  const ys = u.data[si];
+  const out = [];
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] !== null && ys[i] !== undefined && (i === 0 || ys[i - 1] === null)
+      && (i === ys.length - 1 || ys[i + 1] === null)) out.push(i);
+  }
+  return out.length ? out : null;
+}
+
 function zeroLine(u) {
   const { ctx } = u;
   const y = Math.round(u.valToPos(0, "y", true));
   const { left, top, width, height } = u.bbox;
   if (y < top || y > top + height) return;
   ctx.save();
-  ctx.strokeStyle = "#555";
+  ctx.setLineDash([]);
+  ctx.strokeStyle = "#374151";
   ctx.lineWidth = 1;
   ctx.beginPath();
   ctx.moveTo(left, y);
@@ -73,7 +100,7 @@ export function lineChart(el, { data, series, lines = [], yLabel, decimals = 4, 
     stroke: s.color || COLORS[i % COLORS.length],
     width: 1.5,
     spanGaps: false,
-    points: { show: false },
+    points: { show: false, filter: isolatedPoints },
     value: (u, v) => (v === null || v === undefined ? "–" : v.toFixed(decimals)),
   }));
   for (const ln of lines) {
@@ -86,18 +113,23 @@ export function lineChart(el, { data, series, lines = [], yLabel, decimals = 4, 
   const opts = {
     width: Math.max(320, el.clientWidth || 800),
     height,
-    tzDate: (ts) => U.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    tzDate: (ts) => U.tzDate(new Date(ts * 1000), "Etc/UTC"), // ticks on UTC hours and days
     scales: { x: { time: true } },
     axes: [
-      { stroke: "#333", grid: { stroke: "#e5e7eb" } },
+      { stroke: "#333", grid: { stroke: "#e5e7eb" }, values: timeTicks },
       { stroke: "#333", grid: { stroke: "#e5e7eb" }, label: yLabel, size: 70,
         values: (u, vals) => vals.map((v) => v.toFixed(Math.min(decimals, 4))) },
     ],
-    series: [{ label: "Time (UTC)" }, ...specs],
+    series: [{ label: "Time (UTC)", value: (u, ts) => (ts === null || ts === undefined ? "–"
+      : new Date(ts * 1000).toISOString().slice(0, 16).replace("T", " ")) }, ...specs],
     hooks: { draw: [zeroLine] },
   };
   el.replaceChildren();
   const plot = new U(opts, full, el);
+  el.uplot = plot; // the drawn data, for scripts and tests
+  el.dataset.points = String(data[0].length);
+  el.dataset.nullPoints = String(data.slice(1).reduce((n, ys) => n + ys.filter((v) =>
+    v === null).length, 0));
   const ro = new ResizeObserver(() => {
     const w = Math.max(320, el.clientWidth);
     if (Math.abs(w - plot.width) > 4) plot.setSize({ width: w, height });

@@ -32,6 +32,21 @@ export function historyOf(body) {
   return { rows, completeness: c, gaps: (c && c.gaps) || [] };
 }
 
+// The API's missing settlements as ranges of consecutive slots (merged here too, so "gaps"
+// counts breaks in the series, not missing settlements).
+export function gapRanges(gaps, intervalHours) {
+  const step = (intervalHours || 8) * 3600e3;
+  const spans = gaps.map((g) => [parseTime(g.from), parseTime(g.to)])
+    .filter(([a, b]) => a !== null && b !== null).sort((x, y) => x[0] - y[0]);
+  const out = [];
+  for (const [a, b] of spans) {
+    const last = out[out.length - 1];
+    if (last && a - last[1] <= step * 1.01) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
 // "98.6 % complete: 142 of 144 expected settlements stored (2 missing; 1 the exchange lacks)"
 function completenessText(c, n) {
   if (!c) return `${n} settlements (no listing, so no schedule to count against)`;
@@ -151,9 +166,11 @@ export async function mount(root, ctx) {
     const body = await get(`${contractPath(exchange, symbol)}/history`, { days: state.days },
       { signal: ctx.signal });
     state.hist = historyOf(body);
+    const last = state.hist.rows[state.hist.rows.length - 1];
+    const ranges = gapRanges(state.hist.gaps, last && last.funding_interval_hours);
     root.querySelector("#completeness").textContent = `Last ${state.days} d: ${
       completenessText(state.hist.completeness, state.hist.rows.length)}; `
-      + `${state.hist.gaps.length} gap${state.hist.gaps.length === 1 ? "" : "s"}.`;
+      + `${ranges.length} gap${ranges.length === 1 ? "" : "s"} (breaks in the line).`;
     renderChart();
     renderTable();
   }

@@ -119,8 +119,8 @@ export async function mount(root, ctx) {
         : `<td${c.num ? ' class="num"' : ""}>${c.fmt(r)}</td>`)).join("");
       parts.push(`<tr data-base="${esc(r.base)}">${cells}</tr>`);
       if (state.expanded.has(r.base)) {
-        parts.push(`<tr class="detail"><td colspan="${cols.length}">${
-          contractsTable(state.details.get(r.base))}</td></tr>`);
+        parts.push(`<tr class="detail"><td colspan="${cols.length}"><div class="detail-wrap">${
+          contractsTable(state.details.get(r.base))}</div></td></tr>`);
       }
     }
     table.querySelector("tbody").innerHTML = parts.join("");

@@ -182,7 +182,6 @@ export async function mount(root, ctx) {
       + "leg receives, the long leg pays), minus taker fees in and out of both legs; a period "
       + "with a missing settlement shows as incomplete, never as a partial sum.</p>";
     renderCharts(d);
-    root.dataset.loaded = "1";
   }
 
   function reload() {
