@@ -45,7 +45,13 @@ def musd(x: float | None) -> str:
     return DASH if x is None else f"{x / 1e6:.2f}"
 
 
+def grid_complete(tab: Tab) -> None:
+    """Until every row of the grid is in (rows after the first screenful come in chunks)."""
+    tab.page.wait_for_selector("#grid[data-complete='1']")
+
+
 def grid_bases(tab: Tab) -> list[str]:
+    grid_complete(tab)
     return tab.page.eval_on_selector_all("#grid tbody tr[data-base]",
                                          "rows => rows.map(r => r.dataset.base)")
 
@@ -100,6 +106,7 @@ def test_grid_holds_the_universe_assets(web_app: WebApp, tab: Tab) -> None:
     shown = grid_bases(tab)
     assert len(shown) == len(set(shown))
     assert set(shown) == universe
+    tab.page.wait_for_selector("#card-assets")
     assert tab.page.inner_text("#card-assets") == str(len(universe))
     contracts = web_app.api("/api/funding-rates", limit=1000)["meta"]["total"]
     assert tab.page.inner_text("#card-contracts") == str(contracts)
@@ -151,8 +158,9 @@ def test_filters_narrow_the_grid_and_live_in_the_url(web_app: WebApp, tab: Tab) 
 
     # another unit: the 8 h view, interval-normalised by the API
     tab.page.uncheck("#f-exchanges input[value='okx']")
-    tab.page.select_option("#f-unit", "8h")
-    tab.page.wait_for_selector("#grid[data-ready='1']")
+    with tab.page.expect_response(lambda r: "view=8h" in r.url):
+        tab.page.select_option("#f-unit", "8h")
+    grid_complete(tab)
     grid = web_app.api("/api/funding-rates/grid", view="8h")["data"]
     row = grid["rows"][0]
     first = tab.page.locator(f"#grid tbody tr[data-base='{row['base']}'] td.cell .v")
@@ -162,6 +170,7 @@ def test_filters_narrow_the_grid_and_live_in_the_url(web_app: WebApp, tab: Tab) 
 
     # sort by the number of exchanges, most first
     tab.page.click("#grid thead button[data-key='listed']")
+    grid_complete(tab)
     counts = tab.page.eval_on_selector_all(
         "#grid tbody tr[data-base] td:nth-child(2)", "tds => tds.map(t => +t.textContent)")
     assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1]
@@ -236,9 +245,12 @@ def test_arbitrage_filters_and_row_opens_pair_with_the_api_numbers(
     assert 0 < narrowed["meta"]["total"] < listed["meta"]["total"]
     for item in narrowed["data"]:
         assert {item["long"]["exchange"], item["short"]["exchange"]} == {"okx", "bybit"}
-    tab.page.wait_for_function(
-        "n => document.querySelectorAll('#arb tbody tr').length === n",
-        arg=min(50, narrowed["meta"]["total"]))
+    # the table shows that answer: its size, and only okx and bybit legs
+    tab.page.wait_for_function("""n => {
+        const rows = [...document.querySelectorAll('#arb tbody tr')];
+        return rows.length === n && rows.every(r => [1, 2].every(i =>
+            /^(okx|bybit) /.test(r.cells[i].textContent)));
+    }""", arg=min(50, narrowed["meta"]["total"]))
 
     # a click on the row (not its link) opens the pair page
     with tab.page.expect_response(lambda r: "/api/arbitrage/pairs/" in r.url) as reply:
@@ -280,17 +292,20 @@ def test_arbitrage_filters_and_row_opens_pair_with_the_api_numbers(
 
 def test_stale_exchange_is_marked(web_app: WebApp, tab: Tab) -> None:
     make_stale(web_app.settings, "okx")
+    web_app.clear_cache()
     try:
         tab.goto("overview?ex=okx", "overview")
         banner = tab.page.locator("#stale-banner")
         banner.wait_for(state="visible")
         assert "okx" in banner.inner_text()
+        grid_complete(tab)
         cells = tab.page.locator("#grid tbody td.cell")
         assert cells.count() > 0
         assert cells.count() == tab.page.locator("#grid tbody td.cell.stale").count()
         tab.screenshot("overview-stale")
     finally:
         keep_fresh(web_app.settings)
+        web_app.clear_cache()
     assert tab.errors == []
 
 

@@ -5,13 +5,14 @@
 import { get } from "./api.js";
 import { age, utc } from "./format.js";
 import { parseHash, replaceParams } from "./router.js";
-import * as overview from "./pages/overview.js";
-import * as contract from "./pages/contract.js";
-import * as arbitrage from "./pages/arbitrage.js";
-import * as pair from "./pages/pair.js";
-import * as health from "./pages/health.js";
-
-const PAGES = { overview, contract, arbitrage, pair, health };
+// Each page's module is fetched when it is first opened: the overview loads only its own.
+const PAGES = {
+  overview: () => import("./pages/overview.js"),
+  contract: () => import("./pages/contract.js"),
+  arbitrage: () => import("./pages/arbitrage.js"),
+  pair: () => import("./pages/pair.js"),
+  health: () => import("./pages/health.js"),
+};
 const BANNER_POLL_MS = 30000;
 
 let current = null;
@@ -55,7 +56,7 @@ export function showError(root, err) {
 async function mountRoute() {
   if (current) current.destroy();
   const route = parseHash();
-  const mod = PAGES[route.page] || overview;
+  const load = PAGES[route.page] || PAGES.overview;
   const root = document.getElementById("page");
   root.replaceChildren();
   root.dataset.page = route.page;
@@ -69,9 +70,17 @@ async function mountRoute() {
   const ctx = makeContext(route);
   current = ctx;
   try {
+    const mod = await load();
+    if (current !== ctx) return;
     await mod.mount(root, ctx);
-    // the page's first data is on screen (scripts, tests and the bench wait for this)
-    if (current === ctx) root.dataset.ready = "1";
+    // the page's first data is on screen (scripts, tests and the bench wait for this); the
+    // mark comes a frame later, once that frame has been painted
+    if (current === ctx) {
+      root.dataset.ready = "1";
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        performance.mark(`drawn:${route.page}`);
+      }));
+    }
   } catch (err) {
     if (ctx.alive) showError(root, err);
   }

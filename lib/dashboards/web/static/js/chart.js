@@ -1,15 +1,38 @@
-// Time-series charts on canvas with the vendored uPlot (loaded as a classic script, global
-// `uPlot`). Missing settlements are null points, which uPlot draws as breaks in the line:
-// a gap is shown as a gap, never interpolated.
+// Time-series charts on canvas with the vendored uPlot (a classic script, global `uPlot`,
+// loaded on first use: await loadChartLibrary() before lineChart). Missing settlements are
+// null points, which uPlot draws as breaks in the line: a gap is shown as a gap, never
+// interpolated.
+
+const UPLOT = "vendor/uplot-1.6.32/uPlot";
+let uplotReady = null;
+
+// Load the vendored uPlot (script and stylesheet) once, on the first page with a chart.
+export function loadChartLibrary() {
+  if (!uplotReady) {
+    uplotReady = new Promise((resolve, reject) => {
+      const css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = `${UPLOT}.min.css`;
+      document.head.append(css);
+      const js = document.createElement("script");
+      js.src = `${UPLOT}.iife.min.js`;
+      js.onload = () => resolve(window.uPlot);
+      js.onerror = () => { uplotReady = null; reject(new Error(`${js.src} did not load`)); };
+      document.head.append(js);
+    });
+  }
+  return uplotReady;
+}
 
 const COLORS = ["#1f5fbf", "#c2410c", "#047857", "#7c3aed"];
 
 // Insert a null point wherever the next settlement comes later than the interval allows, and
-// at every gap the API reports. rows: [{t: ms, v: number, interval: hours}] sorted by t.
+// at the start of every gap the API reports ({from, to}). rows: [{t: ms, v: number,
+// interval: hours}] sorted by t.
 export function withGaps(rows, gaps = []) {
   const xs = [];
   const ys = [];
-  const gapStarts = gaps.map((g) => Date.parse(g.start || g.from || g)).filter((t) => !Number.isNaN(t));
+  const gapStarts = gaps.map((g) => Date.parse(g.from)).filter((t) => !Number.isNaN(t));
   const extra = new Set();
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];

@@ -109,9 +109,12 @@ export async function mount(root, ctx) {
     page: Math.max(1, Number(p.page) || 1),
   };
 
+  let loads = 0; // only the answer to the latest request is shown
   async function load() {
+    const mine = ++loads;
     const body = await get("/api/arbitrage/opportunities", apiQuery(ctx.params, state.sort,
       state.page), { signal: ctx.signal });
+    if (mine !== loads) return;
     table.querySelector("thead").innerHTML = `<tr>${headerHtml(COLUMNS, state.sort)}</tr>`;
     table.querySelector("tbody").innerHTML = body.data.map((r) => `<tr>${COLUMNS.map((c) =>
       `<td${c.num ? ' class="num"' : ""}>${c.fmt(r)}</td>`).join("")}</tr>`).join("");

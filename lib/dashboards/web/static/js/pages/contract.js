@@ -3,7 +3,7 @@
 // the completeness of the shown period, a paged table and a CSV export of the shown rows.
 
 import { contractPath, get } from "../api.js";
-import { lineChart, withGaps } from "../chart.js";
+import { lineChart, loadChartLibrary, withGaps } from "../chart.js";
 import { downloadCsv } from "../csv.js";
 import {
   countdown, esc, fixed, hours, isNum, musd, parseTime, pct, price, signClass, utc,
@@ -120,7 +120,8 @@ export async function mount(root, ctx) {
 <p id="completeness" class="status" aria-live="polite"></p>
 <div id="chart" class="chart" role="img" aria-label="Settled funding history"></div>
 <h2>Settlements <span class="unit">(newest first)</span></h2>
-<div class="table-wrap"><table id="history" class="data"><thead></thead><tbody></tbody></table></div>
+<div class="table-wrap"><table id="history" class="data"><thead></thead><tbody></tbody></table>
+</div>
 <div id="pager" class="pager"></div>`;
   const form = root.querySelector("#history-filters");
   form.addEventListener("submit", (ev) => ev.preventDefault());
@@ -162,9 +163,12 @@ export async function mount(root, ctx) {
     pager.innerHTML = pagerHtml(state.page, PAGE_SIZE, rows.length);
   }
 
+  let loads = 0; // only the answer to the latest request is shown
   async function loadHistory() {
-    const body = await get(`${contractPath(exchange, symbol)}/history`, { days: state.days },
-      { signal: ctx.signal });
+    const mine = ++loads;
+    const [body] = await Promise.all([get(`${contractPath(exchange, symbol)}/history`,
+      { days: state.days }, { signal: ctx.signal }), loadChartLibrary()]);
+    if (mine !== loads) return;
     state.hist = historyOf(body);
     const last = state.hist.rows[state.hist.rows.length - 1];
     const ranges = gapRanges(state.hist.gaps, last && last.funding_interval_hours);

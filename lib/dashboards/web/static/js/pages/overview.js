@@ -11,6 +11,8 @@ import { cardsHtml, loadCards } from "./overview_cards.js";
 import { contractsTable } from "./overview_contracts.js";
 
 const REFRESH_MS = 30000;
+const FIRST_ROWS = 80; // more than a tall screen shows
+const CHUNK_ROWS = 120;
 
 function template(unit) {
   const options = UNITS.map((u) => `<option value="${u.id}"${u.id === unit ? " selected" : ""}>${
@@ -40,8 +42,7 @@ function cellHtml(cell, decimals) {
   return `<td class="num cell${stale}" title="${esc(title)}">`
     + `<span class="v ${signClass(cell.value)}">${pct(cell.value, decimals)}</span>`
     + `${cell.stale ? '<span class="stale-tag">stale</span>' : ""}`
-    + `<span class="meta"><span class="iv">${isNum(cell.interval_hours)
-      ? `${cell.interval_hours}h` : ""}</span> `
+    + `<span class="meta">${isNum(cell.interval_hours) ? `${cell.interval_hours}h` : ""} `
     + `<span class="cd" data-t="${next ?? ""}">${next ? countdown(next) : ""}</span></span></td>`;
 }
 
@@ -106,29 +107,53 @@ export async function mount(root, ctx) {
     return out;
   }
 
-  function render() {
+  // Rows go in by chunks, one frame each: the first screenful is painted at once and the rest
+  // follows without one long freeze (a later render cancels the chunks of an earlier one).
+  // With the table's fixed layout, appended rows never re-measure the ones above.
+  let renderToken = 0;
+  function render(onComplete) {
     if (!state.grid) return;
+    const token = ++renderToken;
     const exchanges = shownExchanges();
     const decimals = unitOf(state.unit).decimals;
     const cols = columnsFor(exchanges, decimals, state.expanded);
     const rows = sortRows(filteredRows(exchanges), cols, state.sort);
     table.querySelector("thead").innerHTML = `<tr>${headerHtml(cols, state.sort)}</tr>`;
-    const parts = [];
-    for (const r of rows) {
+    table.style.minWidth = `${20 + exchanges.length * 6.5}rem`;
+    const parts = rows.map((r) => {
       const cells = cols.map((c) => (c.cell ? c.cell(r)
         : `<td${c.num ? ' class="num"' : ""}>${c.fmt(r)}</td>`)).join("");
-      parts.push(`<tr data-base="${esc(r.base)}">${cells}</tr>`);
-      if (state.expanded.has(r.base)) {
-        parts.push(`<tr class="detail"><td colspan="${cols.length}"><div class="detail-wrap">${
-          contractsTable(state.details.get(r.base))}</div></td></tr>`);
-      }
-    }
-    table.querySelector("tbody").innerHTML = parts.join("");
-    table.dataset.rows = String(rows.length);
-    countdowns = [...table.querySelectorAll(".cd[data-t]")].filter((e) => e.dataset.t);
+      const detail = state.expanded.has(r.base)
+        ? `<tr class="detail"><td colspan="${cols.length}"><div class="detail-wrap">${
+          contractsTable(state.details.get(r.base))}</div></td></tr>` : "";
+      return `<tr data-base="${esc(r.base)}">${cells}</tr>${detail}`;
+    });
+    const tbody = table.querySelector("tbody");
+    table.dataset.complete = "0";
+    tbody.innerHTML = parts.slice(0, FIRST_ROWS).join("");
     status.textContent = `${rows.length} of ${state.grid.rows.length} assets, `
       + `${exchanges.length} exchanges, ${unitOf(state.unit).header}. `
       + `Updated ${new Date().toISOString().slice(11, 19)} UTC.`;
+    let next = FIRST_ROWS;
+    const finish = () => {
+      table.dataset.rows = String(rows.length);
+      table.dataset.complete = "1";
+      countdowns = [...table.querySelectorAll(".cd[data-t]")].filter((e) => e.dataset.t);
+      if (!performance.getEntriesByName("complete:overview").length) {
+        requestAnimationFrame(() => requestAnimationFrame(() => {
+          performance.mark("complete:overview");
+        }));
+      }
+      if (onComplete) onComplete();
+    };
+    const more = () => {
+      if (token !== renderToken || !ctx.alive) return;
+      if (next >= parts.length) { finish(); return; }
+      tbody.insertAdjacentHTML("beforeend", parts.slice(next, next + CHUNK_ROWS).join(""));
+      next += CHUNK_ROWS;
+      requestAnimationFrame(more);
+    };
+    if (parts.length <= FIRST_ROWS) finish(); else requestAnimationFrame(more);
   }
 
   function renderExchangeFilter() {
@@ -144,25 +169,29 @@ export async function mount(root, ctx) {
     state.details.set(base, body.data);
   }
 
+  let loads = 0; // only the answer to the latest request is shown
   async function load() {
+    const mine = ++loads;
     const body = await get("/api/funding-rates/grid", { view: state.unit },
       { signal: ctx.signal });
+    if (mine !== loads) return;
     const first = state.grid === null;
     state.grid = body.data;
     if (first) renderExchangeFilter();
     await Promise.all([...state.expanded].map(loadDetail));
     render();
-    // the grid is on screen once the browser has painted it
-    requestAnimationFrame(() => {
-      table.dataset.ready = "1";
-      if (first) performance.mark("grid-drawn");
-    });
+    table.dataset.ready = "1";
   }
 
+  async function refreshCards() {
+    root.querySelector("#cards").innerHTML = cardsHtml(await loadCards(ctx));
+  }
+
+  // The grid first, then the cards: each of their routes reads every snapshot, and asking for
+  // all at once would only make the grid wait for the cards.
   async function refreshAll() {
-    await Promise.all([load(), loadCards(ctx).then((c) => {
-      root.querySelector("#cards").innerHTML = cardsHtml(c);
-    })]);
+    await load();
+    await refreshCards();
   }
 
   form.addEventListener("input", (ev) => {
@@ -176,6 +205,7 @@ export async function mount(root, ctx) {
       state.unit = t.value;
       ctx.setParams({ unit: t.value === "apr" ? null : t.value });
       table.dataset.ready = "0";
+      table.dataset.complete = "0"; // until the grid in the new unit is in
       load().catch((e) => showInline(e));
       return;
     }
@@ -201,9 +231,10 @@ export async function mount(root, ctx) {
       state.expanded.add(base);
       try { await loadDetail(base); } catch (e) { showInline(e); }
     }
-    render();
-    const again = table.querySelector(`button.expand[data-base="${CSS.escape(base)}"]`);
-    if (again) again.focus();
+    render(() => {
+      const again = table.querySelector(`button.expand[data-base="${CSS.escape(base)}"]`);
+      if (again) again.focus();
+    });
   });
 
   function showInline(err) {
@@ -219,5 +250,6 @@ export async function mount(root, ctx) {
   ctx.every(REFRESH_MS, () => {
     refreshAll().then(() => status.classList.remove("error")).catch(showInline);
   });
-  await refreshAll();
+  await load();
+  refreshCards().catch(showInline);
 }

@@ -4,7 +4,7 @@
 // 7 and 30 days after fees with the completeness it was counted on.
 
 import { get } from "../api.js";
-import { align, lineChart, withGaps } from "../chart.js";
+import { align, lineChart, loadChartLibrary, withGaps } from "../chart.js";
 import {
   countdown, esc, fixed, hours, isNum, musd, parseTime, pct, signClass, utc,
 } from "../format.js";
@@ -162,9 +162,13 @@ export async function mount(root, ctx) {
     legsEl.dataset.drawn = spreadEl.dataset.drawn = "1";
   }
 
+  let loads = 0; // only the answer to the latest request is shown
   async function load() {
-    const body = await get(pairApiPath(parts), { days: state.days, hold_days: state.hold },
-      { signal: ctx.signal });
+    const mine = ++loads;
+    const query = { days: state.days, hold_days: state.hold };
+    const [body] = await Promise.all([get(pairApiPath(parts), query, { signal: ctx.signal }),
+      loadChartLibrary()]);
+    if (mine !== loads) return;
     const d = body.data;
     root.querySelector("#pair-title").innerHTML = `${esc(d.base)}: long ${esc(d.long.exchange)} `
       + `<span class="sym">${esc(d.long.symbol)}</span>, short ${esc(d.short.exchange)} `
