@@ -8,12 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
 from conftest import Tab, WebApp, keep_fresh, make_stale
 
-from lib.timeutils import from_iso, to_ms
+from lib.history.status import StatusWriter, database_record
+from lib.runtime.files import BACKFILL_STATUS_FILE, UNIFIED_LOCK_FILE
+from lib.runtime.locks import FileLock
+from lib.storage.engine import database
+from lib.storage.schema import exchange_data
+from lib.timeutils import from_iso, to_ms, utcnow
 
 DASH = "–"
 
@@ -318,3 +324,56 @@ def test_api_error_is_one_line_on_the_page(web_app: WebApp, tab: Tab) -> None:
     # the browser's own line for each 404 reply, and nothing else
     assert tab.errors
     assert all("status of 404" in e for e in tab.errors), tab.errors
+
+
+def test_overview_refreshes_without_a_reload(web_app: WebApp, tab: Tab) -> None:
+    """A new rate in the database reaches the open grid within one 30 s refresh, in place."""
+    grid = web_app.api("/api/funding-rates/grid", view="apr")["data"]
+    row = grid["rows"][0]
+    exchange, cell = next(iter(row["cells"].items()))
+    tab.goto(f"overview?q={row['base']}", "overview")
+    tab.page.evaluate("window.stillTheSamePage = true")
+    rate = 0.0123
+    with database(web_app.settings, migrate=False) as engine, engine.begin() as conn:
+        conn.execute(exchange_data.update().where(
+            exchange_data.c.exchange == exchange, exchange_data.c.symbol == cell["symbol"])
+            .values(funding_rate=rate))
+    web_app.clear_cache()
+    expected = pct(rate * 8760 / cell["interval_hours"], 2)
+    tab.page.wait_for_function(
+        """([base, i, want]) => {
+            const v = document.querySelectorAll(`#grid tr[data-base="${base}"] td.cell .v`)[i];
+            return v && v.textContent === want;
+        }""", arg=[row["base"], 0, expected], timeout=90_000)
+    assert tab.page.evaluate("window.stillTheSamePage") is True
+    assert tab.errors == []
+
+
+def test_health_follows_a_running_backfill(web_app: WebApp, tab: Tab) -> None:
+    """While a backfill holds its lock, the page polls its status and moves its bars."""
+    run = web_app.settings.RUNTIME_DIR
+    status = run / BACKFILL_STATUS_FILE
+    saved = status.read_bytes()
+    now = utcnow()
+    writer = StatusWriter(status, days=3, window_start=now - timedelta(days=3), window_end=now,
+                          exchanges=["bybit", "okx"], command="a test backfill",
+                          database=database_record(web_app.settings.database_url),
+                          min_interval=0)
+    bar = "#backfill progress[data-exchange='okx']"
+    try:
+        with FileLock(run / UNIFIED_LOCK_FILE, command="a test backfill"):
+            writer.start()
+            writer.update("okx", state="running", contracts_total=10, contracts_done=2)
+            web_app.clear_cache()
+            tab.goto("health", "health")
+            tab.page.wait_for_selector("#backfill-overall")
+            assert tab.page.get_attribute(bar, "value") == "20"
+            writer.update("okx", contracts_done=7)
+            web_app.clear_cache()
+            tab.page.wait_for_function(
+                f"() => document.querySelector(\"{bar}\")?.getAttribute('value') === '70'")
+            tab.screenshot("health-backfill-running")
+    finally:
+        status.write_bytes(saved)
+        web_app.clear_cache()
+    assert tab.errors == []

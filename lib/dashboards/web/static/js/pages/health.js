@@ -16,7 +16,7 @@ const yesNo = (ok, yes = "ok", no = "no") => (ok ? `<span class="ok">${yes}</spa
 const EXCHANGES = [
   { key: "exchange", label: "Exchange" },
   { key: "fresh", label: "Data", fmt: (r) => yesNo(r.fresh, "fresh", "stale") },
-  { key: "newest_snapshot", label: "Newest snapshot", unit: "UTC",
+  { key: "newest_snapshot", label: "Last collected", unit: "newest snapshot, UTC",
     fmt: (r) => utc(r.newest_snapshot, true) },
   { key: "age_seconds", label: "Age", unit: "s", num: true, fmt: (r) => fixed(r.age_seconds, 0) },
   { key: "snapshots", label: "Contracts", unit: "count", num: true,
@@ -38,8 +38,9 @@ const BACKFILL = [
   { key: "exchange", label: "Exchange" },
   { key: "state", label: "State" },
   { key: "progress", label: "Progress", unit: "% of contracts", num: true,
-    fmt: (r) => `<progress max="100" value="${r.percent_complete || 0}" aria-label="${
-      esc(r.exchange)} backfill progress"></progress> ${fixed(r.percent_complete, 1)}` },
+    fmt: (r) => `<progress max="100" value="${r.percent_complete || 0}" data-exchange="${
+      esc(r.exchange)}" aria-label="${esc(r.exchange)} backfill progress"></progress> `
+      + `<span class="pct">${fixed(r.percent_complete, 1)}</span>` },
   { key: "contracts", label: "Contracts", unit: "done / total", num: true,
     fmt: (r) => `${r.contracts_done} / ${r.contracts_total}` },
   { key: "records", label: "Records", unit: "count", num: true, fmt: (r) => String(r.records) },
