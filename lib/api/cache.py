@@ -50,6 +50,7 @@ class CacheStats:
 class Cache(Protocol):
     """What the routes use."""
 
+    backend: str
     ttl: float
 
     def get(self, key: str) -> bytes | None: ...

@@ -27,7 +27,7 @@ from lib.analytics.zscores import calculate_zscores
 from lib.api.app import create_app
 from lib.collection.collector import Collector
 from lib.history.backfill import run_backfill
-from lib.simulator import SimulatorServer
+from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
 from lib.storage.engine import database, normalise_url
 from lib.storage.schema import exchange_data
 from lib.timeutils import utcnow
@@ -35,6 +35,7 @@ from lib.timeutils import utcnow
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKFILL_DAYS = 3
+CONTRACTS = 120  # as tests/conftest.py's small simulator
 LOOPBACK = ("127.0.0.1", 50000)
 
 
@@ -91,25 +92,34 @@ class Filled:
     url: str
     settings: Settings
     root: Path
+    sim: SimulatorServer
 
 
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def filled(request: pytest.FixtureRequest, small_sim: SimulatorServer,
+@pytest.fixture(scope="session")
+def api_sim() -> Iterator[SimulatorServer]:
+    """The small simulator (seed 42), for the whole session: the filled databases' source."""
+    with running_simulator(SimulatorConfig(seed=42, total_contracts=CONTRACTS)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=("sqlite", "postgresql"))
+def filled(request: pytest.FixtureRequest, api_sim: SimulatorServer,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
-    """One filled database per engine for the whole module."""
+    """One filled database per engine, shared by every API test module (tests that change a
+    row put it back)."""
     root = tmp_path_factory.mktemp(f"api-{request.param}")
     with module_database(request.param, root) as url:
-        settings = api_settings(url, root, SIMULATOR_URL=small_sim.url, HTTP_READ_TIMEOUT="2",
+        settings = api_settings(url, root, SIMULATOR_URL=api_sim.url, HTTP_READ_TIMEOUT="2",
                                 HTTP_CONNECT_TIMEOUT="2")
         fill(settings)
-        yield Filled(request.param, url, settings, root)
+        yield Filled(request.param, url, settings, root, api_sim)
 
 
 def make_client(app: FastAPI, client: tuple[str, int] = LOOPBACK) -> TestClient:
     return TestClient(app, client=client, raise_server_exceptions=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def module_client(filled: Filled) -> Iterator[TestClient]:
     app = create_app(filled.settings, static_dir=None)
     with make_client(app) as c:
