@@ -120,6 +120,7 @@ export async function mount(root, ctx) {
     const rows = sortRows(filteredRows(exchanges), cols, state.sort);
     table.querySelector("thead").innerHTML = `<tr>${headerHtml(cols, state.sort)}</tr>`;
     table.style.minWidth = `${20 + exchanges.length * 6.5}rem`;
+    table.style.maxWidth = `${24 + exchanges.length * 11}rem`; // few exchanges: no wide gaps
     const parts = rows.map((r) => {
       const cells = cols.map((c) => (c.cell ? c.cell(r)
         : `<td${c.num ? ' class="num"' : ""}>${c.fmt(r)}</td>`)).join("");
