@@ -121,8 +121,10 @@ export async function mount(root, ctx) {
     table.dataset.rows = String(body.data.length);
     pager.innerHTML = pagerHtml(state.page, PAGE_SIZE, body.meta.total);
     status.classList.remove("error");
-    status.textContent = `${body.meta.total} pairs. APR is simple (not compounded); net APR `
-      + `subtracts taker fees in and out of both legs over ${ctx.params.hold || 7} days.`;
+    const basis = ctx.params.basis === "gross" ? "gross" : "net";
+    status.textContent = `${body.meta.total} pairs; min APR on ${basis} APR. APR is simple `
+      + "(not compounded); net APR subtracts taker fees in and out of both legs over "
+      + `${ctx.params.hold || 7} days.`;
   }
 
   function reload() {
