@@ -377,3 +377,43 @@ def test_health_follows_a_running_backfill(web_app: WebApp, tab: Tab) -> None:
         status.write_bytes(saved)
         web_app.clear_cache()
     assert tab.errors == []
+
+
+# Every form control has a label; numeric cells are right-aligned; numeric headers name a unit.
+ACCESSIBLE_BASICS = """() => {
+    const unlabelled = [...document.querySelectorAll('main input, main select')]
+        .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label'))
+        .map(e => e.outerHTML.slice(0, 80));
+    const leftNumbers = [...document.querySelectorAll('main td.num')]
+        .filter(td => getComputedStyle(td).textAlign !== 'right').length;
+    const numericHeaders = [...document.querySelectorAll('main th.num')];
+    const noUnit = numericHeaders.filter(th => !th.querySelector('.unit'))
+        .map(th => th.textContent);
+    return {unlabelled, leftNumbers, noUnit, numericHeaders: numericHeaders.length};
+}"""
+
+
+def test_accessible_basics_and_keyboard_filters(web_app: WebApp, tab: Tab) -> None:
+    ex, sym = web_app.gap_contract
+    for name, route in (("overview", "overview"), ("contract", f"contract/{ex}/{sym}"),
+                        ("arbitrage", "arbitrage"), ("pair", pair_route(first_pair(web_app))),
+                        ("health", "health")):
+        tab.goto(route, name)
+        found = tab.page.evaluate(ACCESSIBLE_BASICS)
+        assert found["unlabelled"] == [], name
+        assert found["leftNumbers"] == 0, name
+        assert found["numericHeaders"] > 0 and found["noUnit"] == [], name
+    # the overview's filters from the keyboard alone: type a search, Tab to the checkbox, Space
+    multi = [a["base"] for a in web_app.api("/api/assets", limit=1000, min_exchanges=2)["data"]]
+    tab.goto("overview", "overview")
+    tab.page.focus("#f-q")
+    tab.page.keyboard.press("Tab")  # the unit
+    tab.page.keyboard.press("Tab")  # listed on 2+ exchanges only
+    tab.page.keyboard.press("Space")
+    assert tab.page.is_checked("#f-multi")
+    wait_rows(tab, len(multi))
+    # a sort header is a button: Enter on it sorts
+    tab.page.focus("#grid thead button[data-key='listed']")
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_selector("#grid th[aria-sort='descending'] button[data-key='listed']")
+    assert tab.errors == []

@@ -3,7 +3,7 @@
 // progress per exchange, polled every 2 s while one runs.
 
 import { get } from "../api.js";
-import { age, esc, fixed, isNum, parseTime, utc } from "../format.js";
+import { esc, fixed, isNum, parseTime, utc } from "../format.js";
 import { headerHtml, rowHtml } from "../table.js";
 
 const POLL_RUNNING_MS = 2000;
@@ -61,7 +61,7 @@ function jobRow(name, at, now) {
   const secs = t === null ? null : (now - t) / 1000;
   const fresh = secs !== null && secs <= JOB_STALE_SECONDS;
   return `<tr><th scope="row">${name}</th><td>${utc(at, true)}</td><td class="num">${
-    secs === null ? "–" : age(secs)}</td><td>${t === null ? '<span class="bad">never run</span>'
+    fixed(secs, 0)}</td><td>${t === null ? '<span class="bad">never run</span>'
     : yesNo(fresh, "fresh", "stale")}</td></tr>`;
 }
 
@@ -71,7 +71,8 @@ function jobsHtml(perf) {
   const z = perf.zscores || {};
   return `<table class="data" id="jobs"><thead><tr><th scope="col">Job</th>
     <th scope="col">Last run <span class="unit">(UTC)</span></th>
-    <th scope="col" class="num">Age</th><th scope="col">State</th></tr></thead><tbody>`
+    <th scope="col" class="num">Age <span class="unit">(s)</span></th>
+    <th scope="col">State</th></tr></thead><tbody>`
     + jobRow("z-scores", z.last_run, now)
     + jobRow("spread series", sp.last_series_build, now)
     + jobRow("spread statistics", sp.last_statistics_run, now)
