@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from conftest import Tab, WebApp, keep_fresh, make_stale
+from web_browser import Tab, WebApp, keep_fresh, make_stale
 
 from lib.history.status import StatusWriter, database_record
 from lib.runtime.files import BACKFILL_STATUS_FILE, UNIFIED_LOCK_FILE
