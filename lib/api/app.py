@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from config.settings import PROJECT_ROOT, Settings
-from lib.api.cache import MemoryCache, RedisCache, make_cache
+from lib.api.cache import KeyLocks, MemoryCache, RedisCache, make_cache
 from lib.api.errors import install_error_handlers
 from lib.api.hits import CachedAnswers
 from lib.api.metrics import ApiMetrics, LatencyMiddleware
@@ -64,6 +64,7 @@ def create_app(settings: Settings, static_dir: Path | None = STATIC_DIR,
     app.state.settings = settings
     app.state.database = DatabaseHandle(settings.database_url)
     app.state.cache = cache
+    app.state.computing = KeyLocks()
     app.state.started = time.time()
     app.state.metrics = ApiMetrics(settings, lambda: app.state.cache)
     install_error_handlers(app)

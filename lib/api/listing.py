@@ -117,15 +117,21 @@ def cached_json(request: Request, compute: Callable[[], Any]) -> Response:
 
     `CachedAnswers` (lib.api.hits) has already looked the request up and answered a hit
     before routing; a route reaches here on a miss and stores its answer, under its route's
-    template (for the latency metric of later hits). Only whole successful answers are cached;
-    an error raised by `compute` is not.
+    template (for the latency metric of later hits). Concurrent misses of one key compute it
+    once (`KeyLocks`). Only whole successful answers are cached; an error raised by `compute`
+    is not.
     """
     cache = request.app.state.cache
     key = cache_key(request.scope["path"], request.scope["query_string"])
-    body = None if request.scope.get(LOOKED_UP) else cache.get(key)
-    if body is None:
+    entry = None if request.scope.get(LOOKED_UP) else cache.get(key)
+    if entry is not None:
+        return json_bytes_response(unpack(entry)[1])
+    with request.app.state.computing.hold(key):
+        # computed meanwhile by the request this one waited for (not counted twice)
+        entry = cache.get(key, count=False)
+        if entry is not None:
+            return json_bytes_response(unpack(entry)[1])
         body = to_json(compute())
         route = str(getattr(request.scope.get("route"), "path", request.scope["path"]))
         cache.set(key, pack(route, body))
-        return json_bytes_response(body)
-    return json_bytes_response(unpack(body)[1])
+    return json_bytes_response(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import Filled
+from api_helpers import Filled
 from fastapi.testclient import TestClient
 
 from lib.history.report import check_status

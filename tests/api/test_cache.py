@@ -8,18 +8,20 @@ import logging
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import redis
-from conftest import api_settings, make_client
+from api_helpers import api_settings, make_client
 from fastapi.testclient import TestClient
 
 from lib.api.app import create_app
-from lib.api.cache import MemoryCache
+from lib.api.cache import KeyLocks, MemoryCache
 from lib.storage.engine import database, upsert
 from lib.storage.schema import exchange_data
 from lib.timeutils import utcnow
@@ -214,3 +216,32 @@ def test_redis_never_there(url: str, tmp_path: Path) -> None:
         assert body["cleared"] == 0 and "not available" in body["message"]
         assert c.get("/metrics").status_code == 200
 
+
+
+def test_concurrent_misses_compute_once_per_key() -> None:
+    cache, locks = MemoryCache(ttl=60), KeyLocks()
+    computed: list[str] = []
+
+    def answer(key: str) -> bytes:
+        with locks.hold(key):
+            entry = cache.get(key)
+            if entry is None:
+                computed.append(key)
+                entry = key.encode()
+                cache.set(key, entry)
+            return entry
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(answer, ["a"] * 16 + ["b"] * 16))
+    assert results == [b"a"] * 16 + [b"b"] * 16
+    assert sorted(computed) == ["a", "b"] and len(locks) == 0
+
+    both = threading.Barrier(2, timeout=DEADLINE)  # two keys are computed at the same time
+
+    def meet(key: str) -> None:
+        with locks.hold(key):
+            both.wait()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(meet, ["x", "y"]))
+    assert len(locks) == 0

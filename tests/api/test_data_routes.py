@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import Filled
+from api_helpers import Filled
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Filled, api_settings, make_client
+from api_helpers import Filled, api_settings, make_client
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import api_settings, make_client
+from api_helpers import api_settings, make_client
 from fastapi.routing import APIRoute
 
 from config.settings import load_settings

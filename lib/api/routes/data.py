@@ -37,6 +37,7 @@ class Window(IntEnum):
     WEEK = 7
     MONTH = 30
 
+
 RATE_FIELDS = frozenset({
     "exchange", "symbol", "canonical_symbol", "base", "quote", "settle", "multiplier",
     "funding_rate", "funding_interval_hours", "rate_1h", "rate_8h", "rate_1d", "rate_7d", "apr",
@@ -65,17 +66,17 @@ def all_items(request: Request, include_stale: bool = True) -> list[dict[str, An
     return items if include_stale else [i for i in items if not i["stale"]]
 
 
-def interval_set(raw: str | None) -> set[float] | None:
-    values = split_list("interval", raw)
+def interval_set(raw: str | None, name: str = "interval") -> set[float] | None:
+    """A comma list of funding intervals in hours (query parameter `name`), each in (0, 24]."""
+    values = split_list(name, raw)
     if values is None:
         return None
     try:
         hours = {float(v) for v in values}
     except ValueError:
-        raise bad_parameter("interval",
-                            f"{raw!r} is not a comma list of hours, e.g. 1,8") from None
+        raise bad_parameter(name, f"{raw!r} is not a comma list of hours, e.g. 1,8") from None
     if not all(0 < h <= 24 for h in hours):
-        raise bad_parameter("interval", "hours must be above 0 and at most 24")
+        raise bad_parameter(name, "hours must be above 0 and at most 24")
     return hours
 
 
