@@ -203,6 +203,32 @@ def test_contract_chart_is_drawn_with_gaps_as_gaps(web_app: WebApp, tab: Tab) ->
     for x, y in stored.items():
         assert abs(drawn[x] - y) < 1e-12
     tab.screenshot("contract-gaps")
+    # the same history as APR: the drawn values follow the unit, the gaps stay
+    tab.page.check("input[name='unit'][value='apr']")
+    tab.page.wait_for_function("() => /unit=apr/.test(location.hash)")
+    xs, ys = tab.page.evaluate("() => document.querySelector('#chart').uplot.data.slice(0, 2)")
+    drawn = dict(zip(xs, ys, strict=True))
+    for s in history["settlements"]:
+        assert abs(drawn[to_ms(from_iso(s["funding_time"])) / 1000] - s["apr"] * 100) < 1e-9
+    assert all(drawn[to_ms(t) / 1000] is None for t in web_app.gap_times)
+    assert tab.errors == []
+
+
+def test_contract_table_pages(web_app: WebApp, tab: Tab) -> None:
+    """An hourly contract's days are pages of 50 rows, newest first, the page in the URL."""
+    rates = web_app.api("/api/funding-rates", interval="1", limit=1)["data"][0]
+    ex, sym = rates["exchange"], rates["symbol"]
+    with tab.page.expect_response(lambda r: "/history?" in r.url) as reply:
+        tab.goto(f"contract/{ex}/{sym}?days=7", "contract")
+    newest_first = reply.value.json()["data"]["settlements"][::-1]
+    assert len(newest_first) > 50  # three days of backfill: about 72 hourly settlements
+    first_cells = "#history tbody tr td:first-child"
+    assert tab.page.locator("#history tbody tr").count() == 50
+    tab.page.click("#pager button:has-text('Next')")
+    tab.page.wait_for_function("() => /page=2/.test(location.hash)")
+    shown = tab.page.locator(first_cells).all_inner_texts()
+    assert shown == [s["funding_time"][:16].replace("T", " ") for s in newest_first[50:100]]
+    assert f"Page 2 of {-(-len(newest_first) // 50)}" in tab.page.inner_text("#pager")
     assert tab.errors == []
 
 
