@@ -42,20 +42,6 @@ export async function get(path, params = {}, { signal } = {}) {
   return body;
 }
 
-// Every page of a list route (limit 1000 per request), for exports and full universes.
-export async function getAll(path, params = {}, opts = {}) {
-  const limit = 1000;
-  let offset = 0;
-  let out = [];
-  for (;;) {
-    const body = await get(path, { ...params, limit, offset }, opts);
-    out = out.concat(body.data);
-    offset += body.data.length;
-    const total = body.meta ? body.meta.total : offset;
-    if (body.data.length === 0 || offset >= total) return out;
-  }
-}
-
 export function contractPath(exchange, symbol) {
   return `/api/contracts/${encodeURIComponent(exchange)}/${encodeURIComponent(symbol)}`;
 }

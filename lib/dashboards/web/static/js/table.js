@@ -68,16 +68,6 @@ export function rowHtml(columns, row, attrs = "") {
   return `<tr${attrs}>${cells}</tr>`;
 }
 
-// Wire the header buttons of `table` to `onSort(key, numeric)`.
-export function bindSort(table, columns, onSort) {
-  table.querySelector("thead").addEventListener("click", (ev) => {
-    const btn = ev.target.closest("button.sort");
-    if (!btn) return;
-    const col = columns.find((c) => c.key === btn.dataset.key);
-    onSort(btn.dataset.key, !!(col && col.num));
-  });
-}
-
 // A pager: "Previous | Page 2 of 9 (412 rows) | Next".
 export function pagerHtml(page, pageSize, total) {
   const pages = Math.max(1, Math.ceil(total / pageSize));

@@ -11,10 +11,3 @@ export const UNITS = [
 export function unitOf(id) {
   return UNITS.find((u) => u.id === id) || UNITS[0];
 }
-
-// A per-interval rate in another unit: rate × hours(unit) / interval.
-const HOURS = { apr: 8760, "1h": 1, "8h": 8, "1d": 24, "7d": 168 };
-export function convert(rate, intervalHours, unitId) {
-  if (typeof rate !== "number" || !intervalHours) return null;
-  return (rate * HOURS[unitId]) / intervalHours;
-}

@@ -133,7 +133,8 @@ export async function mount(root, ctx) {
     table.dataset.complete = "0";
     tbody.innerHTML = parts.slice(0, FIRST_ROWS).join("");
     status.textContent = `${rows.length} of ${state.grid.rows.length} assets, `
-      + `${exchanges.length} exchanges, ${unitOf(state.unit).header}. `
+      + `${exchanges.length} exchange${exchanges.length === 1 ? "" : "s"}, `
+      + `${unitOf(state.unit).header}. `
       + `Updated ${new Date().toISOString().slice(11, 19)} UTC.`;
     let next = FIRST_ROWS;
     const finish = () => {
