@@ -84,6 +84,16 @@ function timeTicks(u, splits, axisIdx, space, incr) {
   });
 }
 
+// The y range always holds zero, so that the zero line is on every chart (5 % headroom).
+function withZero(u, min, max) {
+  if (min === null || max === null) return [-1, 1];
+  const lo = Math.min(0, min);
+  const hi = Math.max(0, max);
+  if (hi === lo) return [-1e-4, 1e-4]; // every value zero
+  const pad = (hi - lo) * 0.05;
+  return [lo < 0 ? lo - pad : lo, hi > 0 ? hi + pad : hi];
+}
+
 // A value with gaps on both sides has no line to draw: show it as a dot.
 function isolatedPoints(u, si, show) {
   if (show) return null;
@@ -137,7 +147,7 @@ export function lineChart(el, { data, series, lines = [], yLabel, decimals = 4, 
     width: Math.max(320, el.clientWidth || 800),
     height,
     tzDate: (ts) => U.tzDate(new Date(ts * 1000), "Etc/UTC"), // ticks on UTC hours and days
-    scales: { x: { time: true } },
+    scales: { x: { time: true }, y: { range: withZero } },
     axes: [
       { stroke: "#333", grid: { stroke: "#e5e7eb" }, values: timeTicks },
       { stroke: "#333", grid: { stroke: "#e5e7eb" }, label: yLabel, size: 70,
