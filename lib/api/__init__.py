@@ -1,7 +1,8 @@
 """The HTTP API and the web dashboard it serves (FastAPI on API_HOST:API_PORT).
 
 May import: `lib.storage`, `lib.analytics`, `lib.history` (status and report), `lib.collection`
-(metrics), `lib.runtime`. Routes read; jobs are started as processes, never run in the server.
+(metrics), `lib.runtime`, `lib.system` (backfill start/stop, shutdown). Routes read; jobs are
+started as processes (lib.system), never run in the server.
 
     app        create_app(settings): state, routers, static files, middleware
     __main__   python -m lib.api: uvicorn on API_HOST:API_PORT (bind check first)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from api_helpers import Filled, api_settings, make_client
+from api_helpers import Filled, api_settings, keep_fresh, make_client
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -43,6 +43,7 @@ def observed(c: TestClient) -> tuple[float, float]:
 
 
 def test_health_degraded_when_an_exchange_failed(filled: Filled, tmp_path: Path) -> None:
+    keep_fresh(filled.settings)
     settings = api_settings(filled.url, tmp_path)
     with make_client(create_app(settings, static_dir=None)) as c:
         missing = c.get("/api/health").json()["data"]

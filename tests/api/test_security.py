@@ -82,7 +82,8 @@ def test_no_get_changes_state(url: str, tmp_path: Path) -> None:
         assert c.get("/api/cache/clear").status_code == 405
 
 
-def test_settings_are_read_only_and_secrets_masked(url: str, tmp_path: Path) -> None:
+def test_settings_are_read_only_and_secrets_masked(tmp_path: Path) -> None:
+    url = "postgresql://postgres:dbpass@127.0.0.1:1/funding"
     settings = api_settings(url, tmp_path, API_TOKEN=TOKEN,
                             REDIS_URL="redis://:redispass@127.0.0.1:6379/0",
                             SIMULATOR_URL="http://user:simpass@127.0.0.1:8900")
@@ -91,11 +92,12 @@ def test_settings_are_read_only_and_secrets_masked(url: str, tmp_path: Path) -> 
         data = response.json()["data"]
         assert data["API_TOKEN"] == "***" and "API_TOKEN" in data["secrets"]
         assert data["REDIS_URL"] == "redis://:***@127.0.0.1:6379/0"
-        for secret in (TOKEN, "redispass", "simpass"):
+        assert data["DATABASE_URL"] == "postgresql://postgres:***@127.0.0.1:1/funding"
+        for secret in (TOKEN, "redispass", "simpass", "dbpass"):
             assert secret not in response.text
         assert c.post("/api/settings").status_code == 405
         assert c.put("/api/settings").status_code == 405
-    assert TOKEN not in repr(settings) and "redispass" not in repr(settings)
+    assert not any(s in repr(settings) for s in (TOKEN, "redispass", "dbpass"))
 
 
 @pytest.mark.parametrize(("key", "value", "words"), [
