@@ -252,7 +252,7 @@ def test_exchanges(client: TestClient, filled: Filled) -> None:
         assert row["contracts_listed"] == row["snapshots"] == row["fresh"] == listed
         assert row["last_cycle"]["success"] is True
         assert row["last_cycle"]["record_count"] == listed
-        assert 0 < row["taker_fee"] < 0.01
+        assert 0 <= row["taker_fee"] < 0.01  # Lighter charges no taker fee
 
 
 def test_summary(client: TestClient, filled: Filled) -> None:
