@@ -54,11 +54,11 @@ class DashboardApp(App[None]):
     #status { height: 1; padding: 0 1; background: $panel; }
     #body { height: 1fr; }
     #left, #right { width: 1fr; }
-    #services { height: 2fr; }
-    #database { height: 2fr; }
-    #backfill { height: 3fr; }
-    #collection { height: 3fr; }
-    #opportunities { height: 2fr; }
+    #services { height: auto; max-height: 45%; }
+    #database { height: auto; }
+    #backfill { height: 1fr; }
+    #collection { height: 1fr; }
+    #opportunities { height: auto; max-height: 45%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "backfill", "Backfill"),
@@ -136,10 +136,20 @@ class DashboardApp(App[None]):
         self.panel("services").show(render_services(snapshot.services))
         self.panel("collection").show(render_collection(snapshot.collection))
         self.panel("database").show(render_database(snapshot.database, snapshot.taken_at))
-        self.panel("backfill").show(render_backfill(snapshot.backfill))
-        self.panel("opportunities").show(render_opportunities(snapshot.opportunities))
+        self.panel("database").border_subtitle = snapshot.database.database
+        self.panel("backfill").show(render_backfill(snapshot.backfill, snapshot.taken_at))
+        self._show_opportunities()
         self.generation += 1
         self._tick()
+
+    def _show_opportunities(self) -> None:
+        if self.snapshot is not None:
+            panel = self.panel("opportunities")
+            panel.show(render_opportunities(self.snapshot.opportunities,
+                                            panel.content_region.width))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_opportunities)  # columns for the new width
 
     def _tick(self) -> None:
         now = utcnow()
@@ -147,11 +157,11 @@ class DashboardApp(App[None]):
         if snapshot is None:
             return
         elapsed = (now - snapshot.taken_at).total_seconds()
-        api = "API up" if snapshot.services.api_up else "API down (read-only from files)"
+        api = "API up" if snapshot.services.api_up else "API down: files and database only"
         self.query_one("#status", Static).update(
             f"[b]funding rates[/b]  {now:%H:%M:%S} UTC  "
             f"[{'green' if snapshot.services.api_up else 'red'}]{api}[/]  "
-            f"[dim]refreshed {elapsed:.0f} s ago · H help[/]")
+            f"[dim]{elapsed:.0f} s ago[/]")
         if elapsed >= 1:
             self.panel("collection").show(render_collection(snapshot.collection, elapsed))
 

@@ -7,6 +7,7 @@ one-line error instead. Numbers are right-aligned with fixed decimals and their 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from rich.console import Group, RenderableType
@@ -28,17 +29,19 @@ from lib.dashboards.terminal.views import (
     ServicesView,
 )
 from lib.storage.admin import human_bytes
+from lib.timeutils import from_iso
 
 STATUS_STYLE = {OK: "green", SLOW: "yellow", ERROR: "red bold"}  # TIMEOUT: red
 STATE_STYLE = {"completed": "green", "running": "cyan", "stopped": "yellow", "failed": "red"}
 
 
-def _grid(*columns: tuple[str, str], header: bool = True, flex: int = -1) -> Table:
+def _grid(*columns: tuple[str, str], header: bool = True, flex: int | None = -1) -> Table:
     """A borderless table; columns are (header, justify); column `flex` takes the room left
-    (and is cut first, with an ellipsis)."""
+    (and is cut first, with an ellipsis); with `flex` None the table is only as wide as its
+    content."""
     table = Table(box=None, show_header=header, header_style="bold", pad_edge=False,
-                  expand=True, padding=(0, 1))
-    flexed = flex % len(columns)
+                  expand=flex is not None, padding=(0, 1))
+    flexed = None if flex is None else flex % len(columns)
     for i, (name, justify) in enumerate(columns):
         table.add_column(name, justify=justify,  # type: ignore[arg-type]
                          no_wrap=True, overflow="ellipsis", ratio=1 if i == flexed else None)
@@ -67,6 +70,13 @@ def _when(value: datetime | None, now: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
+def _iso_when(value: str | None, now: datetime) -> str:
+    try:
+        return _when(from_iso(value), now) if value else "-"
+    except ValueError:
+        return value or "-"
+
+
 def _pct(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value * 100:.{digits}f}%"
 
@@ -88,9 +98,12 @@ def render_collection(view: CollectionView, elapsed: float = 0.0) -> RenderableT
     age = (view.age_s or 0.0) + elapsed
     next_in = (view.next_in_s or 0.0) - elapsed
     when = f"next in {_seconds(next_in)}" if next_in >= 0 else f"overdue {_seconds(-next_in)}"
+    counts = Counter(e.status for e in view.exchanges)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     head = Text.assemble(
-        ("last cycle ", "bold"), f"{_seconds(age)} ago, ", (when, "red" if view.stale else ""),
-        f", {view.duration_ms or 0} ms, {view.contracts} contracts")
+        ("last ", "bold"), f"{_seconds(age)} ago, ", (when, "red" if view.stale else ""),
+        f", {(view.duration_ms or 0) / 1000:.1f} s\n{view.contracts:,} contracts: ",
+        (summary, "green" if set(counts) == {OK} else "yellow"))
     table = _grid(("exchange", "left"), ("contracts", "right"), ("ms", "right"),
                   ("status", "left"))
     for e in view.exchanges:
@@ -102,18 +115,20 @@ def render_collection(view: CollectionView, elapsed: float = 0.0) -> RenderableT
 
 
 def render_database(view: DatabaseView, now: datetime) -> RenderableType:
+    """Size and schema, then rows and newest row per table (the database is named in the
+    panel's lower border)."""
     if view.error:
         return _error(view.error)
     size = human_bytes(view.size_bytes) if view.size_bytes is not None else "-"
-    head = Text.assemble((f"{size}", "bold"), f"  schema v{view.schema_version}  ",
-                         (view.database, "dim"))
-    table = _grid(("table", "left"), ("rows", "right"), ("newest", "right"), flex=0)
+    table = _grid(("table", "left"), ("rows", "right"), ("newest", "right"), flex=None,
+                  header=False)
+    table.add_row(Text(size, style="bold"), f"schema v{view.schema_version}", "newest")
     for t in view.tables:
         table.add_row(t.name, f"{t.rows:,}", _when(t.newest, now))
-    return Group(head, table)
+    return table
 
 
-def render_backfill(view: BackfillView) -> RenderableType:
+def render_backfill(view: BackfillView, now: datetime) -> RenderableType:
     if view.error:
         return _error(view.error)
     parts: list[RenderableType] = []
@@ -132,11 +147,11 @@ def render_backfill(view: BackfillView) -> RenderableType:
     else:
         parts.append(Text.assemble(
             ("last: ", "bold"), (view.state, STATE_STYLE.get(view.state, "")),
-            f" {view.finished_at or view.updated_at or ''}, ",
+            f" {_iso_when(view.finished_at or view.updated_at, now)}, ",
             f"{_pct(None if view.completeness is None else view.completeness / 100, 2)} "
             f"complete, {view.records:,} records"))
         table = _grid(("exchange", "left"), ("state", "left"), ("complete", "right"),
-                      ("records", "right"), header=False, flex=0)
+                      ("records", "right"), header=False, flex=None)
         for e in view.exchanges:
             table.add_row(e.exchange, Text(e.state, style=STATE_STYLE.get(e.state, "")),
                           _pct(None if e.completeness is None else e.completeness / 100, 2),
@@ -147,17 +162,28 @@ def render_backfill(view: BackfillView) -> RenderableType:
     return Group(*parts)
 
 
-def render_opportunities(view: OpportunitiesView) -> RenderableType:
+WIDE = 60  # content width from which the opportunities show every column
+
+
+def render_opportunities(view: OpportunitiesView, width: int = WIDE) -> RenderableType:
+    """Asset, short leg → long leg and net APR; from `WIDE` columns also the intervals and the
+    gross APR."""
     if view.error:
         return _error(view.error)
     if not view.rows:
         return Text(f"no cross-exchange pairs in the current snapshot "
                     f"({view.stale_legs} stale legs left out)", style="dim")
-    table = _grid(("asset", "left"), ("short", "left"), ("long", "left"), ("int", "right"),
-                  ("APR %", "right"), ("net %", "right"), flex=0)
+    wide = width >= WIDE
+    columns = [("asset", "left"), ("short → long", "left")]
+    if wide:
+        columns += [("intervals", "right"), ("APR %", "right")]
+    table = _grid(*columns, ("net %", "right"), flex=1)
     for r in view.rows:
-        table.add_row(r.base, r.short, r.long, r.intervals, f"{r.gross_apr * 100:.1f}",
-                      Text(f"{r.net_apr * 100:.1f}", style="green" if r.net_apr > 0 else "red"))
+        cells: list[RenderableType] = [r.base, f"{r.short} → {r.long}"]
+        if wide:
+            cells += [r.intervals, f"{r.gross_apr * 100:.1f}"]
+        table.add_row(*cells, Text(f"{r.net_apr * 100:.1f}",
+                                   style="green" if r.net_apr > 0 else "red"))
     return table
 
 

@@ -1,0 +1,88 @@
+"""Each panel shows what the database and the runtime files hold, at 80 × 24, with the API
+down: the numbers on screen are checked against the files and the database themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from textual.pilot import Pilot
+from tui_helpers import (
+    SIZE,
+    Filled,
+    panel_text,
+    row_of,
+    run_app,
+    screen_text,
+    wait_until,
+)
+
+from lib.analytics.ranking import rank_opportunities
+from lib.dashboards.terminal.app import PANELS, DashboardApp
+from lib.history.status import read_status
+from lib.runtime.files import BACKFILL_STATUS_FILE
+from lib.storage.engine import database
+from lib.storage.schema import contracts, exchange_data, funding_rates_historical
+
+
+def _counts(filled: Filled) -> dict[str, int]:
+    with database(filled.settings, migrate=False) as engine, engine.connect() as conn:
+        return {name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for name, table in (("contracts", contracts), ("snapshots", exchange_data),
+                                    ("history", funding_rates_historical))}
+
+
+def _top(filled: Filled) -> list[tuple[str, str, str]]:
+    with database(filled.settings, migrate=False) as engine, engine.connect() as conn:
+        ranking = rank_opportunities(conn, hold_days=7, limit=3)
+    return [(r.opportunity.base, r.opportunity.short.exchange, r.opportunity.long.exchange)
+            for r in ranking.rows]
+
+
+def test_every_panel_shows_its_data_at_80x24_without_the_api(filled: Filled) -> None:
+    app = DashboardApp(filled.settings)
+    counts = _counts(filled)
+    top = _top(filled)
+    status = read_status(filled.settings.RUNTIME_DIR / BACKFILL_STATUS_FILE)
+    assert status is not None and counts["history"] > 0 and top
+
+    async def test(pilot: Pilot[Any]) -> None:
+        await wait_until(pilot, lambda: app.generation >= 1, "the first snapshot")
+        await pilot.pause()
+        screen = screen_text(app)
+        lines = screen.splitlines()
+        assert len(lines) == SIZE[1] and all(len(line) <= SIZE[0] for line in lines)
+        for key, title in PANELS.items():  # every panel on screen, with room for content
+            region = app.panel(key).region
+            assert region.height >= 4 and region.right <= SIZE[0] and region.bottom <= SIZE[1]
+            assert title[:12] in panel_text(app, key), key
+
+        services = panel_text(app, "services")
+        for name, state in (("collector", "running"), ("backfill", "idle"),
+                            ("database", "ok"), ("API", "down")):
+            assert any(name in line and state in line for line in services.splitlines()), name
+
+        collection = panel_text(app, "collection")
+        assert "last " in collection and "next in" in collection
+        for exchange, entry in filled.metrics["exchanges"].items():
+            row = row_of(collection, exchange)
+            assert f" {entry['record_count']:,} " in row and " OK" in row, row
+
+        db = panel_text(app, "database")
+        for name, n in counts.items():
+            row = row_of(db, name)
+            assert f" {n:,} " in row, row
+
+        backfill = panel_text(app, "backfill")
+        assert f"last: {status['state']}" in backfill
+        for exchange, entry in status["exchanges"].items():
+            row = row_of(backfill, exchange)
+            assert f"{entry['completeness']:.2f}%" in row and entry["state"] in row, row
+
+        top_panel = panel_text(app, "opportunities")
+        first = row_of(top_panel, top[0][0])
+        assert top[0][1] in first and top[0][2] in first
+        assert "API down" in lines[0]
+        app.save_screenshot(filename="terminal_dashboard_80x24.svg", path="/tmp")
+
+    run_app(app, test)
