@@ -135,6 +135,9 @@ class DashboardApp(App[None]):
         self.snapshot = snapshot
         self.panel("services").show(render_services(snapshot.services))
         self.panel("collection").show(render_collection(snapshot.collection))
+        self.panel("collection").border_subtitle = (
+            f"{snapshot.collection.contracts:,} contracts" if snapshot.collection.exchanges
+            else "")
         self.panel("database").show(render_database(snapshot.database, snapshot.taken_at))
         self.panel("database").border_subtitle = snapshot.database.database
         self.panel("backfill").show(render_backfill(snapshot.backfill, snapshot.taken_at))

@@ -22,6 +22,7 @@ from lib.dashboards.terminal.views import (
     ERROR,
     OK,
     SLOW,
+    TIMEOUT,
     BackfillView,
     CollectionView,
     DatabaseView,
@@ -99,19 +100,22 @@ def render_collection(view: CollectionView, elapsed: float = 0.0) -> RenderableT
     next_in = (view.next_in_s or 0.0) - elapsed
     when = f"next in {_seconds(next_in)}" if next_in >= 0 else f"overdue {_seconds(-next_in)}"
     counts = Counter(e.status for e in view.exchanges)
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    summary = ", ".join(f"{counts[s]} {s}" for s in (OK, SLOW, TIMEOUT, ERROR) if counts[s])
     head = Text.assemble(
         ("last ", "bold"), f"{_seconds(age)} ago, ", (when, "red" if view.stale else ""),
-        f", {(view.duration_ms or 0) / 1000:.1f} s\n{view.contracts:,} contracts: ",
-        (summary, "green" if set(counts) == {OK} else "yellow"))
+        f", {(view.duration_ms or 0) / 1000:.1f} s\n",
+        (summary or "no exchange", "green" if set(counts) == {OK} else "yellow bold"))
     table = _grid(("exchange", "left"), ("contracts", "right"), ("ms", "right"),
                   ("status", "left"))
+    failures = []
     for e in view.exchanges:
-        status = Text(e.status, style=STATUS_STYLE.get(e.status, "red"))
+        table.add_row(e.exchange, f"{e.contracts:,}", f"{e.duration_ms:,}",
+                      Text(e.status, style=STATUS_STYLE.get(e.status, "red")))
         if e.error:
-            status.append(f" {e.error}", style="dim")
-        table.add_row(e.exchange, f"{e.contracts:,}", f"{e.duration_ms:,}", status)
-    return Group(head, table)
+            reason = e.error if e.error.startswith(f"{e.exchange}:") else (
+                f"{e.exchange}: {e.error}")
+            failures.append(Text(reason, style="red"))
+    return Group(head, table, *failures)
 
 
 def render_database(view: DatabaseView, now: datetime) -> RenderableType:

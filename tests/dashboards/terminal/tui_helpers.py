@@ -114,3 +114,9 @@ def row_of(text: str, name: str) -> str:
         if f" {name} " in f" {line.strip(' │')} ":
             return line
     raise AssertionError(f"no line names {name!r} in:\n{text}")
+
+
+def panel_words(app: DashboardApp, key: str) -> str:
+    """A panel's content as one line: wrapped text reads as it was written."""
+    lines = panel_text(app, key).splitlines()[1:-1]
+    return " ".join(" ".join(line.strip("│ ▁▂▃▄▅▆▇█").split()) for line in lines)
