@@ -31,7 +31,7 @@ HELP = """[b]Keys[/b]
       API: POST /api/backfill/start.  API down: not possible (says so).
   [b]X[/b]  stop the running backfill
       API: POST /api/backfill/stop.  API down: SIGTERM to the pid holding
-      .unified_backfill.lock; it stops between contracts, a re-run continues.
+      .unified_backfill.lock; it stops between contracts (a re-run resumes).
   [b]C[/b]  clear the API's cache: POST /api/cache/clear (needs the API).
   [b]S[/b]  shut the whole system down (asks first)
       API: POST /api/shutdown.  API down: not possible (says so).

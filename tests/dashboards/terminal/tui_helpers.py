@@ -102,7 +102,7 @@ def run_app(app: DashboardApp, test: Callable[[Pilot[Any]], Awaitable[None]],
             size: tuple[int, int] = SIZE) -> None:
     """Run `test` against the app in a headless terminal of `size`."""
     async def main() -> None:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=True) as pilot:
             await test(pilot)
 
     asyncio.run(main())
