@@ -1,4 +1,8 @@
-"""Database maintenance: status, check, clear, export, backup and restore (both engines)."""
+"""Database maintenance: init, status, check, optimize, clear, export, backup and restore.
+
+Works on both engines. Exit codes: 0 done; 2 a bad flag or setting, or the database cannot be
+used as asked (no schema yet: `status` names `init`; unhealthy: `check` lists what is wrong).
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,13 @@ def main(args: argparse.Namespace) -> int:
     # imported after the arguments and settings are checked: a bad one is refused at once
     from lib.storage import admin as db_admin
     from lib.storage import backup as db_backup
+    from lib.storage import maintenance
     url = get_settings().database_url
-    if args.command == "status":
+    if args.command == "init":
+        print(maintenance.init_schema(url).format())
+    elif args.command == "optimize":
+        print(maintenance.optimize(url).format())
+    elif args.command == "status":
         status = db_admin.database_status(url)
         print(json.dumps(status.as_dict(), indent=2) if args.json else
               db_admin.format_status(status))
@@ -58,9 +67,11 @@ def main(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser(__doc__ or "")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create the schema, or upgrade an older one (idempotent)")
     sub.add_parser("status", help="rows, size, time range per table").add_argument(
         "--json", action="store_true", help="machine-readable output")
     sub.add_parser("check", help="verify schema version, tables, constraints, indexes")
+    sub.add_parser("optimize", help="VACUUM, ANALYZE and PRAGMA optimize / REINDEX, with sizes")
     clear = sub.add_parser("clear", help="delete every data row, keep the schema")
     clear.add_argument("--quick", action="store_true", help="skip VACUUM afterwards")
     clear.add_argument("--yes", action="store_true", help="do not ask for confirmation")

@@ -79,6 +79,12 @@ class Settings:
     LOG_MAX_BYTES: int = 10 * 1024 * 1024
     LOG_BACKUP_COUNT: int = 5
     LOG_LEVEL: str = "INFO"
+    # start.py's supervision of its children (lib/system/supervisor.py)
+    SUPERVISOR_BACKOFF_INITIAL: float = 1.0  # seconds before the first restart; doubles
+    SUPERVISOR_BACKOFF_MAX: float = 60.0  # the longest wait between restarts
+    SUPERVISOR_CRASH_LIMIT: int = 5  # exits within the window after which a child stays stopped
+    SUPERVISOR_CRASH_WINDOW: float = 600.0  # seconds
+    SUPERVISOR_STOP_TIMEOUT: float = 10.0  # SIGTERM, then SIGKILL after this many seconds
     EXCHANGE_BASE_URLS: Mapping[str, str] = field(default_factory=dict)  # <EXCHANGE>_BASE_URL
     TAKER_FEES: Mapping[str, float] = field(default_factory=dict)  # <EXCHANGE>_TAKER_FEE
 
@@ -171,10 +177,18 @@ BOUNDS: Mapping[str, Bound] = MappingProxyType({
     "ZSCORE_WINDOW_DAYS": Bound(int, 1, 3650, "days"),
     "LOG_MAX_BYTES": Bound(int, 1024, 1024**3, "bytes"),
     "LOG_BACKUP_COUNT": Bound(int, 1, 1000, "files"),  # 0 would switch rotation off
+    "SUPERVISOR_BACKOFF_INITIAL": Bound(float, 0, 3600, "seconds", low_open=True),
+    "SUPERVISOR_BACKOFF_MAX": Bound(float, 0, 3600, "seconds", low_open=True),
+    "SUPERVISOR_CRASH_LIMIT": Bound(int, 1, 1000, "exits"),
+    "SUPERVISOR_CRASH_WINDOW": Bound(float, 0, 86400, "seconds", low_open=True),
+    "SUPERVISOR_STOP_TIMEOUT": Bound(float, 0, 3600, "seconds", low_open=True),
     "--days": Bound(float, 0, 3650, "days", low_open=True),
     "--hours": Bound(float, 0, 3650 * 24, "hours", low_open=True),
     "--interval": Bound(float, 0, 86400, "seconds", low_open=True),
     "--threshold": PERCENT,
+    # start.py --simulate
+    "--simulator-port": Bound(int, 0, 65535, "(0: any free port)"),
+    "--simulator-contracts": Bound(int, 8, 100_000, "contracts"),
     # scripts/top_opportunities.py
     "--min-apr": Bound(float, -1e6, 1e6, "percent"),
     "--min-oi": Bound(float, 0, 1e13, "USD"),

@@ -161,7 +161,8 @@ def checked_version(conn: Connection, url: str) -> int:
     refuse those instead of creating or guessing at a schema)."""
     version = read_version(conn)
     if version is None:
-        raise SchemaError(f"{describe_url(url)} is empty: no schema yet (a collector creates it)")
+        raise SchemaError(f"{describe_url(url)} is empty: no schema yet (create it with "
+                          "database_tools.py init)")
     if version > SCHEMA_VERSION:
         raise SchemaError(
             f"{describe_url(url)}: schema version {version} is newer than this code supports "
@@ -196,7 +197,7 @@ def database_size(conn: Connection) -> int:
     return int(pages) * int(page_size)
 
 
-def _total_size(conn: Connection, url: str) -> int:
+def total_size(conn: Connection, url: str) -> int:
     """Bytes on disk: PostgreSQL's database size; a SQLite file with its WAL and shared memory."""
     if conn.dialect.name == "postgresql":
         return database_size(conn)
@@ -217,6 +218,10 @@ def _table_status(conn: Connection, table: Table, sizes: dict[str, int]) -> Tabl
 
 def database_status(url: str) -> DatabaseStatus:
     """Rows, size and time range per table, history rows per exchange, total size."""
+    path = sqlite_path(url)
+    if path is not None and path.parent.is_dir() and not path.exists():
+        raise SchemaError(f"SQLite file {path} does not exist: no schema yet (create it with "
+                          "database_tools.py init)")
     with connect_existing(url) as conn:
         version = checked_version(conn, url)
         present = set(inspect(conn).get_table_names())
@@ -230,7 +235,7 @@ def database_status(url: str) -> DatabaseStatus:
                 .order_by(hist.c.exchange)
             )
         }
-        total = _total_size(conn, url)
+        total = total_size(conn, url)
     return DatabaseStatus(describe_url(url), version, tables, by_exchange, total)
 
 

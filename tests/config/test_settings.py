@@ -179,6 +179,11 @@ NUMERIC = {
     "ZSCORE_WINDOW_DAYS": ("14", 14),
     "LOG_MAX_BYTES": ("1048576", 1048576),
     "LOG_BACKUP_COUNT": ("3", 3),
+    "SUPERVISOR_BACKOFF_INITIAL": ("0.5", 0.5),
+    "SUPERVISOR_BACKOFF_MAX": ("30", 30.0),
+    "SUPERVISOR_CRASH_LIMIT": ("3", 3),
+    "SUPERVISOR_CRASH_WINDOW": ("120", 120.0),
+    "SUPERVISOR_STOP_TIMEOUT": ("5", 5.0),
 }
 RANGES = {
     "HISTORICAL_DAYS": "a whole number from 1 to 3650 days",
@@ -192,6 +197,11 @@ RANGES = {
     "ZSCORE_WINDOW_DAYS": "a whole number from 1 to 3650 days",
     "LOG_MAX_BYTES": "a whole number from 1024 to 1073741824 bytes",
     "LOG_BACKUP_COUNT": "a whole number from 1 to 1000 files",
+    "SUPERVISOR_BACKOFF_INITIAL": "a number above 0 up to 3600 seconds",
+    "SUPERVISOR_BACKOFF_MAX": "a number above 0 up to 3600 seconds",
+    "SUPERVISOR_CRASH_LIMIT": "a whole number from 1 to 1000 exits",
+    "SUPERVISOR_CRASH_WINDOW": "a number above 0 up to 86400 seconds",
+    "SUPERVISOR_STOP_TIMEOUT": "a number above 0 up to 3600 seconds",
     "--days": "a number above 0 up to 3650 days",
     "--hours": "a number above 0 up to 87600 hours",
     "--interval": "a number above 0 up to 86400 seconds",
@@ -200,6 +210,8 @@ RANGES = {
     "--min-oi": "a number from 0 to 10000000000000 USD",
     "--hold-days": "a whole number from 1 to 3650 days",
     "--limit": "a whole number from 1 to 100000 rows",
+    "--simulator-port": "a whole number from 0 to 65535 (0: any free port)",
+    "--simulator-contracts": "a whole number from 8 to 100000 contracts",
 }
 BAD_NUMBERS = ("nan", "inf", "-inf", "1e9", "0", "-1", "", "abc", "1.5e400")
 ZERO_MEANS_SOMETHING = {"HTTP_MAX_RETRIES": "no retry"}
