@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from config.redact import redact_text, redact_url
+from config.redact import MASK, redact_text, redact_url
 from lib.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +55,11 @@ def _adapter_ids() -> tuple[str, ...]:
 SUPPORTED_EXCHANGES: tuple[str, ...] = _adapter_ids()
 
 
+# Settings whose value is never shown (repr, logs, the API's /api/settings): only whether set.
+SECRET_SETTINGS: frozenset[str] = frozenset({"API_TOKEN"})
+API_TOKEN_MIN_LENGTH = 16
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings; build with `load_settings()`. Its repr masks passwords."""
@@ -69,6 +74,9 @@ class Settings:
     EXCHANGES: tuple[str, ...] = SUPPORTED_EXCHANGES
     API_HOST: str = "127.0.0.1"
     API_PORT: int = 8000
+    API_TOKEN: str = ""  # secret; when set, mutating API routes need "Authorization: Bearer"
+    API_CACHE_TTL: float = 10.0  # seconds an API answer is served from the cache (0: no cache)
+    REDIS_URL: str = ""  # empty: the API caches in process; redis://... shares it across workers
     SIMULATOR_URL: str = ""  # when set, every adapter talks to the simulator
     HTTP_CONNECT_TIMEOUT: float = 5.0
     HTTP_READ_TIMEOUT: float = 15.0
@@ -89,8 +97,16 @@ class Settings:
     TAKER_FEES: Mapping[str, float] = field(default_factory=dict)  # <EXCHANGE>_TAKER_FEE
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        shown = ", ".join(f"{f.name}={self.shown(f.name)!r}" for f in fields(self))
         return redact_text(f"Settings({shown})")
+
+    def shown(self, name: str) -> object:
+        """A setting's value as it may be shown to people: secrets masked, URLs without their
+        password."""
+        value = getattr(self, name)
+        if name in SECRET_SETTINGS:
+            return MASK if value else ""
+        return redact_text(value) if isinstance(value, str) else value
 
     @property
     def database_url(self) -> str:
@@ -168,6 +184,7 @@ BOUNDS: Mapping[str, Bound] = MappingProxyType({
     "HISTORICAL_DAYS": Bound(int, 1, 3650, "days"),
     "COLLECTION_INTERVAL": Bound(int, 1, 86400, "seconds"),
     "API_PORT": PORT,
+    "API_CACHE_TTL": Bound(float, 0, 3600, "seconds"),
     "HTTP_CONNECT_TIMEOUT": Bound(float, 0, 300, "seconds", low_open=True),
     "HTTP_READ_TIMEOUT": Bound(float, 0, 300, "seconds", low_open=True),
     "HTTP_MAX_RETRIES": Bound(int, 0, 20, "retries"),
@@ -337,6 +354,16 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _check_token(raw: str) -> str:
+    """API_TOKEN if it is long enough to guess no faster than a password; never echoed."""
+    if len(raw) < API_TOKEN_MIN_LENGTH or any(ch.isspace() for ch in raw):
+        raise ConfigurationError(
+            f"setting API_TOKEN (not shown) must be at least {API_TOKEN_MIN_LENGTH} characters "
+            "with no spaces (e.g. the output of: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')")
+    return raw
+
+
 _DIRECTORIES = ("DATA_DIR", "LOG_DIR", "RUNTIME_DIR")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -355,6 +382,10 @@ def _parse_value(name: str, raw: str) -> object:
         return _check_url(name, raw, ("sqlite", "postgresql", "postgres"))
     if name == "SIMULATOR_URL" and raw:
         return _check_url(name, raw, ("http", "https"))
+    if name == "REDIS_URL" and raw:
+        return _check_url(name, raw, ("redis", "rediss"))
+    if name == "API_TOKEN" and raw:
+        return _check_token(raw)
     if name == "LOG_LEVEL":
         if raw.upper() not in _LOG_LEVELS:
             raise ConfigurationError(
