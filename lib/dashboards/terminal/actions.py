@@ -1,10 +1,13 @@
-"""What the keys do: through the API when it answers, else locally where that is possible.
+"""What the keys do: through the API when it answers, else locally through `lib.system`.
 
-    B  start a backfill   POST /api/backfill/start {days, exchanges}; API down: not possible
-    X  stop the backfill  POST /api/backfill/stop; API down: SIGTERM to the pid that holds
-                          .unified_backfill.lock (the backfill stops between contracts)
+    B  start a backfill   POST /api/backfill/start {days, exchanges}; API down:
+                          lib.system.start_backfill (a detached scripts/unified_historical_
+                          backfill.py --days HISTORICAL_DAYS --parallel)
+    X  stop the backfill  POST /api/backfill/stop; API down: lib.system.stop_backfill (SIGTERM
+                          to the history job holding the lock, SIGKILL after a timeout)
     C  clear the cache    POST /api/cache/clear; the cache is the API's: needs the API
-    S  shut down          POST /api/shutdown; API down: not possible
+    S  shut down          POST /api/shutdown; API down: lib.system.stop_system (start.py and
+                          every child, through start.py's state file)
 
 Every action returns one `ActionResult` line for a notification; none raises, so a key never
 takes the dashboard down.
@@ -13,34 +16,30 @@ takes the dashboard down.
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
 from dataclasses import dataclass
 
 from config.settings import Settings
 from lib.dashboards.terminal.api import ApiClient, ApiReply, ApiUnavailable
 from lib.errors import FundingError
-from lib.runtime.files import UNIFIED_LOCK_FILE, runtime_path
-from lib.runtime.locks import FileLock
+from lib.system.backfill import start_backfill, stop_backfill
+from lib.system.shutdown import stop_system
 
 logger = logging.getLogger(__name__)
 
-HELP = """[b]Keys[/b]
+HELP = """[b]Keys[/b]  (each goes through the API; where it is down, B, X and S act directly)
   [b]B[/b]  start a backfill of HISTORICAL_DAYS days, every exchange (asks first)
-      API: POST /api/backfill/start.  API down: not possible (says so).
-  [b]X[/b]  stop the running backfill
-      API: POST /api/backfill/stop.  API down: SIGTERM to the pid holding
-      .unified_backfill.lock; it stops between contracts (a re-run resumes).
+      API: POST /api/backfill/start.  Down: starts the backfill script itself.
+  [b]X[/b]  stop the running backfill (it stops between contracts; a re-run resumes)
+      API: POST /api/backfill/stop.  Down: SIGTERM to the history job's pid.
   [b]C[/b]  clear the API's cache: POST /api/cache/clear (needs the API).
-  [b]S[/b]  shut the whole system down (asks first)
-      API: POST /api/shutdown.  API down: not possible (says so).
-  [b]H[/b]  this help    [b]Q[/b]  quit (the system keeps running)
+  [b]S[/b]  shut the whole system down: start.py and its children (asks first)
+      API: POST /api/shutdown.  Down: stops them through start.py's state file.
+  [b]H[/b]  this help    [b]Q[/b]  quit the dashboard (the system keeps running)
 
 [b]Without the API[/b] every panel still works: they read the database,
-.collection_metrics.json, .unified_backfill.status and the lock files.
-Refreshes every 5 s. Collection status: OK; SLOW (over half the time
-allowed per exchange); TIMEOUT; ERROR (with the reason).
+.collection_metrics.json, .unified_backfill.status, start.py's state file and
+the lock files. Refreshes every 5 s. Collection status: OK; SLOW (over half
+the time allowed per exchange); TIMEOUT; ERROR (with the reason).
 APR is simple (not compounded); net APR is after taker fees over 7 days."""
 
 
@@ -68,11 +67,17 @@ class Actions:
 
     def start_backfill(self) -> ActionResult:
         days = self.settings.HISTORICAL_DAYS
-        body = {"days": days, "exchanges": list(self.settings.EXCHANGES)}
+        exchanges = list(self.settings.EXCHANGES)
         try:
-            reply = self.api.post("/api/backfill/start", body)
-        except ApiUnavailable as e:
-            return ActionResult(False, f"cannot start a backfill: {e}", "none")
+            reply = self.api.post("/api/backfill/start", {"days": days, "exchanges": exchanges})
+        except ApiUnavailable:
+            try:
+                # the child gets the EXCHANGES setting from its environment: no --exchanges
+                started = start_backfill(self.settings, days)
+            except FundingError as e:  # another history job holds the lock, ...
+                return ActionResult(False, str(e), "local")
+            return ActionResult(True, f"{started.message} (API down: started directly)",
+                                "local")
         return _api_answer(reply, f"backfill of {days} days started (via the API)",
                            "cannot start a backfill")
 
@@ -80,30 +85,14 @@ class Actions:
         try:
             reply = self.api.post("/api/backfill/stop")
         except ApiUnavailable:
-            return self._stop_backfill_locally()
+            try:
+                stopped = stop_backfill(self.settings)
+            except FundingError as e:
+                return ActionResult(False, f"cannot stop the backfill: {e}", "local")
+            suffix = " (API down: stopped directly)" if stopped.stopped else ""
+            return ActionResult(stopped.stopped, stopped.message + suffix, "local")
         return _api_answer(reply, "backfill asked to stop (via the API)",
                            "cannot stop the backfill")
-
-    def _stop_backfill_locally(self) -> ActionResult:
-        """SIGTERM to the lock's holder: the backfill's own graceful stop."""
-        try:
-            lock = FileLock(runtime_path(UNIFIED_LOCK_FILE, self.settings))
-            if not lock.is_held():
-                return ActionResult(False, "no backfill is running", "local")
-            holder = lock.holder()
-        except FundingError as e:
-            return ActionResult(False, f"cannot stop the backfill: {e}", "local")
-        if holder is None or holder.host != socket.gethostname():
-            where = f"on host {holder.host}" if holder else "unnamed in its lock file"
-            return ActionResult(False, f"cannot stop the backfill: its process is {where}",
-                                "local")
-        try:
-            os.kill(holder.pid, signal.SIGTERM)
-        except OSError as e:
-            return ActionResult(False, f"cannot stop the backfill (pid {holder.pid}): "
-                                       f"{e.strerror}", "local")
-        return ActionResult(True, f"backfill (pid {holder.pid}) asked to stop (API down: "
-                                  "signalled directly)", "local")
 
     def clear_cache(self) -> ActionResult:
         try:
@@ -116,7 +105,15 @@ class Actions:
     def shutdown(self) -> ActionResult:
         try:
             reply = self.api.post("/api/shutdown")
-        except ApiUnavailable as e:
-            return ActionResult(False, f"cannot shut the system down: {e}", "none")
+        except ApiUnavailable:
+            try:
+                report = stop_system(self.settings)
+            except FundingError as e:
+                return ActionResult(False, f"cannot shut the system down: {e}", "local")
+            if report.nothing_running:
+                return ActionResult(False, "nothing to shut down: start.py is not running",
+                                    "local")
+            return ActionResult(True, "system shut down (API down: stopped directly): "
+                                + "; ".join(report.stopped), "local")
         return _api_answer(reply, "system shutting down (via the API)",
                            "cannot shut the system down")

@@ -66,9 +66,8 @@ class ApiClient:
     def __init__(self, settings: Settings, base_url: str | None = None) -> None:
         self.base_url = (base_url or api_base_url(settings)).rstrip("/")
         self.session = requests.Session()
-        token = str(getattr(settings, "API_TOKEN", "") or "")
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        if settings.API_TOKEN:
+            self.session.headers["Authorization"] = f"Bearer {settings.API_TOKEN}"
 
     def request(self, method: str, path: str, json: Any = None,
                 timeout: float = ACTION_TIMEOUT_S) -> ApiReply:

@@ -13,8 +13,8 @@ from lib.dashboards.terminal.api import ApiClient
 from lib.dashboards.terminal.backfill import read_backfill
 from lib.dashboards.terminal.collection import read_collection
 from lib.dashboards.terminal.database import DatabaseReader
-from lib.dashboards.terminal.services import probe_api, services_view, system_rows
-from lib.dashboards.terminal.views import ServiceRow, Snapshot
+from lib.dashboards.terminal.services import probe_api, read_start, services_view
+from lib.dashboards.terminal.views import Snapshot
 from lib.timeutils import utcnow
 
 logger = logging.getLogger(__name__)
@@ -33,13 +33,9 @@ class Gatherer:
         collection = read_collection(self.settings, now)
         backfill = read_backfill(self.settings)
         database, top = self.reader.read()
-        try:
-            system = system_rows(self.settings)
-        except Exception as e:  # start.py's state file is its own; never let it blank the view
-            logger.exception("cannot read start.py's state")
-            system = [ServiceRow("start.py", "unknown", str(e), ok=False)]
+        start = read_start(self.settings, now)
         api = probe_api(self.api)
-        services = services_view(system, api, self.api.base_url, collection, database,
+        services = services_view(start, api, self.api.base_url, collection, database,
                                  backfill)
         return Snapshot(now, services, collection, database, backfill, top)
 

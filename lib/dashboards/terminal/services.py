@@ -1,14 +1,18 @@
 """The services panel's data: what runs, from what the system leaves behind.
 
-start.py's children come from its state file (`lib.system.read_state`) when start.py has
-written one; the collector's state from the age of its last cycle, the backfill's from its lock,
-the database's from the last read and the API's from its health route. So the panel says
-something true with any part of the system down, including the API.
+start.py and its children come from its state file (`lib.system.read_state`), believed only
+while start.py's single-instance lock is held (a state file outlives a killed start.py). The
+collector's row adds the age of its last cycle (from the metrics file), the API's the answer of
+its health route, the backfill's the history lock; the database's is the last read. So the
+panel says something true with any part of the system down, the API included.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
 from config.settings import Settings
 from lib.dashboards.terminal.api import ApiClient, ApiUnavailable
@@ -19,8 +23,14 @@ from lib.dashboards.terminal.views import (
     ServiceRow,
     ServicesView,
 )
+from lib.runtime.files import StatusFileError
+from lib.system.children import API, BACKFILL, COLLECTOR
+from lib.system.state import read_state, start_lock
+from lib.timeutils import from_iso
 
 logger = logging.getLogger(__name__)
+
+OK_CHILD_STATES = ("running", "skipped", "stopped")
 
 
 def _ago(seconds: float) -> str:
@@ -29,6 +39,14 @@ def _ago(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min ago"
     return f"{seconds / 3600:.1f} h ago"
+
+
+def _since(value: object, now: datetime) -> str:
+    try:
+        started = from_iso(str(value))
+    except ValueError:
+        return "?"
+    return _ago((now - started).total_seconds()).removesuffix(" ago")
 
 
 def collector_row(view: CollectionView) -> ServiceRow:
@@ -54,25 +72,83 @@ def database_row(view: DatabaseView) -> ServiceRow:
 
 
 def probe_api(client: ApiClient) -> ServiceRow:
-    """GET /api/health: 'up' on a 2xx, 'error' on any other answer, 'down' on none."""
+    """GET /api/health: 'up' with the API's own verdict (ok, degraded, unavailable: the
+    database) on any JSON answer, 'error' on another answer, 'down' on none."""
     try:
         reply = client.health()
     except ApiUnavailable:
         return ServiceRow("API", "down", client.base_url, ok=False)
+    data = reply.body.get("data") if isinstance(reply.body, dict) else None
+    status = data.get("status") if isinstance(data, dict) else None
+    if status:
+        return ServiceRow("API", "up", f"{client.base_url}: {status}", ok=status == "ok")
     if reply.ok:
-        status = reply.body.get("status") if isinstance(reply.body, dict) else None
-        return ServiceRow("API", "up", f"{client.base_url} {status or ''}".rstrip())
+        return ServiceRow("API", "up", client.base_url)
     return ServiceRow("API", "error", f"{client.base_url}: {reply.message}", ok=False)
 
 
-def system_rows(settings: Settings) -> list[ServiceRow]:
-    """start.py and its children, from start.py's state file; none while it has written none."""
-    return []
+def child_row(name: str, child: dict[str, Any]) -> ServiceRow:
+    """One of start.py's children: state, pid, restarts, last exit code, message."""
+    state = str(child.get("state") or "?")
+    parts = []
+    if child.get("pid") and state == "running":
+        parts.append(f"pid {child['pid']}")
+    if child.get("restarts"):
+        parts.append(f"{child['restarts']} restarts")
+    if child.get("last_exit_code") is not None:
+        parts.append(f"exit {child['last_exit_code']}")
+    if child.get("message"):
+        parts.append(str(child["message"]))
+    ok = state in OK_CHILD_STATES or (state == "exited" and child.get("last_exit_code") == 0)
+    return ServiceRow(name, state, ", ".join(parts), ok=ok)
 
 
-def services_view(system: list[ServiceRow], api: ServiceRow, api_url: str,
+def start_rows(state: dict[str, Any] | None, alive: bool, now: datetime) -> list[ServiceRow]:
+    """start.py's row and, while it runs, one per child."""
+    if not alive:
+        detail = "no state file" if state is None else f"last ran until {state.get('updated_at')}"
+        return [ServiceRow("start.py", "not running", detail, ok=False)]
+    if state is None:
+        return [ServiceRow("start.py", "starting", "no state file yet")]
+    top = ServiceRow("start.py", str(state.get("state") or "?"),
+                     f"pid {state.get('pid')}, up {_since(state.get('started_at'), now)}"
+                     + (", simulated" if state.get("simulate") else ""),
+                     ok=state.get("state") == "running")
+    children = state.get("children")
+    if not isinstance(children, dict):
+        children = {}
+    return [top, *(child_row(str(n), c) for n, c in children.items() if isinstance(c, dict))]
+
+
+def read_start(settings: Settings, now: datetime) -> list[ServiceRow]:
+    try:
+        alive = start_lock(settings).is_held()
+        state = read_state(settings)
+    except StatusFileError as e:
+        return [ServiceRow("start.py", "unknown", str(e), ok=False)]
+    return start_rows(state, alive, now)
+
+
+def _merge(row: ServiceRow, extra: ServiceRow) -> ServiceRow:
+    """A child's row with what its own source says (its last cycle, its health)."""
+    detail = ", ".join(d for d in (row.detail, extra.detail) if d)
+    state = row.state if row.state != "running" else extra.state
+    return replace(row, state=state, detail=detail, ok=row.ok and extra.ok)
+
+
+def services_view(start: list[ServiceRow], api: ServiceRow, api_url: str,
                   collection: CollectionView, database: DatabaseView,
                   backfill: BackfillView) -> ServicesView:
-    rows = [*system, collector_row(collection), backfill_row(backfill), database_row(database),
-            api]
+    """start.py's rows with the collector's, API's and backfill's own sources merged into the
+    children of those names (or added where start.py has none), then the database."""
+    own = {COLLECTOR: collector_row(collection), API: api, BACKFILL: backfill_row(backfill)}
+    rows = []
+    for row in start:
+        extra = own.pop(row.name, None)
+        rows.append(_merge(row, extra) if extra is not None else row)
+    order = [COLLECTOR, BACKFILL]
+    rows += [own[name] for name in order if name in own]
+    rows.append(database_row(database))
+    if API in own:
+        rows.append(own[API])
     return ServicesView(rows=rows, api_up=api.state == "up", api_url=api_url)
