@@ -55,7 +55,7 @@ def _api_answer(reply: ApiReply, done: str, what: str) -> ActionResult:
         return ActionResult(True, done, "API")
     if reply.status == 409:
         return ActionResult(False, f"{what}: {reply.message}", "API")
-    return ActionResult(False, f"{what} failed: {reply.message} (HTTP {reply.status})", "API")
+    return ActionResult(False, f"{what}: {reply.message} (HTTP {reply.status})", "API")
 
 
 class Actions:

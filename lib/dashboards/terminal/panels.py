@@ -105,11 +105,11 @@ def render_collection(view: CollectionView, elapsed: float = 0.0) -> RenderableT
         ("last ", "bold"), f"{_seconds(age)} ago, ", (when, "red" if view.stale else ""),
         f", {(view.duration_ms or 0) / 1000:.1f} s\n",
         (summary or "no exchange", "green" if set(counts) == {OK} else "yellow bold"))
-    table = _grid(("exchange", "left"), ("contracts", "right"), ("ms", "right"),
+    table = _grid(("exchange", "left"), ("contracts", "right"), ("s", "right"),
                   ("status", "left"))
     failures = []
     for e in view.exchanges:
-        table.add_row(e.exchange, f"{e.contracts:,}", f"{e.duration_ms:,}",
+        table.add_row(e.exchange, f"{e.contracts:,}", f"{e.duration_ms / 1000:.2f}",
                       Text(e.status, style=STATUS_STYLE.get(e.status, "red")))
         if e.error:
             reason = e.error if e.error.startswith(f"{e.exchange}:") else (

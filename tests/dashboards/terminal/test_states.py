@@ -176,11 +176,11 @@ def test_corrupt_runtime_files_blank_only_their_panel(settings: Settings) -> Non
         await wait_until(pilot, lambda: app.generation >= 1, "the first snapshot")
         await pilot.pause()
         assert "not valid JSON" in panel_text(app, "collection")
-        assert "not a usable" in panel_text(app, "backfill")
+        assert "is not a usable backfill status" in panel_words(app, "backfill")
         assert "schema v" in panel_text(app, "database")
         assert "ok" in row_of(panel_text(app, "services"), "database")
 
-    run_app(app, test)
+    run_app(app, test, size=(120, 40))  # room for the whole messages
 
 
 def test_no_database_and_no_files_is_said_and_nothing_is_created(tmp_path: Path) -> None:
