@@ -74,5 +74,5 @@ def read_backfill(settings: Settings) -> BackfillView:
         status = read_status(runtime_path(BACKFILL_STATUS_FILE, settings))
     except StatusFileError as e:
         return BackfillView(error=str(e))
-    holder = f"pid {who.pid}: {who.command}" if who else None
+    holder = f"pid {who.pid}, {who.command}" if who else None
     return backfill_view(status, running, holder, settings.database_url)

@@ -98,7 +98,10 @@ def render_collection(view: CollectionView, elapsed: float = 0.0) -> RenderableT
         return _error(view.error)
     age = (view.age_s or 0.0) + elapsed
     next_in = (view.next_in_s or 0.0) - elapsed
-    when = f"next in {_seconds(next_in)}" if next_in >= 0 else f"overdue {_seconds(-next_in)}"
+    if next_in >= 0:
+        when = f"next in {_seconds(next_in)}"
+    else:  # a cycle's file is written when it ends: until then it is running, not late
+        when = f"overdue {_seconds(-next_in)}" if view.stale else "collecting now"
     counts = Counter(e.status for e in view.exchanges)
     summary = ", ".join(f"{counts[s]} {s}" for s in (OK, SLOW, TIMEOUT, ERROR) if counts[s])
     head = Text.assemble(
@@ -106,7 +109,7 @@ def render_collection(view: CollectionView, elapsed: float = 0.0) -> RenderableT
         f", {(view.duration_ms or 0) / 1000:.1f} s\n",
         (summary or "no exchange", "green" if set(counts) == {OK} else "yellow bold"))
     table = _grid(("exchange", "left"), ("contracts", "right"), ("s", "right"),
-                  ("status", "left"))
+                  ("status", "left"), flex=None)
     failures = []
     for e in view.exchanges:
         table.add_row(e.exchange, f"{e.contracts:,}", f"{e.duration_ms / 1000:.2f}",
@@ -138,8 +141,7 @@ def render_backfill(view: BackfillView, now: datetime) -> RenderableType:
     parts: list[RenderableType] = []
     if view.running:
         parts.append(Text.assemble(("running ", "cyan bold"), f"{view.percent or 0:.1f}%, ",
-                                   f"{view.records:,} records", (f"  {view.holder or ''}",
-                                                                 "dim")))
+                                   f"{view.records:,} records"))
         table = _grid(("exchange", "left"), ("progress", "left"), ("%", "right"),
                       ("records", "right"), header=False, flex=1)
         for e in view.exchanges:

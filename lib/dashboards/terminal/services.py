@@ -81,7 +81,7 @@ def probe_api(client: ApiClient) -> ServiceRow:
     data = reply.body.get("data") if isinstance(reply.body, dict) else None
     status = data.get("status") if isinstance(data, dict) else None
     if status:
-        return ServiceRow("API", "up", f"{client.base_url}: {status}", ok=status == "ok")
+        return ServiceRow("API", "up", str(status), ok=status == "ok")
     if reply.ok:
         return ServiceRow("API", "up", client.base_url)
     return ServiceRow("API", "error", f"{client.base_url}: {reply.message}", ok=False)
@@ -131,7 +131,8 @@ def read_start(settings: Settings, now: datetime) -> list[ServiceRow]:
 
 def _merge(row: ServiceRow, extra: ServiceRow) -> ServiceRow:
     """A child's row with what its own source says (its last cycle, its health)."""
-    detail = ", ".join(d for d in (row.detail, extra.detail) if d)
+    details = [row.detail, *(d for d in extra.detail.split(", ") if d not in row.detail)]
+    detail = ", ".join(d for d in details if d)
     state = row.state if row.state != "running" else extra.state
     return replace(row, state=state, detail=detail, ok=row.ok and extra.ok)
 
