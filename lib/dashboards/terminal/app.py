@@ -26,6 +26,7 @@ from lib.dashboards.terminal.api import ApiClient
 from lib.dashboards.terminal.gather import Gatherer
 from lib.dashboards.terminal.panels import (
     Panel,
+    database_title,
     render_backfill,
     render_collection,
     render_database,
@@ -54,7 +55,7 @@ class DashboardApp(App[None]):
     #status { height: 1; padding: 0 1; background: $panel; }
     #body { height: 1fr; }
     #left, #right { width: 1fr; }
-    #services { height: auto; max-height: 45%; }
+    #services { height: auto; max-height: 50%; }
     #database { height: auto; }
     #backfill { height: 1fr; }
     #collection { height: 1fr; }
@@ -139,6 +140,7 @@ class DashboardApp(App[None]):
             f"{snapshot.collection.contracts:,} contracts" if snapshot.collection.exchanges
             else "")
         self.panel("database").show(render_database(snapshot.database, snapshot.taken_at))
+        self.panel("database").border_title = database_title(snapshot.database)
         self.panel("database").border_subtitle = snapshot.database.database
         self.panel("backfill").show(render_backfill(snapshot.backfill, snapshot.taken_at))
         self._show_opportunities()

@@ -121,15 +121,20 @@ def render_collection(view: CollectionView, elapsed: float = 0.0) -> RenderableT
     return Group(head, table, *failures)
 
 
+def database_title(view: DatabaseView) -> str:
+    """The panel's title carries the size and schema version (a row fewer at 80 × 24)."""
+    if view.error or view.size_bytes is None:
+        return "Database"
+    return f"Database {human_bytes(view.size_bytes)}, schema v{view.schema_version}"
+
+
 def render_database(view: DatabaseView, now: datetime) -> RenderableType:
-    """Size and schema, then rows and newest row per table (the database is named in the
-    panel's lower border)."""
+    """Rows and newest row per table (size and schema in the title, the database named in the
+    lower border)."""
     if view.error:
         return _error(view.error)
-    size = human_bytes(view.size_bytes) if view.size_bytes is not None else "-"
     table = _grid(("table", "left"), ("rows", "right"), ("newest", "right"), flex=None,
                   header=False)
-    table.add_row(Text(size, style="bold"), f"schema v{view.schema_version}", "newest")
     for t in view.tables:
         table.add_row(t.name, f"{t.rows:,}", _when(t.newest, now))
     return table
@@ -144,7 +149,8 @@ def render_backfill(view: BackfillView, now: datetime) -> RenderableType:
                                    f"{view.records:,} records"))
         table = _grid(("exchange", "left"), ("progress", "left"), ("%", "right"),
                       ("records", "right"), header=False, flex=1)
-        for e in view.exchanges:
+        # the ones still going first: at 80 × 24 only the top few rows show
+        for e in sorted(view.exchanges, key=lambda e: (e.state != "running", e.percent)):
             table.add_row(e.exchange, ProgressBar(total=100.0, completed=e.percent),
                           f"{e.percent:5.1f}%", f"{e.records:,}")
         parts.append(table)
@@ -158,7 +164,7 @@ def render_backfill(view: BackfillView, now: datetime) -> RenderableType:
             f"complete, {view.records:,} records"))
         table = _grid(("exchange", "left"), ("state", "left"), ("complete", "right"),
                       ("records", "right"), header=False, flex=None)
-        for e in view.exchanges:
+        for e in sorted(view.exchanges, key=lambda e: e.state == "completed"):  # failed first
             table.add_row(e.exchange, Text(e.state, style=STATE_STYLE.get(e.state, "")),
                           _pct(None if e.completeness is None else e.completeness / 100, 2),
                           f"{e.records:,}")

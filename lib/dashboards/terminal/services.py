@@ -140,16 +140,16 @@ def _merge(row: ServiceRow, extra: ServiceRow) -> ServiceRow:
 def services_view(start: list[ServiceRow], api: ServiceRow, api_url: str,
                   collection: CollectionView, database: DatabaseView,
                   backfill: BackfillView) -> ServicesView:
-    """start.py's rows with the collector's, API's and backfill's own sources merged into the
-    children of those names (or added where start.py has none), then the database."""
+    """start.py's row, the database's, then start.py's children with the collector's, API's
+    and backfill's own sources merged into the children of those names (or added where
+    start.py has none)."""
     own = {COLLECTOR: collector_row(collection), API: api, BACKFILL: backfill_row(backfill)}
-    rows = []
-    for row in start:
+    rows = [start[0], database_row(database)]
+    for row in start[1:]:
         extra = own.pop(row.name, None)
         rows.append(_merge(row, extra) if extra is not None else row)
     order = [COLLECTOR, BACKFILL]
     rows += [own[name] for name in order if name in own]
-    rows.append(database_row(database))
     if API in own:
         rows.append(own[API])
     return ServicesView(rows=rows, api_up=api.state == "up", api_url=api_url)
