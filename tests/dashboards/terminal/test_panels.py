@@ -3,6 +3,7 @@ down: the numbers on screen are checked against the files and the database thems
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,6 +11,8 @@ from textual.pilot import Pilot
 from tui_helpers import (
     SIZE,
     Filled,
+    fill,
+    make_settings,
     panel_text,
     row_of,
     run_app,
@@ -21,6 +24,8 @@ from lib.analytics.ranking import rank_opportunities
 from lib.dashboards.terminal.app import PANELS, DashboardApp
 from lib.history.status import read_status
 from lib.runtime.files import BACKFILL_STATUS_FILE
+from lib.simulator import SimulatorServer
+from lib.storage.admin import human_bytes
 from lib.storage.engine import database
 from lib.storage.schema import contracts, exchange_data, funding_rates_historical
 
@@ -84,5 +89,30 @@ def test_every_panel_shows_its_data_at_80x24_without_the_api(filled: Filled) -> 
         assert top[0][1] in first and top[0][2] in first
         assert "API down" in lines[0]
         app.save_screenshot(filename="terminal_dashboard_80x24.svg", path="/tmp")
+
+    run_app(app, test)
+
+
+def test_database_and_opportunities_on_both_engines(db_url: str, sim: SimulatorServer,
+                                                    tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, db_url, sim.url)
+    filled = Filled(settings, sim, fill(settings, backfill=False))
+    counts = _counts(filled)
+    top = _top(filled)
+    app = DashboardApp(settings)
+
+    async def test(pilot: Pilot[Any]) -> None:
+        await wait_until(pilot, lambda: app.generation >= 1, "the first snapshot")
+        await pilot.pause()
+        view = app.snapshot.database if app.snapshot else None
+        assert view is not None and view.error is None and view.size_bytes
+        db = panel_text(app, "database")
+        assert human_bytes(view.size_bytes) in db.splitlines()[0]  # in the title
+        for name in ("contracts", "snapshots"):
+            assert f" {counts[name]:,} " in row_of(db, name)
+        engine_name = "PostgreSQL" if db_url.startswith("postgresql") else "SQLite"
+        assert engine_name in db.splitlines()[-1]
+        first = row_of(panel_text(app, "opportunities"), top[0][0])
+        assert f"{top[0][1]} → {top[0][2]}" in first
 
     run_app(app, test)
