@@ -62,12 +62,12 @@ class DashboardApp(App[None]):
     #opportunities { height: auto; max-height: 45%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "backfill", "Backfill"),
-        Binding("x", "stop_backfill", "Stop it"),
-        Binding("c", "clear_cache", "Clear cache"),
-        Binding("s", "shutdown", "Shutdown"),
-        Binding("h", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding("b,B", "backfill", "Backfill"),
+        Binding("x,X", "stop_backfill", "Stop it"),
+        Binding("c,C", "clear_cache", "Clear cache"),
+        Binding("s,S", "shutdown", "Shutdown"),
+        Binding("h,H", "help", "Help"),
+        Binding("q,Q", "quit", "Quit"),
     ]
 
     def __init__(self, settings: Settings, refresh_seconds: float = REFRESH_SECONDS) -> None:

@@ -24,7 +24,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Button { margin: 0 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes"), Binding("n", "answer(False)", "No"),
+        Binding("y,Y", "answer(True)", "Yes"), Binding("n,N", "answer(False)", "No"),
         Binding("escape", "answer(False)", "Cancel")]
 
     def __init__(self, question: str) -> None:
@@ -55,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
         padding: 0 1; background: $surface; overflow-y: auto;
     }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,h,q", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,h,H,q,Q", "close", "Close")]
 
     def __init__(self, text: str) -> None:
         super().__init__()

@@ -52,7 +52,7 @@ def test_keys_without_the_api(filled: Filled) -> None:
 
     async def test(pilot: Pilot[Any]) -> None:
         await wait_until(pilot, lambda: app.generation >= 1, "the first snapshot")
-        await pilot.press("c")
+        await pilot.press("C")  # upper and lower case alike
         message = await _result(pilot, app, 1)
         assert message.startswith("cannot clear the cache: the API at http://127.0.0.1:")
         assert "not reachable" in message and app.results[0].via == "none"
@@ -82,7 +82,7 @@ def test_keys_without_the_api(filled: Filled) -> None:
         assert message == "nothing to shut down: start.py is not running"
 
         app.clear_notifications()  # toasts would cover part of the help
-        await pilot.press("h")
+        await pilot.press("H")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen)
                          and "Without the API" in screen_text(app), "the help")
         assert "POST /api/cache/clear" in screen_text(app)

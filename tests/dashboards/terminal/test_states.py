@@ -175,7 +175,7 @@ def test_corrupt_runtime_files_blank_only_their_panel(settings: Settings) -> Non
     async def test(pilot: Pilot[Any]) -> None:
         await wait_until(pilot, lambda: app.generation >= 1, "the first snapshot")
         await pilot.pause()
-        assert "not valid JSON" in panel_text(app, "collection")
+        assert "is not valid JSON (truncated or corrupt)" in panel_words(app, "collection")
         assert "is not a usable backfill status" in panel_words(app, "backfill")
         assert "schema v" in panel_text(app, "database")
         assert "ok" in row_of(panel_text(app, "services"), "database")
