@@ -13,6 +13,7 @@ from tui_helpers import (
     Filled,
     fill,
     make_settings,
+    next_snapshot,
     panel_text,
     row_of,
     run_app,
@@ -89,6 +90,13 @@ def test_every_panel_shows_its_data_at_80x24_without_the_api(filled: Filled) -> 
         assert top[0][1] in first and top[0][2] in first
         assert "API down" in lines[0]
         app.save_screenshot(filename="terminal_dashboard_80x24.svg", path="/tmp")
+
+        # a refresh updates the same widgets in place (no remount, no blank screen between)
+        bodies = {key: app.panel(key).body for key in PANELS}
+        await next_snapshot(pilot, app)
+        assert all(app.panel(key).body is body for key, body in bodies.items())
+        assert "loading" not in screen_text(app) and row_of(panel_text(app, "database"),
+                                                             "history")
 
     run_app(app, test)
 
