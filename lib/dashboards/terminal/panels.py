@@ -165,7 +165,8 @@ def render_backfill(view: BackfillView, now: datetime) -> RenderableType:
         table = _grid(("exchange", "left"), ("state", "left"), ("complete", "right"),
                       ("records", "right"), header=False, flex=None)
         for e in sorted(view.exchanges, key=lambda e: e.state == "completed"):  # failed first
-            table.add_row(e.exchange, Text(e.state, style=STATE_STYLE.get(e.state, "")),
+            state = "done" if e.state == "completed" else e.state  # fits 80 columns
+            table.add_row(e.exchange, Text(state, style=STATE_STYLE.get(e.state, "")),
                           _pct(None if e.completeness is None else e.completeness / 100, 2),
                           f"{e.records:,}")
         parts.append(table)

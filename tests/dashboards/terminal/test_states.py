@@ -140,7 +140,7 @@ def test_backfill_progress_bars_while_it_runs_then_the_result(settings: Settings
             await next_snapshot(pilot, app)
             text = panel_text(app, "backfill")
             assert "last: completed" in text and "━" not in text
-            assert "completed" in row_of(text, "binance")
+            assert " done " in row_of(text, "binance")
             assert "idle" in row_of(panel_text(app, "services"), "backfill")
         finally:
             lock.release()
