@@ -150,8 +150,10 @@ class DashboardApp(App[None]):
     def _show_opportunities(self) -> None:
         if self.snapshot is not None:
             panel = self.panel("opportunities")
-            panel.show(render_opportunities(self.snapshot.opportunities,
-                                            panel.content_region.width))
+            view = self.snapshot.opportunities
+            panel.show(render_opportunities(view, panel.content_region.width))
+            panel.border_subtitle = (f"{len(view.rows)} of {view.candidates:,} pairs"
+                                     if view.rows else "")
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._show_opportunities)  # columns for the new width

@@ -83,8 +83,6 @@ def _pct(value: float | None, digits: int = 1) -> str:
 
 
 def render_services(view: ServicesView) -> RenderableType:
-    if view.error:
-        return _error(view.error)
     table = _grid(("service", "left"), ("state", "left"), ("detail", "left"), header=False)
     for row in view.rows:
         table.add_row(row.name, Text(row.state, style="green" if row.ok else "red bold"),

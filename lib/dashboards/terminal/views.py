@@ -23,7 +23,6 @@ class ServicesView:
     rows: list[ServiceRow] = field(default_factory=list)
     api_up: bool = False
     api_url: str = ""
-    error: str | None = None
 
 
 # collection status of one exchange in the last cycle

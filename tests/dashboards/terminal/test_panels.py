@@ -39,10 +39,11 @@ def _counts(filled: Filled) -> dict[str, int]:
 
 
 def _top(filled: Filled) -> list[tuple[str, str, str]]:
+    """The first pairs of the ranking, and (as the last item's base) how many pairs there are."""
     with database(filled.settings, migrate=False) as engine, engine.connect() as conn:
         ranking = rank_opportunities(conn, hold_days=7, limit=3)
-    return [(r.opportunity.base, r.opportunity.short.exchange, r.opportunity.long.exchange)
-            for r in ranking.rows]
+    return [*((r.opportunity.base, r.opportunity.short.exchange, r.opportunity.long.exchange)
+              for r in ranking.rows), (f"{ranking.candidates:,}", "", "")]
 
 
 def test_every_panel_shows_its_data_at_80x24_without_the_api(filled: Filled) -> None:
@@ -89,6 +90,7 @@ def test_every_panel_shows_its_data_at_80x24_without_the_api(filled: Filled) -> 
         top_panel = panel_text(app, "opportunities")
         first = row_of(top_panel, top[0][0])
         assert top[0][1] in first and top[0][2] in first
+        assert f"8 of {top[-1][0]} pairs" in top_panel.splitlines()[-1]
         assert "API down" in lines[0]
         app.save_screenshot(filename="terminal_dashboard_80x24.svg", path="/tmp")
 
