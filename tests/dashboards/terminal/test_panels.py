@@ -38,18 +38,18 @@ def _counts(filled: Filled) -> dict[str, int]:
                                     ("history", funding_rates_historical))}
 
 
-def _top(filled: Filled) -> list[tuple[str, str, str]]:
-    """The first pairs of the ranking, and (as the last item's base) how many pairs there are."""
+def _top(filled: Filled) -> tuple[list[tuple[str, str, str]], int]:
+    """The first pairs of the ranking (asset, short, long) and how many pairs it ranks."""
     with database(filled.settings, migrate=False) as engine, engine.connect() as conn:
         ranking = rank_opportunities(conn, hold_days=7, limit=3)
-    return [*((r.opportunity.base, r.opportunity.short.exchange, r.opportunity.long.exchange)
-              for r in ranking.rows), (f"{ranking.candidates:,}", "", "")]
+    return [(r.opportunity.base, r.opportunity.short.exchange, r.opportunity.long.exchange)
+            for r in ranking.rows], ranking.candidates
 
 
 def test_every_panel_shows_its_data_at_80x24_without_the_api(filled: Filled) -> None:
     app = DashboardApp(filled.settings)
     counts = _counts(filled)
-    top = _top(filled)
+    top, candidates = _top(filled)
     status = read_status(filled.settings.RUNTIME_DIR / BACKFILL_STATUS_FILE)
     assert status is not None and counts["history"] > 0 and top
 
@@ -90,7 +90,7 @@ def test_every_panel_shows_its_data_at_80x24_without_the_api(filled: Filled) -> 
         top_panel = panel_text(app, "opportunities")
         first = row_of(top_panel, top[0][0])
         assert top[0][1] in first and top[0][2] in first
-        assert f"8 of {top[-1][0]} pairs" in top_panel.splitlines()[-1]
+        assert f"8 of {candidates:,} pairs" in top_panel.splitlines()[-1]
         assert "API down" in lines[0]
         app.save_screenshot(filename="terminal_dashboard_80x24.svg", path="/tmp")
 
@@ -109,7 +109,7 @@ def test_database_and_opportunities_on_both_engines(db_url: str, sim: SimulatorS
     settings = make_settings(tmp_path, db_url, sim.url)
     filled = Filled(settings, sim, fill(settings, backfill=False))
     counts = _counts(filled)
-    top = _top(filled)
+    top, _ = _top(filled)
     app = DashboardApp(settings)
 
     async def test(pilot: Pilot[Any]) -> None:
