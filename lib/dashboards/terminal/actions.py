@@ -51,8 +51,11 @@ class ActionResult:
 
 
 def _api_answer(reply: ApiReply, done: str, what: str) -> ActionResult:
+    """The API's answer in one line: its own message when it gives one."""
     if reply.ok:
-        return ActionResult(True, done, "API")
+        said = reply.data.get("message")
+        return ActionResult(True, f"{said} (via the API)" if isinstance(said, str) else done,
+                            "API")
     if reply.status == 409:
         return ActionResult(False, f"{what}: {reply.message}", "API")
     return ActionResult(False, f"{what}: {reply.message} (HTTP {reply.status})", "API")
@@ -100,7 +103,9 @@ class Actions:
         except ApiUnavailable as e:
             return ActionResult(False, f"cannot clear the cache: {e} (the cache is the API's)",
                                 "none")
-        return _api_answer(reply, "API cache cleared", "cannot clear the cache")
+        cleared = reply.data.get("cleared")
+        done = "API cache cleared" + (f" ({cleared} entries)" if isinstance(cleared, int) else "")
+        return _api_answer(reply, done, "cannot clear the cache")
 
     def shutdown(self) -> ActionResult:
         try:

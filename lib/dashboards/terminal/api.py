@@ -37,6 +37,12 @@ class ApiReply:
         return 200 <= self.status < 300
 
     @property
+    def data(self) -> dict[str, Any]:
+        """The `data` object of a successful answer (empty when there is none)."""
+        data = self.body.get("data") if isinstance(self.body, dict) else None
+        return data if isinstance(data, dict) else {}
+
+    @property
     def message(self) -> str:
         """The API's own error message, or its reply's message, or the status code."""
         body = self.body
