@@ -4,7 +4,7 @@ corrupt, no database at all. The files are written by the project's own writers.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from config.settings import Settings
 from lib.collection.metrics import ExchangeMetrics, metrics_document, write_metrics
 from lib.dashboards.terminal.app import DashboardApp
 from lib.dashboards.terminal.collection import cycle_status, slow_after_ms
+from lib.dashboards.terminal.services import read_start, start_rows
 from lib.history.status import StatusWriter, database_record
 from lib.runtime.files import (
     BACKFILL_STATUS_FILE,
@@ -33,6 +34,7 @@ from lib.runtime.files import (
 )
 from lib.runtime.locks import FileLock
 from lib.storage.engine import database
+from lib.system.state import write_state
 from lib.timeutils import utcnow
 
 
@@ -199,3 +201,35 @@ def test_no_database_and_no_files_is_said_and_nothing_is_created(tmp_path: Path)
 
     run_app(app, test)
     assert not path.exists()
+
+
+def _state(now: datetime) -> dict[str, Any]:
+    child = {"pid": 4250, "pid_started": 1.0, "command": "x", "log": "x.log", "restarts": 0,
+             "last_exit_code": None, "last_exit_at": None, "started_at": now.isoformat(),
+             "next_start_at": None, "message": ""}
+    return {"pid": 4242, "pid_started": 1.0, "host": "h", "command": "start.py",
+            "started_at": (now - timedelta(minutes=5)).isoformat(), "updated_at":
+            now.isoformat(), "state": "running", "simulate": False, "simulator_url": None,
+            "children": {
+                "collector": {**child, "state": "running"},
+                "zscores": {**child, "state": "failed", "pid": None, "restarts": 5,
+                            "last_exit_code": 1, "message": "exited 5 times within 600 s"},
+                "spreads": {**child, "state": "waiting", "restarts": 2, "last_exit_code": -9},
+                "backfill": {**child, "state": "exited", "last_exit_code": 0},
+            }}
+
+
+def test_services_from_start_pys_state_file(settings: Settings) -> None:
+    now = utcnow()
+    rows = {r.name: r for r in start_rows(_state(now), True, now)}
+    assert (rows["start.py"].state, rows["start.py"].detail) == ("running", "pid 4242, up 5 min")
+    assert rows["collector"].ok and rows["collector"].detail == "pid 4250"
+    assert not rows["zscores"].ok and rows["zscores"].detail == (
+        "5 restarts, exit 1, exited 5 times within 600 s")
+    assert not rows["spreads"].ok and rows["spreads"].detail == "2 restarts, exit -9"
+    assert rows["backfill"].ok and rows["backfill"].detail == "exit 0"
+    # the same file with no start.py holding its lock: the children are not believed
+    write_state(settings, _state(now))
+    shown = read_start(settings, now)
+    assert [(r.name, r.state, r.ok) for r in shown] == [("start.py", "not running", False)]
+    assert shown[0].detail == f"last ran until {now.isoformat()}"
