@@ -28,8 +28,9 @@ def main(args: argparse.Namespace) -> int:
     from lib.dashboards.terminal.app import DashboardApp  # Textual loads in 0.3 s: after checks
 
     _quiet_terminal_logging()
-    DashboardApp(get_settings(), refresh_seconds=args.refresh).run()
-    return 0
+    app = DashboardApp(get_settings(), refresh_seconds=args.refresh)
+    app.run()
+    return app.return_code or 0  # 1 when the app ended on an error it showed
 
 
 parser = make_parser(__doc__ or "")
