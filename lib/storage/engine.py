@@ -117,6 +117,14 @@ def translate_error(error: Exception, url: str | URL) -> DatabaseError:
     return DatabaseError(f"{where}: {redact_text(first)}")
 
 
+def is_busy(error: BaseException) -> bool:
+    """True for SQLite's "database is locked": another process's write got in first (in WAL
+    mode a transaction that read before that write cannot write itself, busy timeout or not).
+    The same work succeeds when run again; loops skip the pass rather than end."""
+    orig = getattr(error, "orig", None) or error
+    return isinstance(orig, sqlite3.OperationalError) and "database is locked" in str(orig)
+
+
 def _prepare_sqlite_path(url: str) -> None:
     path = make_url(url).database
     if not path or path == ":memory:":

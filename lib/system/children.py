@@ -2,7 +2,7 @@
 
 Each child is a program a user could run by hand (`scripts/collect_funding_rates.py
 --continuous`, ...), so a child's behaviour never depends on being supervised. Long-running
-children are restarted when they exit; one-shot children (the backfill) are not.
+children are restarted when they exit; one-shot children (the backfill) only when they fail.
 """
 
 from __future__ import annotations
@@ -76,5 +76,5 @@ def service_children(options: Options) -> list[ChildSpec]:
 
 
 def backfill_child(days: int, exchanges: Sequence[str] | None) -> ChildSpec:
-    """The one-shot history backfill over `days` (not restarted when it ends)."""
+    """The one-shot history backfill over `days` (restarted only when it fails)."""
     return ChildSpec(BACKFILL, backfill_command(days, exchanges), restart=False)

@@ -1,6 +1,10 @@
 """Stop everything start.py runs, through its state file: `shutdown_dashboard.py` and
 `POST /api/shutdown` both call `stop_system`.
 
+`request_shutdown` is the same from inside the system (the API is one of start.py's children,
+and start.py stops it while it answers): it starts `shutdown_dashboard.py` as a detached process
+and returns at once, saying what it is stopping.
+
 Never by process name: only the pids the state file records, and each only while the live
 process with that pid is the one recorded (same start time). start.py gets SIGTERM first (it
 stops its children itself); then every child the file names that still runs gets SIGTERM, a
@@ -14,18 +18,21 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from config.settings import Settings
+from config.settings import PROJECT_ROOT, Settings
 from lib.runtime.files import read_json
-from lib.system.processes import ProcessIdentity, terminate
+from lib.system.environment import PYTHON, child_environment
+from lib.system.processes import ProcessIdentity, open_output_log, terminate
 from lib.system.state import backfill_record_path, read_state, state_path
 
 logger = logging.getLogger(__name__)
 
-# start.py stops its children within its own stop timeout: give it that and this much more.
+# start.py stops its children within its own stop timeouts: give it those and this much more.
 SUPERVISOR_MARGIN_SECONDS = 15.0
 
 
@@ -91,7 +98,9 @@ def stop_system(settings: Settings, timeout: float | None = None) -> SystemStopR
 def _stop_start_py(settings: Settings, state: dict[str, Any], timeout: float,
                    report: SystemStopReport) -> None:
     """start.py first (it stops its children), then whatever children it left running."""
-    stopped_supervisor = _stop("start.py", state, timeout + SUPERVISOR_MARGIN_SECONDS, report)
+    # start.py stops its services, then the simulator, each within its own stop timeout
+    stopped_supervisor = _stop("start.py", state, 2 * timeout + SUPERVISOR_MARGIN_SECONDS,
+                               report)
     # start.py rewrote the file as it stopped: its children's last pids are there
     state = (read_state(settings) or state) if stopped_supervisor else state
     children = state.get("children")
@@ -112,3 +121,57 @@ def _stop_start_py(settings: Settings, state: dict[str, Any], timeout: float,
         if now is not None and now.get("pid") == state.get("pid"):  # not a newer start.py's
             path.unlink(missing_ok=True)
             report.removed.append(path)
+
+
+SHUTDOWN_OUTPUT_LOG = "shutdown.output.log"
+
+
+@dataclass(frozen=True)
+class ShutdownRequested:
+    """What `request_shutdown` found running and the process it started to stop it (None:
+    nothing was running, nothing was started)."""
+
+    running: list[str]
+    pid: int | None
+    message: str
+
+
+def running_processes(settings: Settings) -> list[str]:
+    """What the state file and the backfill record name that still runs ("start.py (pid 1)")."""
+    found = []
+    state = read_state(settings)
+    if state is not None:
+        identity = ProcessIdentity.from_record(state)
+        if identity is not None and identity.alive():
+            found.append(f"start.py (pid {identity.pid})")
+        children = state.get("children")
+        for name, child in (children.items() if isinstance(children, dict) else ()):
+            child_id = ProcessIdentity.from_record(child) if isinstance(child, dict) else None
+            if child_id is not None and child_id.alive():
+                found.append(f"{name} (pid {child_id.pid})")
+    record = read_json(backfill_record_path(settings))
+    started = ProcessIdentity.from_record(record) if record is not None else None
+    if started is not None and started.alive():
+        found.append(f"backfill started on request (pid {started.pid})")
+    return found
+
+
+def request_shutdown(settings: Settings) -> ShutdownRequested:
+    """Start `shutdown_dashboard.py` detached (its own session, output appended to
+    LOG_DIR/shutdown.output.log) and return at once: it outlives the caller, which it may
+    stop. Nothing is started when nothing runs."""
+    running = running_processes(settings)
+    if not running:
+        return ShutdownRequested([], None, "nothing running")
+    log = settings.LOG_DIR / SHUTDOWN_OUTPUT_LOG
+    with open_output_log(log, settings.LOG_MAX_BYTES, settings.LOG_BACKUP_COUNT) as output:
+        proc = subprocess.Popen([PYTHON, str(PROJECT_ROOT / "shutdown_dashboard.py")],
+                                stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT, env=child_environment(settings),
+                                cwd=PROJECT_ROOT, start_new_session=True)
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+    logger.info("shutdown requested: shutdown_dashboard.py (pid %d) stops %s", proc.pid,
+                ", ".join(running))
+    return ShutdownRequested(running, proc.pid,
+                             f"stopping {', '.join(running)} (shutdown_dashboard.py, pid "
+                             f"{proc.pid}; its report goes to {log})")

@@ -3,8 +3,10 @@
 A child that exits is restarted after a back-off that starts at SUPERVISOR_BACKOFF_INITIAL and
 doubles up to SUPERVISOR_BACKOFF_MAX (it starts over once a child has run that long). A child
 that exits SUPERVISOR_CRASH_LIMIT times within SUPERVISOR_CRASH_WINDOW seconds is left stopped
-("failed"), with one error line in the log and its state in the state file. One-shot children
-(the backfill) are never restarted. Each child runs in its own session (a Ctrl+C in the terminal
+("failed"), with one error line in the log and its state in the state file. A one-shot child
+(the backfill) is restarted the same way only when it fails (an exit code other than 0 and 75:
+it resumes where it stopped); completed, stopped by a signal or refused by the history lock, it
+is done. Each child runs in its own session (a Ctrl+C in the terminal
 reaches start.py only, which then stops the children in order) with its stdout and stderr read
 by a thread into LOG_DIR/<child>.output.log, rotated like every log: nothing is left in a pipe
 nobody reads. SIGINT or SIGTERM stops every child (SIGTERM, then SIGKILL after
@@ -54,6 +56,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 SIMULATOR_READY_TIMEOUT = 180.0  # building the 2,300-contract universe takes a few seconds
 EXIT_LOCK_HELD = LockHeldError.exit_code
+PUMP_DRAIN_SECONDS = 5.0  # a grandchild may keep a pipe open: do not wait for it longer
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -130,6 +133,7 @@ class Supervisor:
         self.command = command
         self.children: dict[str, Child] = {}
         self.handlers: dict[str, logging.Handler] = {}
+        self.pumps: list[threading.Thread] = []  # copying children's output into their logs
         self.state = "starting"
         self.started_at = utcnow()
         self.identity = ProcessIdentity.of(os.getpid())
@@ -200,8 +204,10 @@ class Supervisor:
             self._exited(child, None)
             return
         assert proc.stdout is not None
-        threading.Thread(target=_pump, args=(proc.stdout, handler), daemon=True,
-                         name=f"output-{spec.name}").start()
+        pump = threading.Thread(target=_pump, args=(proc.stdout, handler), daemon=True,
+                                name=f"output-{spec.name}")
+        pump.start()
+        self.pumps.append(pump)
         if child.starts:
             child.restarts += 1
         child.starts += 1
@@ -240,12 +246,15 @@ class Supervisor:
         if self._stopping:
             child.state = "stopped"
             return
-        if not child.spec.restart:
+        failed = code is not None and code > 0 and code != EXIT_LOCK_HELD
+        if not child.spec.restart and not failed:
+            # a one-shot child that completed, was stopped (SIGTERM exits 0; SIGKILL) or found
+            # another history job running is done; one that failed is retried below
             child.state, child.next_start = "exited", None
             if code == EXIT_LOCK_HELD:
                 child.message = "not run: another history job holds the history lock"
             else:
-                child.message = "finished" if code == 0 else f"ended with {how}; see {log}"
+                child.message = "finished" if code == 0 else f"ended: {how}; see {log}"
             logger.info("%s: %s", name, child.message)
             return
         now = time.monotonic()
@@ -378,6 +387,9 @@ class Supervisor:
         self._stop_group([c for name, c in self.children.items() if name == SIMULATOR])
         self.state = "stopped"
         self.write()
+        deadline = time.monotonic() + PUMP_DRAIN_SECONDS
+        for pump in self.pumps:  # the last lines a child wrote before it ended
+            pump.join(max(deadline - time.monotonic(), 0.0))
         for handler in self.handlers.values():
             handler.close()
         logger.info("every child stopped")
@@ -444,7 +456,7 @@ def run_system(settings: Settings, options: Options, command: str,
             raise LockHeldError(f"children of an earlier start.py still run: {', '.join(left)}"
                                 " (stop them with shutdown_dashboard.py)")
         with stop_on_signals(grace=None) as stop:
-            logger.info(prepare_database(settings))
+            prepare_database(settings)  # logs what it found and did
             return Supervisor(settings, options, command).run(stop, on_ready)
     finally:
         lock.release()

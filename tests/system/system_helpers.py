@@ -105,8 +105,10 @@ def start_system(tmp_path: Path, env: dict[str, str], *flags: str, tag: str = "s
     """Start `python start.py FLAGS` with its output in files (never a pipe nobody reads)."""
     out, err = tmp_path / f"{tag}.out", tmp_path / f"{tag}.err"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        # its own process group, as in a terminal: a Ctrl+C there reaches the whole group
         proc = subprocess.Popen([sys.executable, "start.py", *flags], cwd=ROOT, env=env,
-                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                                process_group=0)
     return System(proc, env, out, err)
 
 

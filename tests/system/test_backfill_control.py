@@ -197,3 +197,25 @@ def test_stop_system_checks_the_start_time_before_signalling(tmp_path: Path) -> 
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_failing_backfill_is_retried_then_left_stopped(tmp_path: Path) -> None:
+    """No exchange answers: the backfill fails (exit 2), is retried, and given up on."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = system_env(tmp_path, SIMULATOR_URL=f"http://127.0.0.1:{port}",
+                     SUPERVISOR_CRASH_LIMIT="2", HTTP_MAX_RETRIES="0")
+    system = start_system(tmp_path, env, "--no-api", "--exchanges", "binance,okx")
+    try:
+        failed = wait_for("the backfill given up on",
+                          lambda: (s := system.state()) and (c := s["children"].get("backfill"))
+                          and c["state"] == "failed" and c, system=system, deadline=240)
+        assert failed["restarts"] == 1 and failed["last_exit_code"] == 2
+        assert failed["message"].startswith("exited 2 times within 600 s (last: exit code 2): "
+                                            "left stopped; see ")
+        assert failed["command"][-2:] == ["--exchanges", "binance,okx"]
+        log = (system.logs / "start.log").read_text()
+        assert "backfill: exited (exit code 2); restarting in 0.2 s" in log
+    finally:
+        stop_leftovers(system)

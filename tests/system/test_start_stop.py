@@ -115,11 +115,15 @@ def test_shutdown_dashboard_stops_everything(system: System) -> None:
     assert (again.returncode, again.stdout, again.stderr) == (0, "nothing running\n", "")
 
 
-def test_sigterm_stops_everything(system: System) -> None:
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl+C"])
+def test_sigterm_or_ctrl_c_stops_everything(system: System, how: str) -> None:
     state = wait_for("every child running", lambda: running_children(system, SERVICES),
                      system=system)
     everyone = identities(state)
-    system.proc.send_signal(signal.SIGTERM)
+    if how == "Ctrl+C":  # a terminal sends SIGINT to its foreground process group
+        os.killpg(system.proc.pid, signal.SIGINT)
+    else:
+        system.proc.send_signal(signal.SIGTERM)
     assert system.proc.wait(timeout=120) == 0
     assert not any(i.alive() for i in everyone)
     final = system.state()
@@ -129,6 +133,10 @@ def test_sigterm_stops_everything(system: System) -> None:
     # 0: stopped by its handler; -SIGTERM: still starting up, it had none yet
     assert all(c["last_exit_code"] in (0, -signal.SIGTERM)
                for c in final["children"].values()), final
+    done = subprocess.run([sys.executable, "shutdown_dashboard.py"], cwd=ROOT, env=system.env,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, "nothing running\n")
+    assert system.state() == final  # it stopped nothing: the file is not its to remove
 
 
 def test_a_crash_looping_child_is_left_stopped(tmp_path: Path) -> None:
@@ -161,3 +169,96 @@ def test_a_crash_looping_child_is_left_stopped(tmp_path: Path) -> None:
             assert system.child("simulator")["state"] == "failed"
         finally:
             stop_leftovers(system)
+
+
+def test_children_of_a_killed_start_py_are_found_and_stopped(system: System) -> None:
+    state = wait_for("every child running", lambda: running_children(system, SERVICES),
+                     system=system)
+    children = {n: ProcessIdentity.from_record(c) for n, c in state["children"].items()}
+    system.proc.send_signal(signal.SIGKILL)
+    assert system.proc.wait(timeout=60) == -signal.SIGKILL
+    assert all(i is not None and i.alive() for i in children.values())  # orphans, still running
+
+    second = subprocess.run([sys.executable, "start.py", *FLAGS], cwd=ROOT, env=system.env,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 75
+    named = ", ".join(f"{n} (pid {i.pid})" for n, i in children.items()  # type: ignore[union-attr]
+                      )
+    assert second.stderr == (f"start.py: error: children of an earlier start.py still run: "
+                             f"{named} (stop them with shutdown_dashboard.py)\n")
+
+    done = subprocess.run([sys.executable, "shutdown_dashboard.py"], cwd=ROOT, env=system.env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    for name, identity in children.items():
+        assert identity is not None
+        assert re.search(rf"^{name} \(pid {identity.pid}\): stopped by SIGTERM in [\d.]+ s$",
+                         done.stdout, re.M), done.stdout
+        assert not identity.alive()
+    assert "start.py" not in done.stdout  # it was dead already: nothing to say about it
+    # every process it describes is stopped now: the file goes, so does the refusal
+    assert done.stdout.splitlines()[-1] == f"removed {system.runtime / '.start_state.json'}"
+    assert not (system.runtime / ".start_state.json").exists()
+
+
+def test_runs_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """The same system on PostgreSQL: schema created by start.py, data stored, clean stop."""
+    system = start_system(tmp_path, system_env(tmp_path, pg_url), *FLAGS)
+    try:
+        state = wait_for("every child running", lambda: running_children(system, SERVICES),
+                         system=system)
+        wait_for("snapshots in the database", lambda: stored_snapshots(system.env),
+                 system=system)
+        system.proc.send_signal(signal.SIGTERM)
+        assert system.proc.wait(timeout=120) == 0
+        assert not any(i.alive() for i in identities(state))
+        log = (system.logs / "start.log").read_text()
+        assert re.search(r"PostgreSQL at 127\.0\.0\.1:5432/\w+: created the schema \(version "
+                         r"\d+\)", log), log
+    finally:
+        stop_leftovers(system)
+
+
+def test_unreachable_database_starts_nothing(tmp_path: Path) -> None:
+    env = system_env(tmp_path, "postgresql://postgres@127.0.0.1:1/funding")
+    done = subprocess.run([sys.executable, "start.py", *FLAGS], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("start.py: error: cannot connect to PostgreSQL at 127.0.0.1:1/funding:"
+                           " connection refused (is it running?)\n")
+    assert not (tmp_path / "run" / ".start_state.json").exists()
+    assert not (tmp_path / "logs" / "collector.output.log").exists()
+
+
+def test_bad_flag_is_one_line(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "start.py", "--exchanges", "binance,nope"], cwd=ROOT,
+                          env=system_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("start.py: error: argument --exchanges: 'binance,nope' names "
+                                  "unknown exchange(s) nope; supported: ")
+    assert done.stderr.endswith(" (see start.py --help)\n") and done.stderr.count("\n") == 1
+
+
+def test_request_shutdown_returns_at_once_and_stops_everything(system: System) -> None:
+    """What POST /api/shutdown calls: the API is a child start.py stops, so it must not wait."""
+    from lib.system.shutdown import request_shutdown
+
+    state = wait_for("every child running", lambda: running_children(system, SERVICES),
+                     system=system)
+    everyone = identities(state)
+    requested = request_shutdown(settings_of(system.env))
+    assert requested.pid is not None
+    assert requested.running[0] == f"start.py (pid {system.proc.pid})"
+    assert sorted(requested.running[1:]) == sorted(
+        f"{n} (pid {state['children'][n]['pid']})" for n in SERVICES)
+    log = system.logs / "shutdown.output.log"
+    assert requested.message == (f"stopping {', '.join(requested.running)} "
+                                 f"(shutdown_dashboard.py, pid {requested.pid}; its report goes "
+                                 f"to {log})")
+    assert system.proc.wait(timeout=180) == 0
+    report = wait_for("the shutdown report", lambda: log.exists() and "removed " in
+                      log.read_text() and log.read_text())
+    assert f"start.py (pid {system.proc.pid}): stopped by SIGTERM in " in report
+    wait_for("no process left", lambda: not any(i.alive() for i in everyone))
+    again = request_shutdown(settings_of(system.env))
+    assert (again.running, again.pid, again.message) == ([], None, "nothing running")
