@@ -19,8 +19,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from config.settings import PROJECT_ROOT, Settings
-from lib.api.cache import MemoryCache, RedisCache, make_cache
+from lib.api.cache import KeyLocks, MemoryCache, RedisCache, make_cache
 from lib.api.errors import install_error_handlers
+from lib.api.hits import CachedAnswers
 from lib.api.metrics import ApiMetrics, LatencyMiddleware
 from lib.api.routes import arbitrage, backfill, data, health, system
 from lib.api.state import DatabaseHandle
@@ -41,7 +42,8 @@ Lists answer `{"data": [...], "meta": {"total", "limit", "offset", "sort"}}`, si
 def create_app(settings: Settings, static_dir: Path | None = STATIC_DIR,
                cache_prefix: str | None = None) -> FastAPI:
     """The API for `settings`; `static_dir` (None: none) is served at `/` when it exists;
-    `cache_prefix` names this app's keys in Redis (tests keep theirs apart)."""
+    `cache_prefix` names this app's keys in Redis (default: one prefix per database, so that
+    workers of one deployment share answers and two deployments never do)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,11 +55,16 @@ def create_app(settings: Settings, static_dir: Path | None = STATIC_DIR,
 
     app = FastAPI(title="funding-arb API", version="1", description=DESCRIPTION,
                   lifespan=lifespan)
+    if settings.REDIS_URL and cache_prefix is None:  # one database's answers, not another's
+        from lib.storage.engine import database_fingerprint
+
+        cache_prefix = f"funding-arb:api:{database_fingerprint(settings.database_url)}:"
     cache: MemoryCache | RedisCache = make_cache(settings.REDIS_URL, settings.API_CACHE_TTL,
                                                  cache_prefix)
     app.state.settings = settings
     app.state.database = DatabaseHandle(settings.database_url)
     app.state.cache = cache
+    app.state.computing = KeyLocks()
     app.state.started = time.time()
     app.state.metrics = ApiMetrics(settings, lambda: app.state.cache)
     install_error_handlers(app)
@@ -65,7 +72,8 @@ def create_app(settings: Settings, static_dir: Path | None = STATIC_DIR,
         app.include_router(module.router)
     if static_dir is not None and static_dir.is_dir():
         app.mount("/", StaticFiles(directory=static_dir, html=True), name="web")
-    app.add_middleware(LatencyMiddleware, metrics=app.state.metrics)
+    app.add_middleware(CachedAnswers)
+    app.add_middleware(LatencyMiddleware, metrics=app.state.metrics)  # outermost: times all
     logger.info("API ready: database %s, cache %s (ttl %gs)", settings.shown("DATABASE_URL")
                 or "default SQLite file", cache.backend, settings.API_CACHE_TTL)
     return app

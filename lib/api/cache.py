@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,9 +51,10 @@ class CacheStats:
 class Cache(Protocol):
     """What the routes use."""
 
+    backend: str
     ttl: float
 
-    def get(self, key: str) -> bytes | None: ...
+    def get(self, key: str, count: bool = True) -> bytes | None: ...
 
     def set(self, key: str, value: bytes) -> None: ...
 
@@ -89,14 +91,16 @@ class MemoryCache:
         self._data: dict[str, tuple[float, bytes]] = {}
         self._counts = _Counts()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str, count: bool = True) -> bytes | None:
+        """The entry, or None; counted as a hit or a miss unless `count` is False."""
         now = self._clock()
         with self._lock:
             found = self._data.get(key)
             if found is not None and found[0] <= now:
                 del self._data[key]
                 found = None
-        self._counts.count(found is not None)
+        if count:
+            self._counts.count(found is not None)
         return None if found is None else found[1]
 
     def set(self, key: str, value: bytes) -> None:
@@ -180,13 +184,12 @@ class RedisCache:
 
     # -- the cache ---------------------------------------------------------------------------
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str, count: bool = True) -> bytes | None:
         ok, value = self._call(lambda: self._client.get(self.prefix + key))
-        if ok:
-            self._counts.count(value is not None)
-            return value if isinstance(value, bytes) else None
-        self._counts.count(False)
-        return None
+        found = value if ok and isinstance(value, bytes) else None
+        if count:
+            self._counts.count(found is not None)
+        return found
 
     def set(self, key: str, value: bytes) -> None:
         if self.ttl <= 0:
@@ -214,6 +217,31 @@ class RedisCache:
 
     def close(self) -> None:
         self._client.close()
+
+
+class KeyLocks:
+    """One lock per key being computed: when an entry expires under load, one request computes
+    the answer and the others wait for it, instead of every one of them asking the database
+    the same question at once."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            try:
+                yield
+            finally:
+                with self._guard:
+                    if self._locks.get(key) is lock:
+                        del self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 def make_cache(redis_url: str, ttl: float, prefix: str | None = None) -> MemoryCache | RedisCache:

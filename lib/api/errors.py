@@ -58,6 +58,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Declared on every mutating route (see lib.api.security).
+CONTROL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "API_TOKEN is set and the bearer token is not it"},
+    403: {"model": ErrorBody, "description": "No API_TOKEN set and the client is not loopback"},
+}
+
+
 class ApiError(Exception):
     """An answer other than 2xx that a route decides on: status, code, message, details."""
 

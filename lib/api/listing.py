@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 
 from lib.api.errors import bad_parameter
+from lib.api.hits import LOOKED_UP, cache_key, pack, unpack
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -111,21 +112,26 @@ def json_bytes_response(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-def cache_key(request: Request) -> str:
-    """Path and query with the parameters in a fixed order: one entry per distinct question."""
-    query = sorted(request.query_params.multi_items())
-    return request.url.path + "?" + "&".join(f"{k}={v}" for k, v in query)
-
-
 def cached_json(request: Request, compute: Callable[[], Any]) -> Response:
     """The answer to this request from the app's cache, else `compute()`d and cached.
 
-    Only whole successful answers are cached; an error raised by `compute` is not.
+    `CachedAnswers` (lib.api.hits) has already looked the request up and answered a hit
+    before routing; a route reaches here on a miss and stores its answer, under its route's
+    template (for the latency metric of later hits). Concurrent misses of one key compute it
+    once (`KeyLocks`). Only whole successful answers are cached; an error raised by `compute`
+    is not.
     """
     cache = request.app.state.cache
-    key = cache_key(request)
-    body = cache.get(key)
-    if body is None:
+    key = cache_key(request.scope["path"], request.scope["query_string"])
+    entry = None if request.scope.get(LOOKED_UP) else cache.get(key)
+    if entry is not None:
+        return json_bytes_response(unpack(entry)[1])
+    with request.app.state.computing.hold(key):
+        # computed meanwhile by the request this one waited for (not counted twice)
+        entry = cache.get(key, count=False)
+        if entry is not None:
+            return json_bytes_response(unpack(entry)[1])
         body = to_json(compute())
-        cache.set(key, body)
+        route = str(getattr(request.scope.get("route"), "path", request.scope["path"]))
+        cache.set(key, pack(route, body))
     return json_bytes_response(body)

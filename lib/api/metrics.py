@@ -9,6 +9,7 @@ scrape time, and the cache's hit and miss counts from the cache, so nothing is d
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings
 from lib.api.cache import Cache
+from lib.api.hits import HIT_ROUTE
 from lib.runtime.files import METRICS_FILE, StatusFileError, read_json
 from lib.timeutils import from_iso
 
@@ -32,6 +34,20 @@ class CollectionCollector(Collector):
 
     def __init__(self, settings: Settings) -> None:
         self.path = settings.RUNTIME_DIR / METRICS_FILE
+        self._lock = threading.Lock()
+        self._last_batch: object = None
+        self._cycles = 0
+        self._failures = 0
+
+    def _observe(self, doc: dict[str, Any]) -> tuple[int, int]:
+        """Count a cycle (and its failed exchanges) the first time its batch is seen."""
+        with self._lock:
+            batch = doc.get("batch_id")
+            if batch is not None and batch != self._last_batch:
+                self._last_batch = batch
+                self._cycles += 1
+                self._failures += int(doc.get("exchanges_failed") or 0)
+            return self._cycles, self._failures
 
     def collect(self) -> Iterator[Metric]:
         try:
@@ -75,8 +91,16 @@ class CollectionCollector(Collector):
         errors = GaugeMetricFamily("funding_collection_last_cycle_errors",
                                    "Exchanges that failed in the last cycle")
         errors.add_metric([], float(doc.get("exchanges_failed") or 0))
+        cycles, failures = self._observe(doc)
+        seen = CounterMetricFamily("funding_collection_cycles_observed",
+                                   "Collection cycles this API process has seen (one per new "
+                                   "batch in the metrics file at scrape time)")
+        seen.add_metric([], float(cycles))
+        failed = CounterMetricFamily("funding_collection_exchange_failures_observed",
+                                     "Failed exchanges over the cycles this API process has seen")
+        failed.add_metric([], float(failures))
         yield from families.values()
-        yield errors
+        yield from (errors, seen, failed)
 
 
 class CacheCollector(Collector):
@@ -137,6 +161,6 @@ class LatencyMiddleware:
             await self.app(scope, receive, sending)
         finally:
             route: Any = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path", None) or scope.get(HIT_ROUTE) or "unmatched"
             self.metrics.latency.labels(scope.get("method", ""), template,
                                         str(status[0])).observe(time.perf_counter() - started)

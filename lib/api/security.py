@@ -1,46 +1,22 @@
-"""Who may change state through the API, and where the server may listen.
+"""Who may change state through the API.
 
 Reading is open (GET never changes anything). A mutating route (POST: clear the cache, start or
 stop a backfill, shut the system down) needs `Authorization: Bearer <API_TOKEN>` when the
 setting is set, compared in constant time; without a token it is accepted only from a loopback
-client, and then the server itself only listens on loopback (`check_bind`), so no other machine
-can reach a route that needs no token. Cross-origin requests get no CORS headers: a page from
+client, and the server then listens on loopback only (`lib.api.binding`), so no other machine
+reaches a route that needs no token. Cross-origin requests get no CORS headers: a page from
 another site cannot read the answers, and a form it posts carries no bearer token.
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from fastapi import Request
 
 from config.settings import Settings
+from lib.api.binding import is_loopback
 from lib.api.errors import ApiError
-from lib.errors import ConfigurationError
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for 127.0.0.0/8, ::1 (IPv4-mapped too) and the name localhost."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
-def check_bind(settings: Settings) -> None:
-    """ConfigurationError (one line) for a non-loopback API_HOST without API_TOKEN."""
-    if not is_loopback(settings.API_HOST) and not settings.API_TOKEN:
-        raise ConfigurationError(
-            f"setting API_HOST={settings.API_HOST!r} is not a loopback address: set API_TOKEN "
-            "so that other machines cannot change state through the API, or use 127.0.0.1")
 
 
 def _bearer(request: Request) -> str | None:

@@ -1,126 +1,53 @@
-"""A database filled from the simulator, once per module and engine, and the API over it.
-
-Filled the way a running system fills it: a short backfill and one live collection cycle
-against the real simulator (which also writes `.collection_metrics.json`), then the spread
-series, its statistics and the z-scores. Module-scoped: every route test reads the same data.
-"""
+"""Fixtures of the API tests: one database per engine filled from the simulator, shared by
+the whole session (tests that change a row put it back), and a loopback client of an app over
+it whose snapshots are fresh and cache empty at each test's start."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from api_helpers import (
+    CONTRACTS,
+    Filled,
+    api_settings,
+    fill,
+    keep_fresh,
+    make_client,
+    module_database,
+)
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from config.settings import SUPPORTED_EXCHANGES, Settings, load_settings
-from lib.analytics.series import build_series
-from lib.analytics.spread_stats import update_spread_statistics
-from lib.analytics.zscores import calculate_zscores
 from lib.api.app import create_app
-from lib.collection.collector import Collector
-from lib.history.backfill import run_backfill
-from lib.simulator import SimulatorServer
-from lib.storage.engine import database, normalise_url
-from lib.storage.schema import exchange_data
-from lib.timeutils import utcnow
-
-TEST_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-BACKFILL_DAYS = 3
-LOOPBACK = ("127.0.0.1", 50000)
+from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator
 
 
-def api_settings(url: str, root: Path, **extra: str) -> Settings:
-    """Settings for an app over `url` with its own runtime folders (no .env, no environment)."""
-    environ = {"DATABASE_URL": url, "RUNTIME_DIR": str(root / "run"),
-               "LOG_DIR": str(root / "logs"), "DATA_DIR": str(root / "data"), **extra}
-    return load_settings(environ=environ, env_file=root / "no.env")
+@pytest.fixture(scope="session")
+def api_sim() -> Iterator[SimulatorServer]:
+    """The small simulator (seed 42), for the whole session: the filled databases' source."""
+    with running_simulator(SimulatorConfig(seed=42, total_contracts=CONTRACTS)) as server:
+        yield server
 
 
-
-@contextmanager
-def module_database(kind: str, root: Path) -> Iterator[str]:
-    """An empty database URL on `kind`, dropped afterwards (PostgreSQL)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{root / 'data' / 'funding.db'}"
-        return
-    name = f"test_api_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def fill(settings: Settings) -> None:
-    """Backfill, one live cycle, spread series and statistics, z-scores: as a running system."""
-    with database(settings) as engine:
-        result = run_backfill(engine, BACKFILL_DAYS, list(SUPPORTED_EXCHANGES), parallel=True,
-                              settings=settings)
-        assert result.state == "completed"
-        collector = Collector(engine, SUPPORTED_EXCHANGES, settings)
-        try:
-            collector.run_cycle()
-        finally:
-            collector.close()
-        now = utcnow()
-        build_series(engine, BACKFILL_DAYS, now=now)
-        with engine.begin() as conn:
-            update_spread_statistics(conn, now)
-        calculate_zscores(engine, now=now)
-
-
-@dataclass
-class Filled:
-    """A filled database and the settings that point at it."""
-
-    kind: str
-    url: str
-    settings: Settings
-    root: Path
-
-
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def filled(request: pytest.FixtureRequest, small_sim: SimulatorServer,
+@pytest.fixture(scope="session", params=("sqlite", "postgresql"))
+def filled(request: pytest.FixtureRequest, api_sim: SimulatorServer,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
-    """One filled database per engine for the whole module."""
+    """One filled database per engine, shared by every API test module (tests that change a
+    row put it back)."""
     root = tmp_path_factory.mktemp(f"api-{request.param}")
     with module_database(request.param, root) as url:
-        settings = api_settings(url, root, SIMULATOR_URL=small_sim.url, HTTP_READ_TIMEOUT="2",
+        settings = api_settings(url, root, SIMULATOR_URL=api_sim.url, HTTP_READ_TIMEOUT="2",
                                 HTTP_CONNECT_TIMEOUT="2")
         fill(settings)
-        yield Filled(request.param, url, settings, root)
+        yield Filled(request.param, url, settings, root, api_sim)
 
 
-def make_client(app: FastAPI, client: tuple[str, int] = LOOPBACK) -> TestClient:
-    return TestClient(app, client=client, raise_server_exceptions=False)
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def module_client(filled: Filled) -> Iterator[TestClient]:
+    """A loopback client of an app over the filled database, for the whole session."""
     app = create_app(filled.settings, static_dir=None)
     with make_client(app) as c:
         yield c
-
-
-def keep_fresh(settings: Settings) -> None:
-    """Stamp every snapshot as collected now: on a loaded machine a module's tests can outlast
-    the freshness limit (120 s) of the snapshots the fill collected."""
-    with database(settings, migrate=False) as engine, engine.begin() as conn:
-        conn.execute(exchange_data.update().values(updated_at=utcnow()))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Filled
+from api_helpers import Filled
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -88,10 +88,13 @@ def test_opportunity_sorting_paging_and_errors(client: TestClient) -> None:
     first = client.get("/api/arbitrage/opportunities?limit=3&offset=3&sort=spread_8h").json()
     assert [key(i) for i in first["data"]] == [key(i) for i in items[3:6]]
     assert first["meta"]["total"] == len(items) and first["meta"]["sort"] == "spread_8h"
-    for query in ("sort=nope", "hold_days=0", "min_oi=-1", "exchanges=mars", "limit=5000"):
+    for query in ("sort=nope", "hold_days=0", "min_oi=-1", "exchanges=mars", "limit=5000",
+                  "intervals=0", "assets=,"):
         response = client.get(f"/api/arbitrage/opportunities?{query}")
         assert response.status_code == 422, query
-        assert response.json()["error"]["code"] == "invalid_parameter"
+        error = response.json()["error"]
+        assert error["code"] == "invalid_parameter"
+        assert error["message"].startswith(query.split("=")[0] + ":"), error
 
 
 def test_one_pair_in_depth(client: TestClient) -> None:

@@ -8,12 +8,11 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import Filled
+from api_helpers import Filled
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
 from config.settings import SUPPORTED_EXCHANGES
-from lib.simulator import SimulatorServer
 from lib.storage.engine import database, insert_ignore
 from lib.storage.schema import exchange_data, funding_rates_historical, funding_statistics
 from lib.timeutils import from_iso
@@ -36,16 +35,15 @@ def clear(client: TestClient) -> None:
     assert client.post("/api/cache/clear").status_code == 200
 
 
-def test_funding_rates_in_comparable_units(client: TestClient, filled: Filled,
-                                           small_sim: SimulatorServer) -> None:
+def test_funding_rates_in_comparable_units(client: TestClient, filled: Filled) -> None:
     items = all_rates(client)
     with database(filled.settings, migrate=False) as engine, engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(exchange_data)).scalar_one()
-    assert len(items) == stored == len(small_sim.universe.contracts("binance")) + sum(
-        len(small_sim.universe.contracts(ex)) for ex in SUPPORTED_EXCHANGES if ex != "binance")
+    assert len(items) == stored == sum(
+        len(filled.sim.universe.contracts(ex)) for ex in SUPPORTED_EXCHANGES)
     for item in items:
         assert set(item) >= RATE_ITEM_FIELDS
-        truth = small_sim.universe.contract(item["exchange"], item["symbol"])
+        truth = filled.sim.universe.contract(item["exchange"], item["symbol"])
         interval = truth.interval_hours
         assert item["funding_interval_hours"] == interval
         rate = item["funding_rate"]
@@ -246,11 +244,11 @@ def test_assets(client: TestClient) -> None:
     assert ranges == sorted(ranges, reverse=True)
 
 
-def test_exchanges(client: TestClient, small_sim: SimulatorServer) -> None:
+def test_exchanges(client: TestClient, filled: Filled) -> None:
     rows = client.get("/api/exchanges").json()["data"]
     assert [r["exchange"] for r in rows] == sorted(SUPPORTED_EXCHANGES)
     for row in rows:
-        listed = len(small_sim.universe.contracts(row["exchange"]))
+        listed = len(filled.sim.universe.contracts(row["exchange"]))
         assert row["contracts_listed"] == row["snapshots"] == row["fresh"] == listed
         assert row["last_cycle"]["success"] is True
         assert row["last_cycle"]["record_count"] == listed

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Filled, api_settings, make_client
+from api_helpers import Filled, api_settings, keep_fresh, make_client
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,13 +36,21 @@ def test_health_reports_database_schema_and_each_exchange(client: TestClient,
         assert entry["snapshots"] == entry["last_cycle"]["record_count"]
 
 
+def observed(c: TestClient) -> tuple[float, float]:
+    families = {f.name: f for f in text_string_to_metric_families(c.get("/metrics").text)}
+    return (families["funding_collection_cycles_observed"].samples[0].value,
+            families["funding_collection_exchange_failures_observed"].samples[0].value)
+
+
 def test_health_degraded_when_an_exchange_failed(filled: Filled, tmp_path: Path) -> None:
+    keep_fresh(filled.settings)
     settings = api_settings(filled.url, tmp_path)
     with make_client(create_app(settings, static_dir=None)) as c:
         missing = c.get("/api/health").json()["data"]
         assert missing["status"] == "ok"
         assert "no collection cycle" in missing["collection_metrics_problem"]
         doc = {"batch_id": "x", "batch_timestamp": "2026-01-01T00:00:00+00:00",
+               "exchanges_failed": 1,
                "exchanges": {ex: {"success": ex != "okx", "error": "okx: timed out"
                                   if ex == "okx" else None, "duration_ms": 5,
                                   "record_count": 1} for ex in SUPPORTED_EXCHANGES}}
@@ -53,6 +61,10 @@ def test_health_degraded_when_an_exchange_failed(filled: Filled, tmp_path: Path)
         data = response.json()["data"]
         assert data["status"] == "degraded" and data["degraded_exchanges"] == ["okx"]
         assert data["exchanges"]["okx"]["last_cycle"]["error"] == "okx: timed out"
+        assert observed(c) == (1, 1)
+        assert observed(c) == (1, 1)  # the same cycle, scraped again
+        (settings.RUNTIME_DIR / METRICS_FILE).write_text(json.dumps({**doc, "batch_id": "y"}))
+        assert observed(c) == (2, 2)
         (settings.RUNTIME_DIR / METRICS_FILE).write_text("{truncated")
         broken = c.get("/api/health").json()["data"]
         assert "not valid JSON" in broken["collection_metrics_problem"]
@@ -80,6 +92,7 @@ def test_metrics_parse(client: TestClient, filled: Filled) -> None:
     assert records == {ex: m["record_count"] for ex, m in doc["exchanges"].items()}
     assert all(s.value == 1 for s in families["funding_collection_last_cycle_success"].samples)
     assert families["funding_collection_last_cycle_errors"].samples[0].value == 0
+    assert families["funding_collection_cycles_observed"].samples[0].value == 1
     hits = families["funding_api_cache_hits"].samples
     assert next(s.value for s in hits if s.name.endswith("_total")) >= 1
     latency = families["funding_api_request_duration_seconds"].samples
@@ -96,19 +109,24 @@ def empty_client(db_url: str, tmp_path: Path) -> TestClient:
     return make_client(create_app(api_settings(db_url, tmp_path), static_dir=None))
 
 
-@pytest.mark.parametrize(("path", "code"), [
+EMPTY = [
     ("/api/funding-rates", "no_data"), ("/api/funding-rates/grid", "no_data"),
-    ("/api/assets", "no_data"), ("/api/arbitrage/opportunities", "no_data"),
+    ("/api/assets", "no_data"), ("/api/exchanges", "no_data"),
+    ("/api/statistics/summary", "no_data"), ("/api/arbitrage/opportunities", "no_data"),
     ("/api/statistics/extremes", "no_statistics"), ("/api/backfill/status", "no_backfill_status"),
-    ("/api/backfill-status", "no_backfill_status"), ("/api/contracts/okx/BTC-USDT-SWAP",
-                                                     "contract_not_found"),
-])
-def test_an_empty_database_answers_with_the_envelope(empty_client: TestClient, path: str,
-                                                     code: str) -> None:
-    response = empty_client.get(path)
-    assert response.status_code == 404
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"]
+    ("/api/backfill-status", "no_backfill_status"),
+    ("/api/contracts/okx/BTC-USDT-SWAP", "contract_not_found"),
+    ("/api/contracts/okx/BTC-USDT-SWAP/history", "contract_not_found"),
+    ("/api/arbitrage/pairs/okx/BTC-USDT-SWAP/bybit/BTCUSDT", "pair_not_found"),
+]
+
+
+def test_an_empty_database_answers_with_the_envelope(empty_client: TestClient) -> None:
+    for path, code in EMPTY:
+        response = empty_client.get(path)
+        assert response.status_code == 404, path
+        error = response.json()["error"]
+        assert error["code"] == code and error["message"], path
     health = empty_client.get("/api/health")
     assert health.status_code == 200
     assert health.json()["data"]["status"] == "degraded"

@@ -62,7 +62,7 @@ def get_opportunities(
 ) -> Response:
     bases = split_list("assets", assets, transform=str.upper)
     venues = split_list("exchanges", exchanges, SUPPORTED_EXCHANGES, str.lower)
-    hours = interval_set(intervals)
+    hours = interval_set(intervals, "intervals")
     apr_field = "net_apr" if net_of_fees else "gross_apr"
     page_of([], page, f"-{apr_field}", OPPORTUNITY_FIELDS)
     settings: Settings = request.app.state.settings

@@ -17,7 +17,7 @@ from lib.analytics.inputs import require_snapshots
 from lib.api.contract import contract_details, contract_history
 from lib.api.errors import ERROR_RESPONSES, ApiError, bad_parameter
 from lib.api.listing import Page, cached_json, iso, num, page_of, page_params, split_list
-from lib.api.rates import GRID_VIEWS, grid, rate_items
+from lib.api.rates import grid, rate_items
 from lib.api.routes.health import collection_metrics
 from lib.api.state import engine_of
 from lib.storage.schema import (
@@ -36,6 +36,7 @@ class Window(IntEnum):
 
     WEEK = 7
     MONTH = 30
+
 
 RATE_FIELDS = frozenset({
     "exchange", "symbol", "canonical_symbol", "base", "quote", "settle", "multiplier",
@@ -65,17 +66,17 @@ def all_items(request: Request, include_stale: bool = True) -> list[dict[str, An
     return items if include_stale else [i for i in items if not i["stale"]]
 
 
-def interval_set(raw: str | None) -> set[float] | None:
-    values = split_list("interval", raw)
+def interval_set(raw: str | None, name: str = "interval") -> set[float] | None:
+    """A comma list of funding intervals in hours (query parameter `name`), each in (0, 24]."""
+    values = split_list(name, raw)
     if values is None:
         return None
     try:
         hours = {float(v) for v in values}
     except ValueError:
-        raise bad_parameter("interval",
-                            f"{raw!r} is not a comma list of hours, e.g. 1,8") from None
+        raise bad_parameter(name, f"{raw!r} is not a comma list of hours, e.g. 1,8") from None
     if not all(0 < h <= 24 for h in hours):
-        raise bad_parameter("interval", "hours must be above 0 and at most 24")
+        raise bad_parameter(name, "hours must be above 0 and at most 24")
     return hours
 
 
@@ -120,7 +121,6 @@ def get_funding_rates(
 def get_grid(request: Request,
              view: Literal["apr", "1h", "8h", "1d", "7d"] = "apr",
              include_stale: bool = True) -> Response:
-    assert view in GRID_VIEWS
     return cached_json(request, lambda: {"data": grid(all_items(request, include_stale), view)})
 
 

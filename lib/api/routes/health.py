@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from config.settings import Settings
 from lib.analytics.current import DEFAULT_MAX_AGE
-from lib.api.errors import ERROR_RESPONSES
+from lib.api.errors import CONTROL_RESPONSES, ERROR_RESPONSES
 from lib.api.listing import iso, json_bytes_response, to_json
 from lib.api.metrics import CONTENT_TYPE
 from lib.api.security import require_control
@@ -158,7 +158,7 @@ def get_cache(request: Request) -> dict[str, Any]:
 
 
 @router.post("/api/cache/clear", summary="Empty the API cache (needs control rights)",
-             dependencies=[Depends(require_control)])
+             dependencies=[Depends(require_control)], responses=CONTROL_RESPONSES)
 def clear_cache(request: Request) -> dict[str, Any]:
     cache = request.app.state.cache
     removed = cache.clear()
