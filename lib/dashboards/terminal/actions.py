@@ -50,11 +50,14 @@ class ActionResult:
     via: str  # "API", "local" or "none"
 
 
-def _api_answer(reply: ApiReply, done: str, what: str) -> ActionResult:
-    """The API's answer in one line: its own message when it gives one."""
+def _api_answer(reply: ApiReply, done: str, what: str, did: str | None = None) -> ActionResult:
+    """The API's answer in one line: its own message when it gives one. `did` names the
+    answer's flag that says whether anything was done (a stop with nothing running is a 200
+    that did nothing)."""
     if reply.ok:
         said = reply.data.get("message")
-        return ActionResult(True, f"{said} (via the API)" if isinstance(said, str) else done,
+        ok = reply.data.get(did, True) is not False if did else True
+        return ActionResult(ok, f"{said} (via the API)" if isinstance(said, str) else done,
                             "API")
     if reply.status == 409:
         return ActionResult(False, f"{what}: {reply.message}", "API")
@@ -95,7 +98,7 @@ class Actions:
             suffix = " (API down: stopped directly)" if stopped.stopped else ""
             return ActionResult(stopped.stopped, stopped.message + suffix, "local")
         return _api_answer(reply, "backfill asked to stop (via the API)",
-                           "cannot stop the backfill")
+                           "cannot stop the backfill", did="stopped")
 
     def clear_cache(self) -> ActionResult:
         try:
@@ -121,4 +124,4 @@ class Actions:
             return ActionResult(True, "system shut down (API down: stopped directly): "
                                 + "; ".join(report.stopped), "local")
         return _api_answer(reply, "system shutting down (via the API)",
-                           "cannot shut the system down")
+                           "cannot shut the system down", did="stopping")

@@ -1,6 +1,7 @@
 """The keys through a real API (`python -m lib.api` on a free port, API_TOKEN set): C clears
 its cache, B starts a backfill (a second B is refused while it runs), X stops it; a wrong token
-is said in one line. The API's answers reach the screen as notifications."""
+is said in one line; X and S with nothing to stop say so. The API's answers reach the screen
+as notifications."""
 
 from __future__ import annotations
 
@@ -113,6 +114,8 @@ def test_c_b_and_x_through_the_api(api_settings: Settings) -> None:
         await _confirm(pilot, app, "b")
         message = await _result(pilot, app, 2)
         assert app.results[1].ok and app.results[1].via == "API", message
+        assert re.match(r"started the backfill \(pid \d+\): unified_historical_backfill\.py "
+                        r"--days 30 --parallel", message), message
         await wait_until(pilot, lock.is_held, "the backfill's lock", deadline=DEADLINE_S)
         await _confirm(pilot, app, "b")  # a second one is refused while it runs: 409
         message = await _result(pilot, app, 3)
@@ -128,6 +131,12 @@ def test_c_b_and_x_through_the_api(api_settings: Settings) -> None:
                          deadline=DEADLINE_S)
         await next_snapshot(pilot, app)
         assert "last: stopped" in panel_text(app, "backfill")
+        await pilot.press("x")  # nothing left to stop: a 200 that did nothing is no success
+        assert await _result(pilot, app, 5) == "no backfill running (via the API)"
+        assert not app.results[4].ok
+        await _confirm(pilot, app, "s")  # no start.py behind this API
+        assert await _result(pilot, app, 6) == "nothing running (via the API)"
+        assert not app.results[5].ok
 
     run_app(app, test)
     status = read_status(runtime_path(BACKFILL_STATUS_FILE, api_settings))
