@@ -194,8 +194,8 @@ class DashboardApp(App[None]):
 
     def action_backfill(self) -> None:
         days = self.settings.HISTORICAL_DAYS
-        question = (f"Start a backfill of {days} days for {len(self.settings.EXCHANGES)} "
-                    "exchanges?")
+        question = (f"Start a backfill of {days} day{'s' if days != 1 else ''} for "
+                    f"{len(self.settings.EXCHANGES)} exchanges?")
         self.push_screen(ConfirmScreen(question),
                          lambda yes: self._act(self.actions.start_backfill) if yes else None)
 

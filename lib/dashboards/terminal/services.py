@@ -50,11 +50,12 @@ def _since(value: object, now: datetime) -> str:
 
 
 def collector_row(view: CollectionView) -> ServiceRow:
+    """What the metrics file says: 'fresh' (a cycle within two intervals), or 'stale'."""
     if view.age_s is None:
         return ServiceRow("collector", "no cycle yet", ok=False)
     if view.stale:
         return ServiceRow("collector", "stale", f"last cycle {_ago(view.age_s)}", ok=False)
-    return ServiceRow("collector", "running", f"last cycle {_ago(view.age_s)}")
+    return ServiceRow("collector", "fresh", f"last cycle {_ago(view.age_s)}")
 
 
 def backfill_row(view: BackfillView) -> ServiceRow:
@@ -133,7 +134,7 @@ def _merge(row: ServiceRow, extra: ServiceRow) -> ServiceRow:
     """A child's row with what its own source says (its last cycle, its health)."""
     details = [row.detail, *(d for d in extra.detail.split(", ") if d not in row.detail)]
     detail = ", ".join(d for d in details if d)
-    state = row.state if row.state != "running" else extra.state
+    state = extra.state if row.state == "running" and not extra.ok else row.state
     return replace(row, state=state, detail=detail, ok=row.ok and extra.ok)
 
 

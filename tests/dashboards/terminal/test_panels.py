@@ -65,7 +65,7 @@ def test_every_panel_shows_its_data_at_80x24_without_the_api(filled: Filled) -> 
             assert title[:12] in panel_text(app, key), key
 
         services = panel_text(app, "services")
-        for name, state in (("collector", "running"), ("backfill", "idle"),
+        for name, state in (("collector", "fresh"), ("backfill", "idle"),
                             ("database", "ok"), ("API", "down")):
             assert any(name in line and state in line for line in services.splitlines()), name
 

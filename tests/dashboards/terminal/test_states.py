@@ -83,7 +83,7 @@ def test_collection_shows_ok_slow_timeout_and_error(settings: Settings) -> None:
         assert "gate: /api/v4/futures/usdt/contracts: HTTP 502" in words
         assert "okx: timed out after 5s" in words
         services = panel_text(app, "services")
-        assert "running" in row_of(services, "collector")
+        assert " fresh " in row_of(services, "collector")
 
     run_app(app, test)
 

@@ -142,7 +142,8 @@ def test_keys_through_the_api_of_a_running_system(system_with_api: System) -> No
                          and app.snapshot.services.api_up, "the API up", deadline=DEADLINE_S)
         await pilot.pause()
         assert "API up" in screen_text(app).splitlines()[0]
-        assert "up" in row_of(panel_text(app, "services"), "api")
+        api_row = row_of(panel_text(app, "services"), "api")
+        assert re.search(r" api +(running|up) +pid \d+", api_row), api_row
         await pilot.press("c")
         await wait_until(pilot, lambda: bool(app.results), "the cache's result")
         assert app.results[0].ok and app.results[0].via == "API", app.results[0]
