@@ -174,11 +174,8 @@ class DashboardApp(App[None]):
 
     # -- keys ----------------------------------------------------------------------------------
 
-    def _act(self, action: Callable[[], ActionResult]) -> None:
-        self._run_action(action)
-
     @work(thread=True, group="actions")
-    def _run_action(self, action: Callable[[], ActionResult]) -> None:
+    def _act(self, action: Callable[[], ActionResult]) -> None:
         try:
             result = action()
         except Exception as e:  # a key never takes the dashboard down
@@ -189,15 +186,23 @@ class DashboardApp(App[None]):
     def _report(self, result: ActionResult) -> None:
         self.results.append(result)
         self.notify(result.message, severity="information" if result.ok else "warning",
-                    timeout=8)
+                    timeout=8, markup=False)  # messages quote paths, commands and [brackets]
         self.refresh_data()
+
+    def _if_confirmed(self, action: Callable[[], ActionResult],
+                      ) -> Callable[[bool | None], None]:
+        """The confirmation's callback: run `action` on a yes."""
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._act(action)
+        return answer
 
     def action_backfill(self) -> None:
         days = self.settings.HISTORICAL_DAYS
         question = (f"Start a backfill of {days} day{'s' if days != 1 else ''} for "
                     f"{len(self.settings.EXCHANGES)} exchanges?")
         self.push_screen(ConfirmScreen(question),
-                         lambda yes: self._act(self.actions.start_backfill) if yes else None)
+                         self._if_confirmed(self.actions.start_backfill))
 
     def action_stop_backfill(self) -> None:
         self._act(self.actions.stop_backfill)
@@ -208,7 +213,7 @@ class DashboardApp(App[None]):
     def action_shutdown(self) -> None:
         self.push_screen(ConfirmScreen("Shut the whole system down (collectors, API, "
                                        "backfill)? The dashboard keeps running."),
-                         lambda yes: self._act(self.actions.shutdown) if yes else None)
+                         self._if_confirmed(self.actions.shutdown))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(HELP))
