@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from tui_helpers import (
+    free_port,
     make_settings,
     next_snapshot,
     panel_text,
@@ -233,3 +234,23 @@ def test_services_from_start_pys_state_file(settings: Settings) -> None:
     shown = read_start(settings, now)
     assert [(r.name, r.state, r.ok) for r in shown] == [("start.py", "not running", False)]
     assert shown[0].detail == f"last ran until {now.isoformat()}"
+
+
+def test_an_unreachable_postgresql_is_one_line_and_the_rest_stays_live(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    settings = make_settings(tmp_path, f"postgresql://postgres@127.0.0.1:{port}/funding", "")
+    write_metrics(metrics_document("b1", utcnow(), 300,
+                                   {"binance": ExchangeMetrics(300, 210, True)}), settings)
+    app = DashboardApp(settings)
+
+    async def test(pilot: Pilot[Any]) -> None:
+        await wait_until(pilot, lambda: app.generation >= 1, "the first snapshot")
+        await pilot.pause()
+        words = panel_words(app, "database")
+        assert f"cannot connect to PostgreSQL at 127.0.0.1:{port}/funding" in words, words
+        assert "1 OK" in panel_text(app, "collection")
+        assert "error" in row_of(panel_text(app, "services"), "database")
+        await next_snapshot(pilot, app)  # and it keeps trying, without piling up refreshes
+        assert app.generation >= 2 and "cannot connect" in panel_words(app, "database")
+
+    run_app(app, test, size=(120, 40))
