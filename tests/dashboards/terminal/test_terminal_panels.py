@@ -127,3 +127,19 @@ def test_database_and_opportunities_on_both_engines(db_url: str, sim: SimulatorS
         assert f"{top[0][1]} → {top[0][2]}" in first
 
     run_app(app, test)
+
+
+def test_a_wider_terminal_shows_every_opportunity_column(filled: Filled) -> None:
+    app = DashboardApp(filled.settings)
+
+    async def test(pilot: Pilot[Any]) -> None:
+        await wait_until(pilot, lambda: app.generation >= 1, "the first snapshot")
+        await pilot.pause()
+        assert "net %" in panel_text(app, "opportunities")
+        assert "APR %" not in panel_text(app, "opportunities")  # 80 columns: the essentials
+        await pilot.resize_terminal(160, 40)
+        await wait_until(pilot, lambda: "intervals" in panel_text(app, "opportunities")
+                         and "APR %" in panel_text(app, "opportunities"), "the wide columns")
+        assert app.panel("opportunities").region.right <= 160
+
+    run_app(app, test)
