@@ -41,7 +41,7 @@ def _grid(*columns: tuple[str, str], header: bool = True, flex: int | None = -1)
     (and is cut first, with an ellipsis); with `flex` None the table is only as wide as its
     content."""
     table = Table(box=None, show_header=header, header_style="bold", pad_edge=False,
-                  expand=flex is not None, padding=(0, 1))
+                  expand=flex is not None, padding=(0, 0, 0, 1))  # one space between
     flexed = None if flex is None else flex % len(columns)
     for i, (name, justify) in enumerate(columns):
         table.add_column(name, justify=justify,  # type: ignore[arg-type]
