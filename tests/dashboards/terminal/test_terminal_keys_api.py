@@ -42,7 +42,7 @@ DEADLINE_S = 120.0
 def api_settings(sim: SimulatorServer, tmp_path: Path) -> Iterator[Settings]:
     """A real API on a free port over this test's database, the simulator answering slowly
     (a backfill then runs long enough to be stopped)."""
-    sim.set_faults("latency=100ms")
+    sim.set_faults("latency=2s")  # every request 2 s: a backfill outlasts the test's steps
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'data' / 'funding.db'}",
                              sim.url, API_TOKEN=TOKEN, SUPERVISOR_STOP_TIMEOUT="120")
     with database(settings):  # the schema, as start.py's preflight would create it

@@ -99,7 +99,7 @@ def test_keys_without_the_api(filled: Filled) -> None:
 @pytest.fixture
 def slow_sim(sim: SimulatorServer) -> SimulatorServer:
     """The shared simulator answering slowly, so a 30-day backfill runs for minutes."""
-    sim.set_faults("latency=100ms")
+    sim.set_faults("latency=2s")  # every request 2 s: a backfill outlasts the test's steps
     return sim
 
 
