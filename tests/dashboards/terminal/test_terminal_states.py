@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from textual.pilot import Pilot
 from tui_helpers import (
+    fill,
     free_port,
     make_settings,
     next_snapshot,
@@ -18,6 +20,7 @@ from tui_helpers import (
     panel_words,
     row_of,
     run_app,
+    screen_text,
     wait_until,
 )
 
@@ -25,6 +28,7 @@ from config.settings import Settings
 from lib.collection.metrics import ExchangeMetrics, metrics_document, write_metrics
 from lib.dashboards.terminal.app import DashboardApp
 from lib.dashboards.terminal.collection import cycle_status, slow_after_ms
+from lib.dashboards.terminal.screens import HelpScreen
 from lib.dashboards.terminal.services import read_start, start_rows
 from lib.history.status import StatusWriter, database_record
 from lib.runtime.files import (
@@ -34,6 +38,7 @@ from lib.runtime.files import (
     runtime_path,
 )
 from lib.runtime.locks import FileLock
+from lib.simulator import SimulatorServer
 from lib.storage.engine import database
 from lib.system.state import write_state
 from lib.timeutils import utcnow
@@ -254,3 +259,33 @@ def test_an_unreachable_postgresql_is_one_line_and_the_rest_stays_live(tmp_path:
         assert app.generation >= 2 and "cannot connect" in panel_words(app, "database")
 
     run_app(app, test, size=(120, 40))
+
+
+def test_keys_answer_while_the_database_holds_a_refresh_up(pg_url: str, sim: SimulatorServer,
+                                                           tmp_path: Path) -> None:
+    """A refresh stuck on a locked table (PostgreSQL) leaves the screen live: help opens and
+    closes, the clock ticks; the refresh lands once the lock goes."""
+    settings = make_settings(tmp_path, pg_url, sim.url)
+    fill(settings, backfill=False)
+    app = DashboardApp(settings)
+
+    async def test(pilot: Pilot[Any]) -> None:
+        await wait_until(pilot, lambda: app.generation >= 1, "the first snapshot")
+        seen = app.generation
+        with database(settings, migrate=False) as engine, engine.connect() as locker:
+            locker.execute(text("LOCK TABLE contracts IN ACCESS EXCLUSIVE MODE"))
+            await wait_until(pilot, lambda: not app._gathering.locked(), "the refresh in flight")
+            app.refresh_data()
+            assert app._gathering.locked()  # a refresh is under way, and cannot finish
+            status = screen_text(app).splitlines()[0]
+            await wait_until(pilot, lambda: screen_text(app).splitlines()[0] != status,
+                             "the clock to tick")
+            await pilot.press("h")
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), "closed")
+            assert app._gathering.locked() and app.generation == seen
+            locker.rollback()
+        await wait_until(pilot, lambda: app.generation > seen, "the refresh to land")
+
+    run_app(app, test)
