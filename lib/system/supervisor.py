@@ -368,8 +368,8 @@ class Supervisor:
         parts = [f"start.py: running {names}", f"state in {state_path(self.settings)}",
                  f"logs in {self.settings.LOG_DIR}"]
         if self.options.api and API in self.children:
-            parts.append(f"web page on http://{self.settings.API_HOST}:{self.settings.API_PORT}"
-                         f" (API docs at /docs)")
+            parts.append(f"API on http://{self.settings.API_HOST}:{self.settings.API_PORT}"
+                         " (its OpenAPI docs at /docs)")
         if self.simulator_url:
             parts.append(f"simulator on {self.simulator_url}")
         return "; ".join(parts) + "; stop with Ctrl+C or shutdown_dashboard.py"

@@ -115,6 +115,13 @@ def test_start_then_stop_a_backfill(client: TestClient, settings: Settings) -> N
     nothing = client.post("/api/backfill/stop").json()["data"]
     assert nothing == {"stopped": False, "pid": None, "message": "no backfill running"}
 
+    default = client.post("/api/backfill/start")  # no body: HISTORICAL_DAYS, every exchange
+    assert default.status_code == 202, default.text
+    command = default.json()["data"]["command"]
+    assert command[-1] == "--parallel" and "--days" not in command
+    assert client.post("/api/backfill/stop").json()["data"]["stopped"] is True
+    wait_for("the lock to be free again", lambda: not lock.is_held())
+
 
 @pytest.mark.parametrize("body", [{"days": 0}, {"days": "x"}, {"exchanges": ["mars"]},
                                   {"exchanges": []}, {"hours": 5}])

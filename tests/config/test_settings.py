@@ -171,6 +171,7 @@ NUMERIC = {
     "HISTORICAL_DAYS": ("7", 7),
     "COLLECTION_INTERVAL": ("15", 15),
     "API_PORT": ("8080", 8080),
+    "API_CACHE_TTL": ("2.5", 2.5),
     "HTTP_CONNECT_TIMEOUT": ("2.5", 2.5),
     "HTTP_READ_TIMEOUT": ("30", 30.0),
     "HTTP_MAX_RETRIES": ("0", 0),
@@ -189,6 +190,7 @@ RANGES = {
     "HISTORICAL_DAYS": "a whole number from 1 to 3650 days",
     "COLLECTION_INTERVAL": "a whole number from 1 to 86400 seconds",
     "API_PORT": "a whole number from 1 to 65535",
+    "API_CACHE_TTL": "a number from 0 to 3600 seconds",
     "HTTP_CONNECT_TIMEOUT": "a number above 0 up to 300 seconds",
     "HTTP_READ_TIMEOUT": "a number above 0 up to 300 seconds",
     "HTTP_MAX_RETRIES": "a whole number from 0 to 20 retries",
@@ -214,7 +216,7 @@ RANGES = {
     "--simulator-contracts": "a whole number from 8 to 100000 contracts",
 }
 BAD_NUMBERS = ("nan", "inf", "-inf", "1e9", "0", "-1", "", "abc", "1.5e400")
-ZERO_MEANS_SOMETHING = {"HTTP_MAX_RETRIES": "no retry"}
+ZERO_MEANS_SOMETHING = {"HTTP_MAX_RETRIES": "no retry", "API_CACHE_TTL": "no cache"}
 
 
 def test_every_numeric_setting_has_a_bound_and_a_case() -> None:
