@@ -8,16 +8,72 @@ declared `snapshot_requests`: the fewest requests that give every contract's rat
 time and interval, plus mark/index price, open interest and volume where the exchange has them
 in bulk, per ../shared/exchange-apis.md), and the cycle's wall time within 1.2x of the slowest
 single exchange's chain.
+
+The simulator runs in a process of its own, as remote exchanges would: in the collector's
+process its JSON work for some 3,000 contracts would compete with the collector's for one
+interpreter lock, and the cycle would measure the simulator as much as the collector. Request
+counts come back from that process over a pipe.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from typing import Any
 
 from tabulate import tabulate
+
+
+def _serve(contracts: int, latency_ms: int, pipe: Connection) -> None:
+    from lib.simulator import SimulatorConfig, running_simulator
+
+    config = SimulatorConfig(seed=42, total_contracts=contracts,
+                             faults=f"latency={latency_ms}ms")
+    with running_simulator(config) as sim:
+        pipe.send(sim.url)
+        while (command := pipe.recv()) != "stop":
+            if command == "reset":
+                sim.reset_counts()
+                pipe.send(None)
+            else:
+                pipe.send(sim.request_counts())
+
+
+class RemoteSimulator:
+    """The simulator in a child process: its URL and its request counts."""
+
+    def __init__(self, pipe: Connection, url: str) -> None:
+        self.pipe, self.url = pipe, url
+
+    def reset_counts(self) -> None:
+        self.pipe.send("reset")
+        self.pipe.recv()
+
+    def request_counts(self) -> dict[str, int]:
+        self.pipe.send("counts")
+        counts: dict[str, int] = self.pipe.recv()
+        return counts
+
+
+@contextmanager
+def simulator_process(contracts: int, latency_ms: int) -> Iterator[RemoteSimulator]:
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_serve, args=(contracts, latency_ms, theirs), daemon=True)
+    process.start()
+    try:
+        if not ours.poll(120):
+            raise RuntimeError("the simulator process did not start")
+        yield RemoteSimulator(ours, ours.recv())
+    finally:
+        ours.send("stop")
+        process.join(10)
 
 
 def main() -> None:
@@ -26,7 +82,8 @@ def main() -> None:
     parser.add_argument("--contracts", type=int, default=2300)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, _simulator(args) as sim:
+    with tempfile.TemporaryDirectory() as tmp, \
+            simulator_process(args.contracts, args.latency_ms) as sim:
         os.environ.update(SIMULATOR_URL=sim.url, DATABASE_URL=f"sqlite:///{tmp}/cycle.db",
                           RUNTIME_DIR=tmp, LOG_DIR=tmp)
         from config.settings import SUPPORTED_EXCHANGES, get_settings
@@ -48,11 +105,15 @@ def main() -> None:
 
         collector = Collector(open_database(), settings=settings)
         collector.run_cycle()  # first cycle also lists contracts
-        sim.reset_counts()
-        started = time.perf_counter()
-        document = collector.run_cycle()
-        wall = time.perf_counter() - started
-        counts = sim.request_counts()
+        walls = []
+        document: dict[str, Any] = {}
+        counts: dict[str, int] = {}
+        for _ in range(3):  # the median of three cycles: one alone is at the machine's mercy
+            sim.reset_counts()
+            started = time.perf_counter()
+            document = collector.run_cycle()
+            walls.append(time.perf_counter() - started)
+            counts = sim.request_counts()
         collector.close()
 
     rows = []
@@ -65,15 +126,9 @@ def main() -> None:
     print(tabulate(rows, headers=["exchange", "records", "requests/cycle", "minimum", "",
                                   "alone ms"]))
     slowest = max(t for t, _ in solo.values())
-    print(f"cycle wall time {wall * 1000:.0f} ms; slowest single exchange {slowest * 1000:.0f} ms;"
-          f" ratio {wall / slowest:.2f} (target <= 1.2)")
-
-
-def _simulator(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from lib.simulator import SimulatorConfig, running_simulator
-
-    return running_simulator(SimulatorConfig(
-        seed=42, total_contracts=args.contracts, faults=f"latency={args.latency_ms}ms"))
+    wall = sorted(walls)[1]
+    print(f"cycle wall time {wall * 1000:.0f} ms (median of 3); slowest single exchange "
+          f"{slowest * 1000:.0f} ms; ratio {wall / slowest:.2f} (target <= 1.2)")
 
 
 if __name__ == "__main__":
