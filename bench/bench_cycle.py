@@ -11,69 +11,22 @@ single exchange's chain.
 
 The simulator runs in a process of its own, as remote exchanges would: in the collector's
 process its JSON work for some 3,000 contracts would compete with the collector's for one
-interpreter lock, and the cycle would measure the simulator as much as the collector. Request
-counts come back from that process over a pipe.
+interpreter lock, and the cycle would measure the simulator as much as the collector
+(`lib.simulator.testing.simulator_process`; request counts come back over a pipe).
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from multiprocessing.connection import Connection
 from typing import Any
 
 from tabulate import tabulate
 
-
-def _serve(contracts: int, latency_ms: int, pipe: Connection) -> None:
-    from lib.simulator import SimulatorConfig, running_simulator
-
-    config = SimulatorConfig(seed=42, total_contracts=contracts,
-                             faults=f"latency={latency_ms}ms")
-    with running_simulator(config) as sim:
-        pipe.send(sim.url)
-        while (command := pipe.recv()) != "stop":
-            if command == "reset":
-                sim.reset_counts()
-                pipe.send(None)
-            else:
-                pipe.send(sim.request_counts())
-
-
-class RemoteSimulator:
-    """The simulator in a child process: its URL and its request counts."""
-
-    def __init__(self, pipe: Connection, url: str) -> None:
-        self.pipe, self.url = pipe, url
-
-    def reset_counts(self) -> None:
-        self.pipe.send("reset")
-        self.pipe.recv()
-
-    def request_counts(self) -> dict[str, int]:
-        self.pipe.send("counts")
-        counts: dict[str, int] = self.pipe.recv()
-        return counts
-
-
-@contextmanager
-def simulator_process(contracts: int, latency_ms: int) -> Iterator[RemoteSimulator]:
-    context = multiprocessing.get_context("fork")
-    ours, theirs = context.Pipe()
-    process = context.Process(target=_serve, args=(contracts, latency_ms, theirs), daemon=True)
-    process.start()
-    try:
-        if not ours.poll(120):
-            raise RuntimeError("the simulator process did not start")
-        yield RemoteSimulator(ours, ours.recv())
-    finally:
-        ours.send("stop")
-        process.join(10)
+from lib.simulator import SimulatorConfig
+from lib.simulator.testing import simulator_process
 
 
 def main() -> None:
@@ -82,8 +35,9 @@ def main() -> None:
     parser.add_argument("--contracts", type=int, default=2300)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, \
-            simulator_process(args.contracts, args.latency_ms) as sim:
+    config = SimulatorConfig(seed=42, total_contracts=args.contracts,
+                             faults=f"latency={args.latency_ms}ms")
+    with tempfile.TemporaryDirectory() as tmp, simulator_process(config) as sim:
         os.environ.update(SIMULATOR_URL=sim.url, DATABASE_URL=f"sqlite:///{tmp}/cycle.db",
                           RUNTIME_DIR=tmp, LOG_DIR=tmp)
         from config.settings import SUPPORTED_EXCHANGES, get_settings

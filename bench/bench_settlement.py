@@ -16,7 +16,8 @@ settlements' requests at the venue's documented history budget, the simulator ve
 `history_cost` and `rate_limits`), printed beside the figure.
 
 History requests are the venue's requests during the run less the snapshot cycles' (each cycle
-costs the venue's declared `snapshot_requests`).
+costs the venue's declared `snapshot_requests`). The simulator serves from its own process, as
+remote venues do (`lib.simulator.testing.simulator_process`).
 
 A snapshot cycle of every venue takes 1-2 s on a 2-core machine; the time scale must leave it
 well inside the scaled interval (30 / scale seconds), or the lags measure the machine.
@@ -50,10 +51,15 @@ def main() -> None:
     instant = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = instant - timedelta(minutes=2)
 
-    from lib.simulator import VENUES, SimulatorConfig, running_simulator
+    from lib.simulator import VENUES, SimulatorConfig
+    from lib.simulator.server import Simulator
+    from lib.simulator.testing import simulator_process
 
-    with tempfile.TemporaryDirectory() as tmp, running_simulator(SimulatorConfig(
-            seed=42, total_contracts=args.contracts, time_scale=scale, now=start)) as sim:
+    config = SimulatorConfig(seed=42, total_contracts=args.contracts, time_scale=scale,
+                             now=start)
+    # the same seeded universe and clock here, for the ground truth and the simulated time
+    universe = Simulator(config).universe
+    with tempfile.TemporaryDirectory() as tmp, simulator_process(config) as sim:
         os.environ.update(SIMULATOR_URL=sim.url, DATABASE_URL=f"sqlite:///{tmp}/settle.db",
                           RUNTIME_DIR=tmp, LOG_DIR=tmp, LOG_LEVEL="WARNING")
         from config.settings import SUPPORTED_EXCHANGES, get_settings
@@ -73,17 +79,17 @@ def main() -> None:
         runner = threading.Thread(target=run, daemon=True)
         runner.start()
         deadline = instant + timedelta(minutes=args.minutes)
-        while sim.universe.now() < instant + timedelta(seconds=5):
+        while universe.now() < instant + timedelta(seconds=5):
             time.sleep(0.2)
         # every contract on the 00:00 schedule, less the settlements the venue itself lacks
-        settling = {ex: [c for c in sim.universe.contracts(ex)
-                         if sim.universe.settlements(ex, c.symbol, instant, instant)]
+        settling = {ex: [c for c in universe.contracts(ex)
+                         if universe.settlements(ex, c.symbol, instant, instant)]
                     for ex in SUPPORTED_EXCHANGES}
-        while sim.universe.now() < deadline:
+        while universe.now() < deadline:
             workers = {ex: s.worker for ex, s in collector.states.items()}
             done = all((workers[ex].lag_summary() or {}).get("count", 0) >= len(settling[ex])
                        for ex in SUPPORTED_EXCHANGES)
-            if done and sim.universe.now() > instant + timedelta(minutes=1):
+            if done and universe.now() > instant + timedelta(minutes=1):
                 break
             time.sleep(0.2)
         stop.set()
