@@ -17,20 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from config.settings import SUPPORTED_EXCHANGES, Settings, load_settings
-from lib.analytics.series import build_series
-from lib.analytics.spread_stats import update_spread_statistics
-from lib.analytics.zscores import calculate_zscores
-from lib.collection.collector import Collector
-from lib.history.backfill import run_backfill
+from config.settings import Settings, load_settings
 from lib.simulator import SimulatorServer
-from lib.storage.engine import database, normalise_url
-from lib.storage.schema import exchange_data
-from lib.timeutils import utcnow
+from lib.storage.engine import normalise_url
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-BACKFILL_DAYS = 3
 CONTRACTS = 120  # as tests/conftest.py's small simulator
 LOOPBACK = ("127.0.0.1", 50000)
 
@@ -62,24 +54,6 @@ def module_database(kind: str, root: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def fill(settings: Settings) -> None:
-    """Backfill, one live cycle, spread series and statistics, z-scores: as a running system."""
-    with database(settings) as engine:
-        result = run_backfill(engine, BACKFILL_DAYS, list(SUPPORTED_EXCHANGES), parallel=True,
-                              settings=settings)
-        assert result.state == "completed"
-        collector = Collector(engine, SUPPORTED_EXCHANGES, settings)
-        try:
-            collector.run_cycle()
-        finally:
-            collector.close()
-        now = utcnow()
-        build_series(engine, BACKFILL_DAYS, now=now)
-        with engine.begin() as conn:
-            update_spread_statistics(conn, now)
-        calculate_zscores(engine, now=now)
-
-
 @dataclass
 class Filled:
     """A filled database and the settings that point at it."""
@@ -89,13 +63,6 @@ class Filled:
     settings: Settings
     root: Path
     sim: SimulatorServer
-
-def keep_fresh(settings: Settings) -> None:
-    """Stamp every snapshot as collected now: on a loaded machine a module's tests can outlast
-    the freshness limit (120 s) of the snapshots the fill collected."""
-    with database(settings, migrate=False) as engine, engine.begin() as conn:
-        conn.execute(exchange_data.update().values(updated_at=utcnow()))
-
 
 def make_client(app: FastAPI, client: tuple[str, int] = LOOPBACK) -> TestClient:
     return TestClient(app, client=client, raise_server_exceptions=False)

@@ -11,12 +11,12 @@ from api_helpers import (
     CONTRACTS,
     Filled,
     api_settings,
-    fill,
-    keep_fresh,
     make_client,
     module_database,
 )
 from fastapi.testclient import TestClient
+from running_system import fill_like_a_running_system as fill
+from running_system import keep_fresh
 
 from lib.api.app import create_app
 from lib.simulator import SimulatorConfig, SimulatorServer, running_simulator

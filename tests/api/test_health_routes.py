@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from api_helpers import Filled, api_settings, keep_fresh, make_client
+from api_helpers import Filled, api_settings, make_client
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from running_system import keep_fresh
 
 from config.settings import SUPPORTED_EXCHANGES
 from lib.api.app import create_app

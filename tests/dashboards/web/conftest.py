@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+from running_system import fill_like_a_running_system as fill_database
+from running_system import keep_fresh
 from web_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -18,9 +20,7 @@ from web_browser import (
     ROOT,
     Tab,
     WebApp,
-    fill_database,
     free_port,
-    keep_fresh,
     punch_gap,
     settings_for,
     wait_for_api,

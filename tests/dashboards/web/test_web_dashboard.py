@@ -12,7 +12,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from web_browser import Tab, WebApp, keep_fresh, make_stale
+from running_system import keep_fresh
+from web_browser import Tab, WebApp, make_stale
 
 from lib.history.status import StatusWriter, database_record
 from lib.runtime.files import BACKFILL_STATUS_FILE, UNIFIED_LOCK_FILE

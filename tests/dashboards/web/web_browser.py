@@ -23,12 +23,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page
 from sqlalchemy import delete, func, select
 
-from config.settings import SUPPORTED_EXCHANGES, Settings, load_settings
-from lib.analytics.series import build_series
-from lib.analytics.spread_stats import update_spread_statistics
-from lib.analytics.zscores import calculate_zscores
-from lib.collection.collector import Collector
-from lib.history.backfill import run_backfill
+from config.settings import Settings, load_settings
 from lib.storage.engine import database
 from lib.storage.schema import exchange_data, funding_rates_historical
 from lib.timeutils import utcnow
@@ -39,7 +34,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-BACKFILL_DAYS = 3
 DEADLINE_MS = 60_000  # what a page may take on a loaded machine before a test fails
 
 
@@ -70,24 +64,6 @@ def settings_for(root: Path, sim_url: str) -> Settings:
     return load_settings(environ=environ, env_file=root / "no.env")
 
 
-def fill_database(settings: Settings) -> None:
-    """Backfill, one live cycle, spread series and statistics, z-scores: as a running system."""
-    with database(settings) as engine:
-        result = run_backfill(engine, BACKFILL_DAYS, list(SUPPORTED_EXCHANGES), parallel=True,
-                              settings=settings)
-        assert result.state == "completed"
-        collector = Collector(engine, SUPPORTED_EXCHANGES, settings)
-        try:
-            collector.run_cycle()
-        finally:
-            collector.close()
-        now = utcnow()
-        build_series(engine, BACKFILL_DAYS, now=now)
-        with engine.begin() as conn:
-            update_spread_statistics(conn, now)
-        calculate_zscores(engine, now=now)
-
-
 def punch_gap(settings: Settings) -> tuple[tuple[str, str], list[datetime]]:
     """Delete two non-adjacent settlements inside the last two days of one 8 h contract."""
     f = funding_rates_historical.c
@@ -105,13 +81,6 @@ def punch_gap(settings: Settings) -> tuple[tuple[str, str], list[datetime]]:
         conn.execute(delete(funding_rates_historical).where(
             f.exchange == ex, f.symbol == sym, f.funding_time.in_(gone)))
     return (ex, sym), gone
-
-
-def keep_fresh(settings: Settings) -> None:
-    """Stamp every snapshot as collected now: on a loaded machine the module can outlast the
-    freshness limit (120 s) of the snapshots the fill collected."""
-    with database(settings, migrate=False) as engine, engine.begin() as conn:
-        conn.execute(exchange_data.update().values(updated_at=utcnow()))
 
 
 def make_stale(settings: Settings, exchange: str) -> None:
