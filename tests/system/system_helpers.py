@@ -89,6 +89,12 @@ class System:
         self.seen.extend(i for i in identities(data) if i not in self.seen)
         return data
 
+    def listed_child(self, name: str) -> dict[str, Any] | None:
+        """The child's record, or None while the state file does not list it yet (start.py
+        writes the file before it has added every child)."""
+        record = ((self.state() or {}).get("children") or {}).get(name)
+        return record if isinstance(record, dict) else None
+
     def child(self, name: str) -> dict[str, Any]:
         state = self.state()
         assert state is not None

@@ -149,8 +149,8 @@ def test_a_crash_looping_child_is_left_stopped(tmp_path: Path) -> None:
         system = start_system(tmp_path, env, *FLAGS, "--simulator-port", str(port))
         try:
             failed = wait_for("the simulator given up on",
-                              lambda: (c := system.child("simulator") if system.state() else
-                                       None) and c["state"] == "failed" and c, system=system)
+                              lambda: (c := system.listed_child("simulator"))
+                              and c["state"] == "failed" and c, system=system)
             assert failed["restarts"] == 2
             assert failed["last_exit_code"] == 2
             log = system.logs / "simulator.output.log"
