@@ -62,18 +62,22 @@ class Simulator:
             return json_response({"error": f"unknown exchange {req.exchange!r}"}, status=404)
         with self._count_lock:
             self._counts[req.exchange] += 1
+        arrived = time.monotonic()
         decision = self.faults.decide()
-        if decision.latency_s > 0:
-            self.stop_event.wait(decision.latency_s)
         if decision.kind == "timeout":
-            self.stop_event.wait(self.faults.config.timeout_s)
+            self.stop_event.wait(decision.latency_s + self.faults.config.timeout_s)
             return None
         if decision.kind == "error":
-            return venue.internal_error(500) if decision.error_status == 500 else (
+            resp = venue.internal_error(500) if decision.error_status == 500 else (
                 gateway_error(decision.error_status)
             )
-        resp = venue.handle(req)
-        return _apply_data_fault(venue, resp, decision)
+        else:
+            resp = _apply_data_fault(venue, venue.handle(req), decision)
+        # latency is the time from a request's arrival to its reply, the venue's own work
+        # included, as a remote venue's is: all venues share this process, and work done
+        # after the wait would queue each venue's replies behind the others' generation
+        self.stop_event.wait(max(0.0, arrived + decision.latency_s - time.monotonic()))
+        return resp
 
 
 def _apply_data_fault(venue: Venue, resp: Response, decision: Decision) -> Response:
