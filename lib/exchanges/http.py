@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -186,6 +187,7 @@ class ExchangeHttp:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "funding-arb/0.1"
+        _environment_once(self.session, self.base_url)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None, weight: float = 1) -> Any:
         return self._request("GET", path, weight, params=params)
@@ -282,6 +284,24 @@ class ExchangeHttp:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _environment_once(session: requests.Session, base_url: str) -> None:
+    """Read the proxy and CA bundle settings from the environment once, for this one host.
+
+    With `trust_env` requests reads them on every request (all of os.environ, decoded key by
+    key, plus ~/.netrc): about 1 ms of CPU each, and a collection cycle sends 27 requests
+    while 16 exchanges' replies are parsed on one interpreter. Every request of this session
+    goes to `base_url`, so HTTP(S)_PROXY, ALL_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE /
+    CURL_CA_BUNDLE apply exactly as before; public endpoints need no .netrc credentials.
+    """
+    session.trust_env = False
+    if not requests.utils.should_bypass_proxies(base_url, no_proxy=None):
+        proxies = requests.utils.get_environ_proxies(base_url)
+        session.proxies.update({k: v for k, v in proxies.items() if k != "no"})
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
 
 
 def _short(error: Exception) -> str:

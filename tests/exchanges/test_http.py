@@ -22,6 +22,7 @@ class Script:
     def __init__(self) -> None:
         self.replies: list[tuple[int, dict[str, str], bytes, float]] = []
         self.times: list[float] = []
+        self.paths: list[str] = []  # request targets: a proxy is sent the absolute URL
         self.date: str | None = None  # the Date header to send instead of the real time
 
     def next(self) -> tuple[int, dict[str, str], bytes, float]:
@@ -35,6 +36,7 @@ def server() -> Iterator[tuple[str, Script]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            script.paths.append(self.path)
             status, headers, body, delay = script.next()
             time.sleep(delay)
             self.send_response(status)
@@ -188,3 +190,25 @@ def test_exchange_now_follows_the_servers_date_header(server: tuple[str, Script]
     script.date = "not a date"
     client.get_json("/x")  # an unreadable Date is ignored: the last good one stands
     assert client.exchange_now() >= first
+
+
+def test_proxy_settings_from_the_environment_are_honoured(
+        server: tuple[str, Script], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment is read once per session (not per request) and still applies: a venue
+    behind HTTP_PROXY is reached through it, one named in NO_PROXY directly."""
+    proxy, script = server
+    script.replies = [(200, {}, b'{"through": "proxy"}', 0.0)]
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    http = ExchangeHttp("x", "http://venue.invalid/api", RateLimit(10, 1.0), max_retries=0)
+    assert http.get_json("/rates") == {"through": "proxy"}
+    assert script.paths == ["http://venue.invalid/api/rates"]
+    http.close()
+
+    monkeypatch.setenv("NO_PROXY", "venue.invalid")
+    direct = ExchangeHttp("x", "http://venue.invalid/api", RateLimit(10, 1.0), max_retries=0)
+    with pytest.raises(TemporaryExchangeError):
+        direct.get_json("/rates")  # no proxy: the name does not resolve
+    assert script.paths == ["http://venue.invalid/api/rates"]
+    direct.close()
