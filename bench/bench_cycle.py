@@ -13,6 +13,11 @@ The simulator runs in a process of its own, as remote exchanges would: in the co
 process its JSON work for some 3,000 contracts would compete with the collector's for one
 interpreter lock, and the cycle would measure the simulator as much as the collector
 (`lib.simulator.testing.simulator_process`; request counts come back over a pipe).
+
+Each measurement starts after `QUIET_S` without requests, longer than the shortest rate-limit
+window of any venue (OKX and MEXC count per 2 s): the collector asks each venue once per 30 s,
+and back-to-back cycles would time OKX's own limiter (10 per 2 s against its 3 requests a
+cycle) rather than the cycle.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from tabulate import tabulate
 
 from lib.simulator import SimulatorConfig
 from lib.simulator.testing import simulator_process
+
+QUIET_S = 2.5  # see the docstring: every short rate-limit window has rolled over
 
 
 def main() -> None:
@@ -52,6 +59,7 @@ def main() -> None:
             adapter = get_adapter(ex, settings)
             adapter.fetch_current()  # warm the simulator's series for this venue
             sim.reset_counts()
+            time.sleep(QUIET_S)
             started = time.perf_counter()
             adapter.fetch_current()
             solo[ex] = (time.perf_counter() - started, sim.request_counts().get(ex, 0))
@@ -64,6 +72,7 @@ def main() -> None:
         counts: dict[str, int] = {}
         for _ in range(3):  # the median of three cycles: one alone is at the machine's mercy
             sim.reset_counts()
+            time.sleep(QUIET_S)
             started = time.perf_counter()
             document = collector.run_cycle()
             walls.append(time.perf_counter() - started)
