@@ -11,9 +11,12 @@ Per venue it prints: contracts that settled at the instant, history requests mad
 minimum (history across contracts: one per 1,000 rows; per contract: one per contract), and the
 lag from the instant to the stored row (p50, p99, max, in the venue's seconds). Targets: p99
 under 60 s for venues with history across contracts; for per-contract venues, the max lag within
-1.2x of what their budget allows (one snapshot interval to see the settlement, plus the
-settlements' requests at the venue's documented history budget, the simulator venue's
-`history_cost` and `rate_limits`), printed beside the figure.
+1.2x of what their budget allows, printed beside the figure: each settlement can be asked for
+once the collector has seen the instant (its next snapshot, at worst one interval after) and
+the venue has published it (the simulator's reported time: Drift's come up to 150 s late), and
+the requests go at the venue's documented history rate (the simulator venue's `history_cost`
+and `rate_limits`; OKX counts per instrument, so there only publication and the snapshot pace
+them).
 
 History requests are the venue's requests during the run less the snapshot cycles' (each cycle
 costs the venue's declared `snapshot_requests`). The simulator serves from its own process, as
@@ -36,10 +39,33 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tabulate import tabulate
 
 INTERVAL_S = 30.0  # simulated seconds between snapshots, the default COLLECTION_INTERVAL
+
+
+def publication_delays(universe: Any, exchange: str, contracts: list[Any],
+                       instant: datetime) -> list[float]:
+    """Seconds from the instant until the venue's history shows each contract's settlement
+    (its reported time: Drift's lazy on-chain updates come seconds to minutes late)."""
+    at = int(instant.timestamp() * 1000)
+    delays = []
+    for c in contracts:
+        rows = universe.rows(c, at, at, by_reported=False)
+        delays.append(max(0.0, (rows[0].reported_ms - at) / 1000) if rows else 0.0)
+    return delays
+
+
+def budget_allows(delays: list[float], rate: float) -> float:
+    """The last settlement's lag for a collector that sees an instant at its next snapshot
+    (at worst one interval later), asks for each settlement once the venue has published it
+    and sends at the venue's history rate: first come, first asked."""
+    done = 0.0
+    for ready in sorted(max(INTERVAL_S, d) for d in delays):
+        done = max(done, ready) + 1 / rate
+    return done
 
 
 def main() -> None:
@@ -110,7 +136,8 @@ def main() -> None:
             limit = VENUES[ex].limit(cost.limit)
             # a limit counted per instrument (OKX) sets no venue-wide pace for one row each
             rate = math.inf if limit.param else limit.weight / limit.window_s / cost.per_request
-            allows = INTERVAL_S + minimum / rate
+            allows = budget_allows(publication_delays(universe, ex, settling[ex], instant),
+                                   rate)
             target = ("p99 < 60 s" if bulk else f"max <= {1.2 * allows:.0f} s")
             ok = (lag.get("p99_s", math.inf) < 60 if bulk
                   else lag.get("max_s", math.inf) <= 1.2 * allows)

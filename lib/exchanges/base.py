@@ -143,6 +143,13 @@ class ExchangeAdapter(ABC):
     def has_bulk_history(self) -> bool:
         return self.bulk_history_page_size > 0
 
+    def published_settlements(self) -> dict[str, datetime] | None:
+        """The newest settlement each contract's history holds, where the venue says so for
+        every contract in one request (Drift's `fundingRateUpdateTs`); None where it cannot.
+        The settlement worker then asks history for a settlement only once it is published,
+        instead of asking until it appears."""
+        return None
+
     # --- the shared flow -----------------------------------------------------------------
     def fetch_bulk_history(
         self, contracts: dict[str, Contract], start: datetime, end: datetime

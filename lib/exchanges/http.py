@@ -17,7 +17,8 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MALFORMED_RETRIES = 3  # a truncated body is a transport fault: ask again a few times
+BACKGROUND_YIELD_S = 0.01  # a background request behind a waiting foreground one looks again
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +70,38 @@ class RateLimiter:
         self._used = 0.0
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        self._foreground_waiting = 0
 
-    def acquire(self, weight: float = 1.0) -> None:
+    def acquire(self, weight: float = 1.0, background: bool = False) -> None:
+        """Wait for room for `weight`. A `background` request (the settlement worker's
+        history) also lets every waiting foreground one (a snapshot) go first, so a busy
+        settlement instant spending the whole budget never starves the next snapshot."""
         # one request heavier than the whole budget can only ever go alone
         weight = min(weight, float(self.limit.requests))
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._expire(now)
-                wait = max(self._paused_until - now, 0.0)
-                if wait == 0.0 and self._used + weight <= self.limit.requests + 1e-9:
-                    self._sent.append((now, weight))
-                    self._used += weight
-                    return
-                if wait == 0.0:
-                    wait = max(self._room_at(weight) - now, 1e-3)
-            self._sleep(wait)
+        waiting = False
+        try:
+            while True:
+                with self._lock:
+                    now = self._clock()
+                    self._expire(now)
+                    wait = max(self._paused_until - now, 0.0)
+                    fits = self._used + weight <= self.limit.requests + 1e-9
+                    behind = background and self._foreground_waiting > 0
+                    if wait == 0.0 and fits and not behind:
+                        self._sent.append((now, weight))
+                        self._used += weight
+                        return
+                    if not background and not waiting:
+                        waiting = True
+                        self._foreground_waiting += 1
+                    if wait == 0.0:
+                        wait = BACKGROUND_YIELD_S if fits else max(self._room_at(weight) - now,
+                                                                   1e-3)
+                self._sleep(wait)
+        finally:
+            if waiting:
+                with self._lock:
+                    self._foreground_waiting -= 1
 
     def _expire(self, now: float) -> None:
         while self._sent and self._sent[0][0] <= now - self.limit.period:
@@ -167,6 +185,7 @@ class ExchangeHttp:
         self._count_lock = threading.Lock()
         self._server_date: tuple[datetime, float] | None = None  # (Date header, monotonic)
         self._date_lock = threading.Lock()
+        self._local = threading.local()  # per thread: are its requests in the background?
         retry = _StoppableRetry(
             total=max_retries,
             connect=max_retries,
@@ -189,6 +208,17 @@ class ExchangeHttp:
         self.session.headers["User-Agent"] = "funding-arb/0.1"
         _environment_once(self.session, self.base_url)
 
+    @contextmanager
+    def in_background(self) -> Iterator[None]:
+        """This thread's requests inside the block yield to the others at the rate limiter
+        (see `RateLimiter.acquire`)."""
+        before = getattr(self._local, "background", False)
+        self._local.background = True
+        try:
+            yield
+        finally:
+            self._local.background = before
+
     def get_json(self, path: str, params: dict[str, Any] | None = None, weight: float = 1) -> Any:
         return self._request("GET", path, weight, params=params)
 
@@ -200,7 +230,7 @@ class ExchangeHttp:
         for attempt in range(MALFORMED_RETRIES + 1):
             if self.stop.is_set():
                 raise TemporaryExchangeError(self.exchange, f"{path}: not sent: stopping")
-            self.limiter.acquire(weight)
+            self.limiter.acquire(weight, background=getattr(self._local, "background", False))
             with self._count_lock:
                 self.request_count += 1
             try:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from lib.exchanges.base import ExchangeAdapter
 from lib.history.completeness import confirmed_missing, record_known_missing
 from lib.models import Contract, FundingEvent
-from lib.storage.engine import translated_errors
+from lib.storage.engine import translated_errors, write_transaction
 from lib.storage.writes import save_events
 from lib.timeutils import to_ms, utcnow
 
@@ -46,7 +46,7 @@ def store_settlements(engine: Engine, contract: Contract, events: Sequence[Fundi
     """Store settled events and the slots (ms) confirmed missing at the exchange, in one
     transaction; return (rows inserted, missing slots newly recorded)."""
     now = utcnow()
-    with translated_errors(engine), engine.begin() as conn:
+    with translated_errors(engine), write_transaction(engine) as conn:
         inserted = save_events(conn, events, contract.funding_interval_hours, source, now)
         recorded = record_known_missing(conn, contract.exchange, contract.symbol, missing, now)
     return inserted, recorded

@@ -107,6 +107,16 @@ class Universe:
             out += [ms_to_dt((lo + i) * c.interval_ms) for i, p in enumerate(points) if p.missing]
         return out
 
+    def will_have(self, exchange: str, symbol: str, when: datetime) -> bool:
+        """Whether the exchange has (or, for a future `when`, will have) the settlement
+        scheduled at `when` on the contract's current grid: tests waiting for an instant
+        know which settlements it brings."""
+        c = self.contract(exchange, symbol)
+        index = dt_to_ms(when) // c.interval_ms
+        if c.kind != "perpetual" or index < self.first_index(c):
+            return False
+        return not self._series.points(self.spec(c), index, index)[0].missing
+
     def interval_at(self, exchange: str, symbol: str, when: datetime) -> int:
         """The interval of the settlement scheduled at `when` (it can change over time)."""
         return self.contract(exchange, symbol).interval_at(dt_to_ms(when))

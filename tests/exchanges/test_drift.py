@@ -25,6 +25,7 @@ from lib.exchanges.venues.drift import (
     parse_current,
     parse_history,
     parse_legacy_history,
+    parse_updates,
     side_percent_to_rate,
 )
 from lib.timeutils import from_ms, normalise_settlement, to_ms
@@ -68,6 +69,14 @@ def test_real_snapshot_sign_and_units() -> None:
     assert (s.mark_price, s.index_price) == (68481.850665, 68525.837797)
     assert (s.open_interest, s.open_interest_unit) == (312.3766, "base")  # the larger side
     assert (s.volume_24h, s.volume_unit) == (20508203.775252, "quote")
+
+
+def test_real_published_settlements() -> None:
+    """`fundingRateUpdateTs` says how far each perp's history goes: the settlement worker asks
+    for the hour's record only once this has passed the hour."""
+    assert parse_updates(REAL) == {"BTC-PERP": UPDATED}
+    without = mutated(REAL, ["markets", 0, "fundingRateUpdateTs"], drop)
+    assert parse_updates(without) == {}
 
 
 @pytest.mark.parametrize(("long", "rate"), [("-0.01", 0.0001), ("0.0025", -0.000025),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -212,3 +212,61 @@ def test_proxy_settings_from_the_environment_are_honoured(
         direct.get_json("/rates")  # no proxy: the name does not resolve
     assert script.paths == ["http://venue.invalid/api/rates"]
     direct.close()
+
+
+class ManualClock:
+    """A clock that moves only when the test moves it; sleepers wait for it (threads)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleepers = 0
+        self.cond = threading.Condition()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.cond:
+            until = self.now + seconds
+            self.sleepers += 1
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.now >= until)
+            self.sleepers -= 1
+
+    def advance(self, seconds: float) -> None:
+        with self.cond:
+            self.now += seconds
+            self.cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[], bool]) -> None:
+        with self.cond:
+            assert self.cond.wait_for(predicate, timeout=30)
+
+
+def test_background_requests_let_waiting_foreground_ones_go_first() -> None:
+    """The settlement worker's history (background) must not starve the next snapshot: when
+    room opens, a waiting snapshot takes it, whichever thread wakes first."""
+    manual = ManualClock()
+    limiter = RateLimiter(RateLimit(1, 1.0), clock=manual.clock, sleep=manual.sleep)
+    limiter.acquire()  # the budget is spent
+    order: list[str] = []
+
+    def take(name: str, background: bool) -> None:
+        limiter.acquire(background=background)
+        with manual.cond:
+            order.append(name)
+            manual.cond.notify_all()
+
+    history = threading.Thread(target=take, args=("history", True))
+    history.start()
+    manual.wait_for(lambda: manual.sleepers == 1)  # the history request waits for room
+    snapshot = threading.Thread(target=take, args=("snapshot", False))
+    snapshot.start()
+    manual.wait_for(lambda: manual.sleepers == 2)  # and so does the snapshot, after it
+    manual.advance(1.0)  # room for one
+    manual.wait_for(lambda: len(order) == 1)
+    assert order == ["snapshot"]
+    manual.advance(1.0)
+    history.join(30)
+    snapshot.join(30)
+    assert order == ["snapshot", "history"]

@@ -181,6 +181,17 @@ def parse_current(payload: Any, observed_at: datetime | None = None) -> list[Fun
     return snapshots
 
 
+def parse_updates(payload: Any) -> dict[str, datetime]:
+    """{symbol: last funding update} from `GET /stats/markets` (`fundingRateUpdateTs`, s);
+    markets without one are left out."""
+    updates = {}
+    for row in _perps(payload):
+        when = optional_field(row, "fundingRateUpdateTs", seconds)
+        if when is not None:
+            updates[row["symbol"]] = when
+    return updates
+
+
 def _events(rows: list[dict[str, Any]], symbol: str, endpoint: str,
             scale: Decimal) -> list[FundingEvent]:
     """Records as hourly events: fraction = (fundingRate / oraclePriceTwap) / `scale`."""
@@ -241,6 +252,11 @@ class Adapter(ExchangeAdapter):
 
     def fetch_current(self) -> list[FundingSnapshot]:
         return parse_current(self.http.get_json(MARKETS), self.http.exchange_now())
+
+    def published_settlements(self) -> dict[str, datetime]:
+        """Each perp's last on-chain funding update: Drift updates lazily, seconds to minutes
+        after the hour, and its history has the hour's record only from then on."""
+        return parse_updates(self.http.get_json(MARKETS))
 
     def history_rows(self, contract: Contract, query: PageQuery) -> list[FundingEvent]:
         path = HISTORY.format(symbol=quote(contract.symbol, safe=""))
