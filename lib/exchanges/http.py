@@ -3,10 +3,14 @@
 Transport retries (timeouts, 5xx, 429 honouring Retry-After) are urllib3 `Retry`'s job; its
 waits, like the limiter's, wait on the stop event (lib.runtime.stopping), so a stop never sits
 out a 30-60 s Retry-After: the wait ends at once and the request fails as temporary. The
-`RateLimiter` keeps a client under an exchange's documented request budget before it is hit;
-where the exchange reports used weight in a header (an adapter's `weight_header`) the limiter
-also pauses when that weight nears the limit, so a long backfill never earns a ban. Which
-venue does what is declared by the adapters; nothing here names one.
+`RateLimiter` keeps a client under an exchange's documented request budget before it is hit.
+One budget is shared by every request, except where a venue counts a request per key (OKX's
+history: per IP and instrument): a request naming a `limit_key` then goes through that key's
+own limiter, built lazily from the `keyed_rate_limit` the adapter declares, so instruments
+never wait on one another. Where the exchange reports its count in a header the limiter also
+pauses when the used weight nears the limit (`WeightHeader`), so a long backfill never earns
+a ban. A pause applies to the limiter the reply's request went through. Which venue does
+what is declared by the adapters; nothing here names one.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class RateLimiter:
         self._used = 0.0
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        self.acquired = 0  # requests let through since creation (for tests and diagnostics)
 
     def acquire(self, weight: float = 1.0) -> None:
         # one request heavier than the whole budget can only ever go alone
@@ -80,6 +85,7 @@ class RateLimiter:
                 if wait == 0.0 and self._used + weight <= self.limit.requests + 1e-9:
                     self._sent.append((now, weight))
                     self._used += weight
+                    self.acquired += 1
                     return
                 if wait == 0.0:
                     wait = max(self._room_at(weight) - now, 1e-3)
@@ -151,6 +157,7 @@ class ExchangeHttp:
         read_timeout: float = 15.0,
         max_retries: int = 5,
         weight_header: WeightHeader | None = None,
+        keyed_rate_limit: RateLimit | None = None,
         time_scale: float = 1.0,
         retry_after_unit: float = 1.0,
         stop: threading.Event | None = None,
@@ -159,6 +166,11 @@ class ExchangeHttp:
         self.base_url = base_url.rstrip("/")
         self.stop = stop or STOP  # default: the process-wide event SIGINT/SIGTERM set
         self.limiter = RateLimiter(rate_limit, sleep=self._wait)
+        # per-key budgets (one limiter per instrument a venue lists: a few hundred at most,
+        # each a handful of timestamps), made on first use; None: keys share `limiter`
+        self.keyed_rate_limit = keyed_rate_limit
+        self._keyed: dict[str, RateLimiter] = {}
+        self._keyed_lock = threading.Lock()
         self.timeout = (connect_timeout, read_timeout)
         self.weight_header = weight_header
         self.time_scale = time_scale
@@ -189,18 +201,45 @@ class ExchangeHttp:
         self.session.headers["User-Agent"] = "funding-arb/0.1"
         _environment_once(self.session, self.base_url)
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None, weight: float = 1) -> Any:
-        return self._request("GET", path, weight, params=params)
+    def get_json(
+        self, path: str, params: dict[str, Any] | None = None, weight: float = 1,
+        limit_key: str | None = None,
+    ) -> Any:
+        """GET `path`; `limit_key` (an instrument) counts it against that key's own budget."""
+        return self._request("GET", path, weight, limit_key, params=params)
 
-    def post_json(self, path: str, body: dict[str, Any], weight: float = 1) -> Any:
-        return self._request("POST", path, weight, json=body)
+    def post_json(
+        self, path: str, body: dict[str, Any], weight: float = 1, limit_key: str | None = None,
+    ) -> Any:
+        return self._request("POST", path, weight, limit_key, json=body)
 
-    def _request(self, method: str, path: str, weight: float, **kwargs: Any) -> Any:
+    def limiter_for(self, key: str | None) -> RateLimiter:
+        """The limiter a request with `limit_key=key` goes through: the key's own when the
+        adapter declared a per-key budget, else the shared one."""
+        if key is None or self.keyed_rate_limit is None:
+            return self.limiter
+        with self._keyed_lock:
+            limiter = self._keyed.get(key)
+            if limiter is None:
+                limiter = RateLimiter(self.keyed_rate_limit, sleep=self._wait)
+                self._keyed[key] = limiter
+            return limiter
+
+    @property
+    def limit_keys(self) -> list[str]:
+        """The keys that have a limiter of their own so far."""
+        with self._keyed_lock:
+            return list(self._keyed)
+
+    def _request(
+        self, method: str, path: str, weight: float, limit_key: str | None, **kwargs: Any
+    ) -> Any:
         url = f"{self.base_url}{path}"
+        limiter = self.limiter_for(limit_key)
         for attempt in range(MALFORMED_RETRIES + 1):
             if self.stop.is_set():
                 raise TemporaryExchangeError(self.exchange, f"{path}: not sent: stopping")
-            self.limiter.acquire(weight)
+            limiter.acquire(weight)
             with self._count_lock:
                 self.request_count += 1
             try:
@@ -209,8 +248,8 @@ class ExchangeHttp:
                 raise TemporaryExchangeError(self.exchange, f"{path}: {_short(e)}") from e
             except requests.RequestException as e:
                 raise TemporaryExchangeError(self.exchange, f"{path}: {_short(e)}") from e
-            self._observe(response)
-            self._raise_for_status(path, response)
+            self._observe(response, limiter)
+            self._raise_for_status(path, response, limiter)
             try:
                 return response.json()
             except (json.JSONDecodeError, ValueError) as e:
@@ -243,7 +282,13 @@ class ExchangeHttp:
         date, received = seen
         return date + timedelta(seconds=(time.monotonic() - received) * self.time_scale)
 
-    def _observe(self, response: requests.Response) -> None:
+    def _observe(self, response: requests.Response, limiter: RateLimiter) -> None:
+        """Read the reply's clock and, where the venue reports its count, pause `limiter`
+        (the one the request went through) before the budget runs out."""
+        self._observe_date(response)
+        self._observe_weight(response, limiter)
+
+    def _observe_date(self, response: requests.Response) -> None:
         date = response.headers.get("Date")
         if date:
             try:
@@ -253,6 +298,8 @@ class ExchangeHttp:
             if parsed is not None and parsed.tzinfo is not None:
                 with self._date_lock:
                     self._server_date = (parsed.astimezone(UTC), time.monotonic())
+
+    def _observe_weight(self, response: requests.Response, limiter: RateLimiter) -> None:
         header = self.weight_header
         if header is None or header.name not in response.headers:
             return
@@ -265,9 +312,11 @@ class ExchangeHttp:
             pause = window - (time.time() % window) + 0.05
             logger.warning("%s: used weight %d of %d, pausing %.1fs",
                            self.exchange, used, header.limit, pause)
-            self.limiter.pause(pause)
+            limiter.pause(pause)
 
-    def _raise_for_status(self, path: str, response: requests.Response) -> None:
+    def _raise_for_status(
+        self, path: str, response: requests.Response, limiter: RateLimiter
+    ) -> None:
         status = response.status_code
         if status < 400:
             return
@@ -275,7 +324,7 @@ class ExchangeHttp:
         retry_after = response.headers.get("Retry-After")
         if retry_after:
             try:
-                self.limiter.pause(float(retry_after) * self.retry_after_unit)
+                limiter.pause(float(retry_after) * self.retry_after_unit)
             except ValueError:  # an HTTP-date Retry-After: urllib3 already waited on it
                 logger.debug("%s: Retry-After %r is a date", self.exchange, retry_after)
         if status in RETRY_STATUSES or status == 418:
