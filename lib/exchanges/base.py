@@ -1,8 +1,8 @@
 """The one interface every exchange adapter implements, and the flow they share.
 
 An adapter declares its facts as class attributes: base URL, rate limit (and, where the venue
-counts history per instrument, `history_rate_limit`; where it reports used weight in a header,
-`weight_header`), and how its history pages (`history_page_size`,
+counts history per instrument, `history_rate_limit`; where it reports its count in a header,
+`weight_header` or `remaining_header`), and how its history pages (`history_page_size`,
 `history_direction`, `history_unit`, `history_bounds`, `history_slack`). It implements three
 small hooks:
 
@@ -43,7 +43,7 @@ from lib.errors import (
     ExchangeDataError,
     ExchangeError,
 )
-from lib.exchanges.http import ExchangeHttp, RateLimit, WeightHeader
+from lib.exchanges.http import ExchangeHttp, RateLimit, RemainingHeader, WeightHeader
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import HOUR_MS, normalise_settlement, to_ms
 
@@ -88,6 +88,7 @@ class ExchangeAdapter(ABC):
     default_base_url: ClassVar[str]
     rate_limit: ClassVar[RateLimit]
     weight_header: ClassVar[WeightHeader | None] = None
+    remaining_header: ClassVar[RemainingHeader | None] = None
     # Where the venue counts history requests per instrument (OKX: 10 / 2 s per IP and instId),
     # that budget: history requests sent with `limit_key=<symbol>` are then limited by it, one
     # limiter per instrument, and not by the shared `rate_limit`. None: history shares it.
@@ -120,6 +121,7 @@ class ExchangeAdapter(ABC):
             read_timeout=self.settings.HTTP_READ_TIMEOUT,
             max_retries=self.settings.HTTP_MAX_RETRIES,
             weight_header=self.weight_header,
+            remaining_header=self.remaining_header,
             keyed_rate_limit=None if history_limit is None else _scaled(history_limit, time_scale),
             time_scale=time_scale,
             retry_after_unit=self.retry_after_unit,

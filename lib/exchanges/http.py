@@ -8,9 +8,11 @@ One budget is shared by every request, except where a venue counts a request per
 history: per IP and instrument): a request naming a `limit_key` then goes through that key's
 own limiter, built lazily from the `keyed_rate_limit` the adapter declares, so instruments
 never wait on one another. Where the exchange reports its count in a header the limiter also
-pauses when the used weight nears the limit (`WeightHeader`), so a long backfill never earns
-a ban. A pause applies to the limiter the reply's request went through. Which venue does
-what is declared by the adapters; nothing here names one.
+pauses before the budget runs out, so a long backfill never earns a ban: used weight nearing
+the limit (`WeightHeader`), or remaining budget below a floor until the reset the header names
+(`RemainingHeader`, the IETF `RateLimit: "policy";r=..;t=..` form). A pause applies to the
+limiter the reply's request went through. Which venue does what is declared by the adapters;
+nothing here names one.
 """
 
 from __future__ import annotations
@@ -144,6 +146,39 @@ class WeightHeader:
     headroom: float = 0.9
 
 
+@dataclass(frozen=True, slots=True)
+class RemainingHeader:
+    """A response header saying how much budget is left and when it resets, in the IETF
+    RateLimit form: `"policy";r=<remaining>;t=<seconds to reset>` (Pacifica's `ratelimit`).
+
+    Below `floor` (in budget units, the ones `RateLimit` counts) the limiter sends nothing
+    until the reset: the venue's own count wins over our estimate of what requests cost, and
+    over other clients on the same IP. `unit` is budget units per header unit (Pacifica
+    reports tenths of a credit: 0.1)."""
+
+    name: str
+    floor: float
+    unit: float = 1.0
+
+
+def parse_remaining(value: str) -> tuple[float, float] | None:
+    """(remaining, seconds to reset) from an IETF RateLimit header value, in header units; of
+    several policies the one with least remaining; None when no item carries both numbers.
+
+    `"credits";r=1200;t=32` -> (1200.0, 32.0)."""
+    found: list[tuple[float, float]] = []
+    for item in value.split(","):
+        params: dict[str, str] = {}
+        for part in item.split(";")[1:]:
+            key, _, number = part.partition("=")
+            params[key.strip().lower()] = number.strip()
+        try:
+            found.append((float(params["r"]), float(params["t"])))
+        except (KeyError, ValueError):
+            continue
+    return min(found) if found else None
+
+
 class ExchangeHttp:
     """GET/POST JSON against one exchange with timeouts, retries and rate limiting."""
 
@@ -157,6 +192,7 @@ class ExchangeHttp:
         read_timeout: float = 15.0,
         max_retries: int = 5,
         weight_header: WeightHeader | None = None,
+        remaining_header: RemainingHeader | None = None,
         keyed_rate_limit: RateLimit | None = None,
         time_scale: float = 1.0,
         retry_after_unit: float = 1.0,
@@ -173,6 +209,7 @@ class ExchangeHttp:
         self._keyed_lock = threading.Lock()
         self.timeout = (connect_timeout, read_timeout)
         self.weight_header = weight_header
+        self.remaining_header = remaining_header
         self.time_scale = time_scale
         self.retry_after_unit = retry_after_unit  # seconds per Retry-After unit (ms: 0.001)
         self.request_count = 0
@@ -287,6 +324,7 @@ class ExchangeHttp:
         (the one the request went through) before the budget runs out."""
         self._observe_date(response)
         self._observe_weight(response, limiter)
+        self._observe_remaining(response, limiter)
 
     def _observe_date(self, response: requests.Response) -> None:
         date = response.headers.get("Date")
@@ -312,6 +350,24 @@ class ExchangeHttp:
             pause = window - (time.time() % window) + 0.05
             logger.warning("%s: used weight %d of %d, pausing %.1fs",
                            self.exchange, used, header.limit, pause)
+            limiter.pause(pause)
+
+    def _observe_remaining(self, response: requests.Response, limiter: RateLimiter) -> None:
+        header = self.remaining_header
+        value = response.headers.get(header.name) if header is not None else None
+        if header is None or value is None:
+            return
+        parsed = parse_remaining(value)
+        if parsed is None:
+            logger.debug("%s: unreadable %s header %r", self.exchange, header.name, value)
+            return
+        remaining = parsed[0] * header.unit
+        if remaining < header.floor:
+            pause = parsed[1] / self.time_scale + 0.05
+            # routine at the end of each window of a long backfill: the venue's count, not
+            # our estimate of request costs, says when to stop
+            logger.info("%s: %.4g of the budget left (floor %.4g), pausing %.2fs to the reset",
+                        self.exchange, remaining, header.floor, pause)
             limiter.pause(pause)
 
     def _raise_for_status(

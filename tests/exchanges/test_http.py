@@ -17,7 +17,9 @@ from lib.exchanges.http import (
     ExchangeHttp,
     RateLimit,
     RateLimiter,
+    RemainingHeader,
     WeightHeader,
+    parse_remaining,
 )
 
 
@@ -277,3 +279,37 @@ def test_limit_key_without_a_keyed_budget_shares_the_limiter(server: tuple[str, 
     client.get_json("/h")
     assert client.limiter_for("A") is client.limiter and client.limiter.acquired == 2
     assert client.limit_keys == []
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ('"credits";r=1200;t=32', (1200.0, 32.0)),  # Pacifica's documented reply header
+    ('"credits";r=0;t=5', (0.0, 5.0)),
+    ('"burst";r=50;t=1, "daily";r=7;t=3600', (7.0, 3600.0)),  # the tightest policy
+    ('"credits";q=1250;w=60', None),  # the policy header names no remaining count
+    ("garbage", None),
+    ('"credits";r=x;t=1', None),
+])
+def test_remaining_header_values_are_read(value: str, expected: tuple[float, float] | None
+                                          ) -> None:
+    assert parse_remaining(value) == expected
+
+
+def test_remaining_budget_below_the_floor_pauses_until_the_reset(
+        server: tuple[str, Script]) -> None:
+    """Pacifica's header counts tenths of a credit: r=1200 is 120 credits left (no pause),
+    r=100 is 10, under a 12.5-credit floor: nothing is sent for the `t` seconds to the reset
+    (32 venue seconds, 1 s at time scale 32)."""
+    url, script = server
+    header = RemainingHeader("ratelimit", floor=12.5, unit=0.1)
+    stop = WatchedStop()
+    client = ExchangeHttp("testex", url, RateLimit(1000, 1.0), stop=stop,
+                          remaining_header=header, time_scale=32.0)
+    script.replies = [(200, {"ratelimit": '"credits";r=1200;t=32'}, b"{}", 0)]
+    client.get_json("/x")
+    client.get_json("/x")
+    assert stop.waits == []
+    script.replies = [(200, {"ratelimit": '"credits";r=100;t=32'}, b"{}", 0)]
+    client.get_json("/x")
+    client.get_json("/x")
+    assert len(stop.waits) == 1 and 0.9 < stop.waits[0] <= 1.05
+    assert len(script.times) == 4
