@@ -1,8 +1,10 @@
 """The one interface every exchange adapter implements, and the flow they share.
 
-An adapter declares its facts as class attributes: base URL, rate limit, and how its history
-pages (`history_page_size`, `history_direction`, `history_unit`, `history_bounds`,
-`history_slack`). It implements three small hooks:
+An adapter declares its facts as class attributes: base URL, rate limit (and, where the venue
+counts history per instrument, `history_rate_limit`; where it reports its count in a header,
+`weight_header` or `remaining_header`), and how its history pages (`history_page_size`,
+`history_direction`, `history_unit`, `history_bounds`, `history_slack`). It implements three
+small hooks:
 
 - `list_contracts()`: the perpetual contracts (delivery and pre-launch ones left out);
 - `fetch_current()`: current funding of every contract in the fewest requests;
@@ -41,7 +43,7 @@ from lib.errors import (
     ExchangeDataError,
     ExchangeError,
 )
-from lib.exchanges.http import ExchangeHttp, RateLimit, WeightHeader
+from lib.exchanges.http import ExchangeHttp, RateLimit, RemainingHeader, WeightHeader
 from lib.models import Contract, FundingEvent, FundingSnapshot
 from lib.timeutils import HOUR_MS, normalise_settlement, to_ms
 
@@ -86,6 +88,11 @@ class ExchangeAdapter(ABC):
     default_base_url: ClassVar[str]
     rate_limit: ClassVar[RateLimit]
     weight_header: ClassVar[WeightHeader | None] = None
+    remaining_header: ClassVar[RemainingHeader | None] = None
+    # Where the venue counts history requests per instrument (OKX: 10 / 2 s per IP and instId),
+    # that budget: history requests sent with `limit_key=<symbol>` are then limited by it, one
+    # limiter per instrument, and not by the shared `rate_limit`. None: history shares it.
+    history_rate_limit: ClassVar[RateLimit | None] = None
     retry_after_unit: ClassVar[float] = 1.0  # seconds per unit of the venue's Retry-After
     history_page_size: ClassVar[int]  # the most rows one history request returns
     history_direction: ClassVar[Direction]
@@ -105,17 +112,17 @@ class ExchangeAdapter(ABC):
     def __init__(self, settings: Settings | None = None, time_scale: float = 1.0) -> None:
         self.settings = settings or get_settings()
         self.base_url = self.settings.exchange_base_url(self.id, self.default_base_url)
-        limit = self.rate_limit
-        if time_scale != 1.0:  # a simulator compressing its windows allows proportionally more
-            limit = RateLimit(limit.requests, limit.period / time_scale)
+        history_limit = self.history_rate_limit
         self.http = ExchangeHttp(
             self.id,
             self.base_url,
-            limit,
+            _scaled(self.rate_limit, time_scale),
             connect_timeout=self.settings.HTTP_CONNECT_TIMEOUT,
             read_timeout=self.settings.HTTP_READ_TIMEOUT,
             max_retries=self.settings.HTTP_MAX_RETRIES,
             weight_header=self.weight_header,
+            remaining_header=self.remaining_header,
+            keyed_rate_limit=None if history_limit is None else _scaled(history_limit, time_scale),
             time_scale=time_scale,
             retry_after_unit=self.retry_after_unit,
         )
@@ -296,6 +303,11 @@ class ExchangeAdapter(ABC):
 
     def close(self) -> None:
         self.http.close()
+
+
+def _scaled(limit: RateLimit, time_scale: float) -> RateLimit:
+    """A simulator compressing its windows `time_scale` times allows proportionally more."""
+    return limit if time_scale == 1.0 else RateLimit(limit.requests, limit.period / time_scale)
 
 
 def first_page(contract: Contract, end: datetime, now: datetime, page_size: int) -> int:

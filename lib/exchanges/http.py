@@ -3,10 +3,16 @@
 Transport retries (timeouts, 5xx, 429 honouring Retry-After) are urllib3 `Retry`'s job; its
 waits, like the limiter's, wait on the stop event (lib.runtime.stopping), so a stop never sits
 out a 30-60 s Retry-After: the wait ends at once and the request fails as temporary. The
-`RateLimiter` keeps a client under an exchange's documented request budget before it is hit;
-where the exchange reports used weight in a header (an adapter's `weight_header`) the limiter
-also pauses when that weight nears the limit, so a long backfill never earns a ban. Which
-venue does what is declared by the adapters; nothing here names one.
+`RateLimiter` keeps a client under an exchange's documented request budget before it is hit.
+One budget is shared by every request, except where a venue counts a request per key (OKX's
+history: per IP and instrument): a request naming a `limit_key` then goes through that key's
+own limiter, built lazily from the `keyed_rate_limit` the adapter declares, so instruments
+never wait on one another. Where the exchange reports its count in a header the limiter also
+pauses before the budget runs out, so a long backfill never earns a ban: used weight nearing
+the limit (`WeightHeader`), or remaining budget below a floor until the reset the header names
+(`RemainingHeader`, the IETF `RateLimit: "policy";r=..;t=..` form). A pause applies to the
+limiter the reply's request went through. Which venue does what is declared by the adapters;
+nothing here names one.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ class RateLimiter:
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self._foreground_waiting = 0
+        self.acquired = 0  # requests let through since creation (for tests and diagnostics)
 
     def acquire(self, weight: float = 1.0, background: bool = False) -> None:
         """Wait for room for `weight`. A `background` request (the settlement worker's
@@ -90,6 +97,7 @@ class RateLimiter:
                     if wait == 0.0 and fits and not behind:
                         self._sent.append((now, weight))
                         self._used += weight
+                        self.acquired += 1
                         return
                     if not background and not waiting:
                         waiting = True
@@ -156,6 +164,39 @@ class WeightHeader:
     headroom: float = 0.9
 
 
+@dataclass(frozen=True, slots=True)
+class RemainingHeader:
+    """A response header saying how much budget is left and when it resets, in the IETF
+    RateLimit form: `"policy";r=<remaining>;t=<seconds to reset>` (Pacifica's `ratelimit`).
+
+    Below `floor` (in budget units, the ones `RateLimit` counts) the limiter sends nothing
+    until the reset: the venue's own count wins over our estimate of what requests cost, and
+    over other clients on the same IP. `unit` is budget units per header unit (Pacifica
+    reports tenths of a credit: 0.1)."""
+
+    name: str
+    floor: float
+    unit: float = 1.0
+
+
+def parse_remaining(value: str) -> tuple[float, float] | None:
+    """(remaining, seconds to reset) from an IETF RateLimit header value, in header units; of
+    several policies the one with least remaining; None when no item carries both numbers.
+
+    `"credits";r=1200;t=32` -> (1200.0, 32.0)."""
+    found: list[tuple[float, float]] = []
+    for item in value.split(","):
+        params: dict[str, str] = {}
+        for part in item.split(";")[1:]:
+            key, _, number = part.partition("=")
+            params[key.strip().lower()] = number.strip()
+        try:
+            found.append((float(params["r"]), float(params["t"])))
+        except (KeyError, ValueError):
+            continue
+    return min(found) if found else None
+
+
 class ExchangeHttp:
     """GET/POST JSON against one exchange with timeouts, retries and rate limiting."""
 
@@ -169,6 +210,8 @@ class ExchangeHttp:
         read_timeout: float = 15.0,
         max_retries: int = 5,
         weight_header: WeightHeader | None = None,
+        remaining_header: RemainingHeader | None = None,
+        keyed_rate_limit: RateLimit | None = None,
         time_scale: float = 1.0,
         retry_after_unit: float = 1.0,
         stop: threading.Event | None = None,
@@ -177,8 +220,14 @@ class ExchangeHttp:
         self.base_url = base_url.rstrip("/")
         self.stop = stop or STOP  # default: the process-wide event SIGINT/SIGTERM set
         self.limiter = RateLimiter(rate_limit, sleep=self._wait)
+        # per-key budgets (one limiter per instrument a venue lists: a few hundred at most,
+        # each a handful of timestamps), made on first use; None: keys share `limiter`
+        self.keyed_rate_limit = keyed_rate_limit
+        self._keyed: dict[str, RateLimiter] = {}
+        self._keyed_lock = threading.Lock()
         self.timeout = (connect_timeout, read_timeout)
         self.weight_header = weight_header
+        self.remaining_header = remaining_header
         self.time_scale = time_scale
         self.retry_after_unit = retry_after_unit  # seconds per Retry-After unit (ms: 0.001)
         self.request_count = 0
@@ -219,18 +268,45 @@ class ExchangeHttp:
         finally:
             self._local.background = before
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None, weight: float = 1) -> Any:
-        return self._request("GET", path, weight, params=params)
+    def get_json(
+        self, path: str, params: dict[str, Any] | None = None, weight: float = 1,
+        limit_key: str | None = None,
+    ) -> Any:
+        """GET `path`; `limit_key` (an instrument) counts it against that key's own budget."""
+        return self._request("GET", path, weight, limit_key, params=params)
 
-    def post_json(self, path: str, body: dict[str, Any], weight: float = 1) -> Any:
-        return self._request("POST", path, weight, json=body)
+    def post_json(
+        self, path: str, body: dict[str, Any], weight: float = 1, limit_key: str | None = None,
+    ) -> Any:
+        return self._request("POST", path, weight, limit_key, json=body)
 
-    def _request(self, method: str, path: str, weight: float, **kwargs: Any) -> Any:
+    def limiter_for(self, key: str | None) -> RateLimiter:
+        """The limiter a request with `limit_key=key` goes through: the key's own when the
+        adapter declared a per-key budget, else the shared one."""
+        if key is None or self.keyed_rate_limit is None:
+            return self.limiter
+        with self._keyed_lock:
+            limiter = self._keyed.get(key)
+            if limiter is None:
+                limiter = RateLimiter(self.keyed_rate_limit, sleep=self._wait)
+                self._keyed[key] = limiter
+            return limiter
+
+    @property
+    def limit_keys(self) -> list[str]:
+        """The keys that have a limiter of their own so far."""
+        with self._keyed_lock:
+            return list(self._keyed)
+
+    def _request(
+        self, method: str, path: str, weight: float, limit_key: str | None, **kwargs: Any
+    ) -> Any:
         url = f"{self.base_url}{path}"
+        limiter = self.limiter_for(limit_key)
         for attempt in range(MALFORMED_RETRIES + 1):
             if self.stop.is_set():
                 raise TemporaryExchangeError(self.exchange, f"{path}: not sent: stopping")
-            self.limiter.acquire(weight, background=getattr(self._local, "background", False))
+            limiter.acquire(weight, background=getattr(self._local, "background", False))
             with self._count_lock:
                 self.request_count += 1
             try:
@@ -239,8 +315,8 @@ class ExchangeHttp:
                 raise TemporaryExchangeError(self.exchange, f"{path}: {_short(e)}") from e
             except requests.RequestException as e:
                 raise TemporaryExchangeError(self.exchange, f"{path}: {_short(e)}") from e
-            self._observe(response)
-            self._raise_for_status(path, response)
+            self._observe(response, limiter)
+            self._raise_for_status(path, response, limiter)
             try:
                 return response.json()
             except (json.JSONDecodeError, ValueError) as e:
@@ -273,7 +349,14 @@ class ExchangeHttp:
         date, received = seen
         return date + timedelta(seconds=(time.monotonic() - received) * self.time_scale)
 
-    def _observe(self, response: requests.Response) -> None:
+    def _observe(self, response: requests.Response, limiter: RateLimiter) -> None:
+        """Read the reply's clock and, where the venue reports its count, pause `limiter`
+        (the one the request went through) before the budget runs out."""
+        self._observe_date(response)
+        self._observe_weight(response, limiter)
+        self._observe_remaining(response, limiter)
+
+    def _observe_date(self, response: requests.Response) -> None:
         date = response.headers.get("Date")
         if date:
             try:
@@ -283,6 +366,8 @@ class ExchangeHttp:
             if parsed is not None and parsed.tzinfo is not None:
                 with self._date_lock:
                     self._server_date = (parsed.astimezone(UTC), time.monotonic())
+
+    def _observe_weight(self, response: requests.Response, limiter: RateLimiter) -> None:
         header = self.weight_header
         if header is None or header.name not in response.headers:
             return
@@ -295,9 +380,29 @@ class ExchangeHttp:
             pause = window - (time.time() % window) + 0.05
             logger.warning("%s: used weight %d of %d, pausing %.1fs",
                            self.exchange, used, header.limit, pause)
-            self.limiter.pause(pause)
+            limiter.pause(pause)
 
-    def _raise_for_status(self, path: str, response: requests.Response) -> None:
+    def _observe_remaining(self, response: requests.Response, limiter: RateLimiter) -> None:
+        header = self.remaining_header
+        value = response.headers.get(header.name) if header is not None else None
+        if header is None or value is None:
+            return
+        parsed = parse_remaining(value)
+        if parsed is None:
+            logger.debug("%s: unreadable %s header %r", self.exchange, header.name, value)
+            return
+        remaining = parsed[0] * header.unit
+        if remaining < header.floor:
+            pause = parsed[1] / self.time_scale + 0.05
+            # routine at the end of each window of a long backfill: the venue's count, not
+            # our estimate of request costs, says when to stop
+            logger.info("%s: %.4g of the budget left (floor %.4g), pausing %.2fs to the reset",
+                        self.exchange, remaining, header.floor, pause)
+            limiter.pause(pause)
+
+    def _raise_for_status(
+        self, path: str, response: requests.Response, limiter: RateLimiter
+    ) -> None:
         status = response.status_code
         if status < 400:
             return
@@ -305,7 +410,7 @@ class ExchangeHttp:
         retry_after = response.headers.get("Retry-After")
         if retry_after:
             try:
-                self.limiter.pause(float(retry_after) * self.retry_after_unit)
+                limiter.pause(float(retry_after) * self.retry_after_unit)
             except ValueError:  # an HTTP-date Retry-After: urllib3 already waited on it
                 logger.debug("%s: Retry-After %r is a date", self.exchange, retry_after)
         if status in RETRY_STATUSES or status == 418:

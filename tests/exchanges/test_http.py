@@ -13,7 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
-from lib.exchanges.http import ExchangeHttp, RateLimit, RateLimiter, WeightHeader
+from lib.exchanges.http import (
+    ExchangeHttp,
+    RateLimit,
+    RateLimiter,
+    RemainingHeader,
+    WeightHeader,
+    parse_remaining,
+)
 
 
 class Script:
@@ -270,3 +277,97 @@ def test_background_requests_let_waiting_foreground_ones_go_first() -> None:
     history.join(30)
     snapshot.join(30)
     assert order == ["snapshot", "history"]
+
+
+class WatchedStop(threading.Event):
+    """A stop event that records every wait the client's limiter and retries make on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(-1.0 if timeout is None else timeout)
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def test_a_key_at_its_limit_does_not_hold_up_other_keys(server: tuple[str, Script]) -> None:
+    """Requests naming a limit key go through that key's own limiter, not the shared one: a key
+    that has spent its budget waits, and another key's requests go through meanwhile."""
+    url, script = server
+    script.replies = [(200, {}, b"{}", 0)]
+    stop = WatchedStop()
+    client = ExchangeHttp("testex", url, RateLimit(1000, 1.0), stop=stop,
+                          keyed_rate_limit=RateLimit(2, 60.0))
+    client.get_json("/h", {"i": "A"}, limit_key="A")
+    client.get_json("/h", {"i": "A"}, limit_key="A")
+    errors: list[Exception] = []
+
+    def third_on_a() -> None:
+        try:
+            client.get_json("/h", {"i": "A"}, limit_key="A")
+        except TemporaryExchangeError as e:
+            errors.append(e)
+
+    blocked = threading.Thread(target=third_on_a)
+    blocked.start()
+    assert stop.waiting.wait(10)  # A's third request waits in A's limiter (60 s window)
+    other = threading.Thread(target=lambda: [client.get_json("/h", {"i": "B"}, limit_key="B")
+                                             for _ in range(2)])
+    other.start()
+    other.join(10)
+    assert not other.is_alive() and blocked.is_alive()
+    assert script.paths.count("/h?i=B") == 2 and script.paths.count("/h?i=A") == 2
+    assert len(stop.waits) == 1  # B never waited
+    assert sorted(client.limit_keys) == ["A", "B"]
+    assert client.limiter_for("B").acquired == 2 and client.limiter.acquired == 0
+    stop.set()  # a stop cuts A's wait short: its request fails as temporary, unsent
+    blocked.join(10)
+    assert len(errors) == 1 and "stopping" in str(errors[0])
+    assert script.paths.count("/h?i=A") == 2
+
+
+def test_limit_key_without_a_keyed_budget_shares_the_limiter(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [(200, {}, b"{}", 0)]
+    client = _client(url)
+    client.get_json("/h", limit_key="A")
+    client.get_json("/h")
+    assert client.limiter_for("A") is client.limiter and client.limiter.acquired == 2
+    assert client.limit_keys == []
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ('"credits";r=1200;t=32', (1200.0, 32.0)),  # Pacifica's documented reply header
+    ('"credits";r=0;t=5', (0.0, 5.0)),
+    ('"burst";r=50;t=1, "daily";r=7;t=3600', (7.0, 3600.0)),  # the tightest policy
+    ('"credits";q=1250;w=60', None),  # the policy header names no remaining count
+    ("garbage", None),
+    ('"credits";r=x;t=1', None),
+])
+def test_remaining_header_values_are_read(value: str, expected: tuple[float, float] | None
+                                          ) -> None:
+    assert parse_remaining(value) == expected
+
+
+def test_remaining_budget_below_the_floor_pauses_until_the_reset(
+        server: tuple[str, Script]) -> None:
+    """Pacifica's header counts tenths of a credit: r=1200 is 120 credits left (no pause),
+    r=100 is 10, under a 12.5-credit floor: nothing is sent for the `t` seconds to the reset
+    (32 venue seconds, 1 s at time scale 32)."""
+    url, script = server
+    header = RemainingHeader("ratelimit", floor=12.5, unit=0.1)
+    stop = WatchedStop()
+    client = ExchangeHttp("testex", url, RateLimit(1000, 1.0), stop=stop,
+                          remaining_header=header, time_scale=32.0)
+    script.replies = [(200, {"ratelimit": '"credits";r=1200;t=32'}, b"{}", 0)]
+    client.get_json("/x")
+    client.get_json("/x")
+    assert stop.waits == []
+    script.replies = [(200, {"ratelimit": '"credits";r=100;t=32'}, b"{}", 0)]
+    client.get_json("/x")
+    client.get_json("/x")
+    assert len(stop.waits) == 1 and 0.9 < stop.waits[0] <= 1.05
+    assert len(script.times) == 4

@@ -3,20 +3,28 @@
 Pages are read newest first from now, each below the last one's oldest row, and reading stops
 at the page that reaches the window start (never the venue's whole history); each request asks
 only as many rows as reach back to the start. The checks every venue shares are in
-test_adapters_live.py (where one 4000-row page holds all the simulated history).
+test_adapters_live.py (where one 4000-row page holds all the simulated history). Reading more
+history than the credit budget allows in a minute meets no 429, even where the adapter's
+estimate of a request's cost is too low: the credits-left header stops it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from simulator_checks import adapter, history_contracts, live_simulator
+from simulator_checks import adapter, history_contracts, live_simulator, served
 
 from lib.exchanges.base import ExchangeAdapter
+from lib.exchanges.venues.pacifica import HISTORY_WEIGHT
+from lib.models import Contract
+from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
 from lib.timeutils import floor_to_interval, from_ms
 
@@ -27,6 +35,13 @@ EXCHANGE = "pacifica"
 def sim() -> Iterator[SimulatorServer]:
     with live_simulator() as server:
         yield server
+
+
+def full_universe(time_scale: float) -> AbstractContextManager[SimulatorServer]:
+    """A simulator (seed 7) of the default 2,300-contract universe: 40 Pacifica contracts,
+    more history than the credit budget allows in a minute (the live tests' universe has 5)."""
+    return running_simulator(SimulatorConfig(seed=7, total_contracts=2300,
+                                             time_scale=time_scale))
 
 
 def _asked(a: ExchangeAdapter) -> list[dict[str, list[str]]]:
@@ -85,3 +100,46 @@ def test_a_recent_window_asks_few_rows(sim: SimulatorServer) -> None:
         sim.universe.settlements(EXCHANGE, symbol, start, end))
     assert len(queries) == 1
     assert 5 <= int(queries[0]["limit"][0]) <= 7  # hours from now back to start, + 2
+
+
+def _last_day(sim: SimulatorServer, a: ExchangeAdapter, threads: int,
+              contracts: list[Contract]) -> None:
+    """Every contract's day of history ending two hours ago, read on `threads` threads, is the
+    simulator's (the window stays put while the time-scaled clock runs)."""
+    end = floor_to_interval(sim.universe.now(), 1) - timedelta(hours=2)
+    start = end - timedelta(days=1)
+    with ThreadPoolExecutor(threads) as pool:
+        found = list(pool.map(lambda c: a.fetch_history(c, start, end), contracts))
+    for c, events in zip(contracts, found, strict=True):
+        assert [(e.funding_time, e.funding_rate) for e in events] == (
+            sim.universe.settlements(EXCHANGE, c.symbol, start, end))
+
+
+def test_more_history_than_a_minute_allows_meets_no_429() -> None:
+    """40 contracts' history is 360 credits, nearly three minutes of the 125-credit budget
+    (time scale 30: two seconds each): read on 4 threads, no request meets a 429 (one would be
+    retried, and the simulator would serve more requests than the adapter sent)."""
+    with full_universe(30.0) as sim:
+        a = adapter(sim, EXCHANGE, time_scale=30.0)
+        contracts = a.list_contracts()
+        assert len(contracts) * HISTORY_WEIGHT > 2 * a.rate_limit.requests
+        sent, answered = a.request_count, served(sim, EXCHANGE)
+        _last_day(sim, a, 4, contracts)
+        assert a.request_count - sent == len(contracts) == served(sim, EXCHANGE) - answered
+
+
+def test_credits_left_in_the_header_stop_an_adapter_that_underestimates_costs(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An adapter that believes history costs 1 credit (the venue charges 9) would send 40
+    requests in one window and meet 429s; the `ratelimit` header's count of credits left
+    pauses it at each window's end instead."""
+    with full_universe(30.0) as sim:
+        a = adapter(sim, EXCHANGE, time_scale=30.0)
+        a.history_weight = 1  # type: ignore[misc]
+        contracts = a.list_contracts()
+        sent, answered = a.request_count, served(sim, EXCHANGE)
+        with caplog.at_level(logging.INFO, logger="lib.exchanges.http"):
+            _last_day(sim, a, 1, contracts)
+        assert a.request_count - sent == len(contracts) == served(sim, EXCHANGE) - answered
+        pauses = [r for r in caplog.records if "pausing" in r.getMessage()]
+        assert len(pauses) >= 2  # at the end of the first window and of the second

@@ -5,7 +5,8 @@ Contracts come from `/api/v5/public/instruments`; current funding for every swap
 contract's funding interval; mark prices and open interest from one bulk request each. History
 is `/api/v5/public/funding-rate-history`, newest first, up to 400 rows, and its `realizedRate`
 is the rate that actually settled (`fundingRate` there is the prediction)
-(../shared/exchange-apis.md §3).
+(../shared/exchange-apis.md §3). OKX counts history requests per IP and instrument, so each
+instrument's history has a limiter of its own (`history_rate_limit`).
 """
 
 from __future__ import annotations
@@ -197,9 +198,12 @@ class Adapter(ExchangeAdapter):
 
     id = EXCHANGE
     default_base_url = "https://www.okx.com"
-    # Public limits are per endpoint (and instrument): funding-rate and its history 10 per 2 s,
-    # instruments 20 per 2 s. A backfill hits history for one instId at a time: 10 per 2 s.
+    # Public limits are per endpoint and IP + instrument (or instType): funding-rate and its
+    # history 10 per 2 s per instId, instruments 20 per 2 s. Everything but history goes
+    # through the shared 10 per 2 s; history through one 10 per 2 s limiter per instId, so a
+    # settlement's ~220 contracts are not paced as one instrument (44 s at 10 per 2 s).
     rate_limit = RateLimit(10, 2.0)
+    history_rate_limit = RateLimit(10, 2.0)
     history_page_size = 400
     history_direction = "backward"  # newest rows older than `after` (ms)
     history_bounds = "exclusive"  # `before` and `after` leave out a row exactly at them
@@ -229,4 +233,5 @@ class Adapter(ExchangeAdapter):
         """The newest rows newer than `before` and older than `after` (ms)."""
         params = {"instId": contract.symbol, "before": query.first, "after": query.last,
                   "limit": self.history_page_size}
-        return parse_history(self.http.get_json(HISTORY, params), contract.symbol)
+        payload = self.http.get_json(HISTORY, params, limit_key=contract.symbol)
+        return parse_history(payload, contract.symbol)

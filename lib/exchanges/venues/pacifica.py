@@ -14,15 +14,21 @@ read down from now until one reaches the window start (`has_more`/`next_cursor`)
 Interval: the documented 1 h ("at the end of each 1-hour interval"; no field); history rows
 carry the step their own `created_at` spacing shows. Next funding: the next full hour.
 
-Rate limits are credits per rolling 60 s per IP, published loosely (125 for an unidentified IP
-now; 100 and 300 in older revisions; "heavy" GETs 3-12 credits; history measured at ~9). The
-adapter models them conservatively: 100 credits a minute, 12 per history request, 1 otherwise.
+Rate limits are credits per rolling 60 s per IP. The current docs give an unidentified IP 125
+(older revisions 100 and 300), 1 credit a standard request and 3-12 a "heavy" GET; history was
+measured at ~9 credits at any `limit`. The adapter budgets exactly that: 125 credits a minute, 9
+a history request, 1 otherwise, so a backfill reads 13 contracts a minute, not 8. In case real
+costs are higher (the 9 is one client's measurement; the documented range tops at 12) or
+another client shares the IP, every reply's `ratelimit: "credits";r=1200;t=32` (credits left
+x10, seconds to the reset; `ratelimit-policy: "credits";q=1250;w=60` is the quota x10 and
+window) is read: under 12.5 credits left (10 % of the quota, more than one history request)
+nothing is sent until the reset. The venue's count, not our estimate, has the last word.
 
 Confirmed by recorded real replies (../shared/exchange-responses/pacifica/: ccxt's fetchMarkets
 and captures of info, info/prices and funding_rate/history): every shape and type, spot rows in
 the same lists, `k` names, OI in base units, `created_at` ~0.4 s after the hour, newest-first
 history with `next_cursor`/`has_more`. Documentation only: the 4000-row page limit, the credit
-costs and the rate-limit reply (HTTP 429).
+costs, the rate-limit headers and the rate-limit reply (HTTP 429).
 """
 
 from __future__ import annotations
@@ -31,10 +37,10 @@ import logging
 import math
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from lib.exchanges.base import ExchangeAdapter, HistoryPage, PageQuery
-from lib.exchanges.http import RateLimit
+from lib.exchanges.http import RateLimit, RemainingHeader
 from lib.exchanges.replies import (
     SnapshotFields,
     contract_from_symbol,
@@ -59,7 +65,11 @@ INTERVAL_HOURS = 1.0  # documented: every market settles each hour
 CONTRACT_SIZE = 1.0  # sizes are in base units (ccxt: contractSize 1)
 PERPETUAL = "perpetual"
 TEMPORARY_CODES = frozenset({"429", "500", "502", "503"})  # `code` echoes the HTTP status
-HISTORY_WEIGHT = 12  # credits: the top of the documented "heavy GET" range (measured ~9)
+CREDITS = RateLimit(125, 60.0)  # an unidentified IP's credits per rolling minute (docs)
+HISTORY_WEIGHT = 9  # credits a history request costs (measured, at any `limit`)
+# `ratelimit` counts tenths of a credit; below 10 % of the quota (12.5 credits, more than one
+# history request) wait for the reset it names
+REMAINING = RemainingHeader("ratelimit", floor=0.1 * CREDITS.requests, unit=0.1)
 SNAPSHOT = SnapshotFields(rate="funding", mark="mark", index="oracle",
                           open_interest="open_interest", volume="volume_24h",
                           open_interest_unit="base", volume_unit="quote",
@@ -190,7 +200,9 @@ class Adapter(ExchangeAdapter):
 
     id = EXCHANGE
     default_base_url = "https://api.pacifica.fi"
-    rate_limit = RateLimit(100, 60.0)  # credits per rolling minute (conservative, see above)
+    rate_limit = CREDITS
+    remaining_header = REMAINING  # the venue's own count of credits left (see above)
+    history_weight: ClassVar[float] = HISTORY_WEIGHT
     history_page_size = 4000  # `limit` maximum
     history_direction = "backward"  # newest first, from now: there is no time parameter
 
@@ -221,7 +233,7 @@ class Adapter(ExchangeAdapter):
                                   "limit": self._limit(contract, int(reach_ms), start)}
         if venue_cursor is not None:
             params["cursor"] = venue_cursor
-        payload = self.http.get_json(HISTORY, params, weight=HISTORY_WEIGHT)
+        payload = self.http.get_json(HISTORY, params, weight=self.history_weight)
         events, next_cursor = parse_history_page(payload, contract.symbol)
         if not events or next_cursor is None:
             return HistoryPage(events, None)
