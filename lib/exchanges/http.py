@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MALFORMED_RETRIES = 3  # a truncated body is a transport fault: ask again a few times
+ARRIVAL_MARGIN = 0.02  # share of a rate-limit period added for the requests' arrival jitter
 BACKGROUND_YIELD_S = 0.01  # a background request behind a waiting foreground one looks again
 
 
@@ -77,6 +78,10 @@ class RateLimiter:
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self._foreground_waiting = 0
+        self._cap: tuple[float, float] | None = None  # (weight left, until): the venue's word
+        # a request counts for a little longer than the period: the venue counts it when it
+        # arrives, and one sent on the edge of its window can arrive later than the next one
+        self._span = limit.period * (1 + ARRIVAL_MARGIN)
         self.acquired = 0  # requests let through since creation (for tests and diagnostics)
 
     def acquire(self, weight: float = 1.0, background: bool = False) -> None:
@@ -92,12 +97,17 @@ class RateLimiter:
                     now = self._clock()
                     self._expire(now)
                     wait = max(self._paused_until - now, 0.0)
+                    cap = self._cap if self._cap is not None and now < self._cap[1] else None
+                    if cap is not None and (background or weight > cap[0] + 1e-9):
+                        wait = max(wait, cap[1] - now)
                     fits = self._used + weight <= self.limit.requests + 1e-9
                     behind = background and self._foreground_waiting > 0
                     if wait == 0.0 and fits and not behind:
                         self._sent.append((now, weight))
                         self._used += weight
                         self.acquired += 1
+                        if cap is not None:
+                            self._cap = (cap[0] - weight, cap[1])
                         return
                     if not background and not waiting:
                         waiting = True
@@ -112,7 +122,7 @@ class RateLimiter:
                     self._foreground_waiting -= 1
 
     def _expire(self, now: float) -> None:
-        while self._sent and self._sent[0][0] <= now - self.limit.period:
+        while self._sent and self._sent[0][0] <= now - self._span:
             self._used -= self._sent.popleft()[1]
         if not self._sent:
             self._used = 0.0  # no float dust left behind
@@ -124,8 +134,15 @@ class RateLimiter:
         for sent_at, w in self._sent:
             freed += w
             if freed >= excess - 1e-9:
-                return sent_at + self.limit.period
-        return self._clock() + self.limit.period
+                return sent_at + self._span
+        return self._clock() + self._span
+
+    def cap(self, remaining: float, seconds: float) -> None:
+        """The venue says only `remaining` weight is left for `seconds`: until then background
+        requests wait (whatever we think they cost: the venue's count wins), and foreground
+        ones (a snapshot) still go while they fit in what is left."""
+        with self._lock:
+            self._cap = (remaining, self._clock() + seconds)
 
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds` (the exchange says we are near or over its limit)."""
@@ -169,10 +186,11 @@ class RemainingHeader:
     """A response header saying how much budget is left and when it resets, in the IETF
     RateLimit form: `"policy";r=<remaining>;t=<seconds to reset>` (Pacifica's `ratelimit`).
 
-    Below `floor` (in budget units, the ones `RateLimit` counts) the limiter sends nothing
-    until the reset: the venue's own count wins over our estimate of what requests cost, and
-    over other clients on the same IP. `unit` is budget units per header unit (Pacifica
-    reports tenths of a credit: 0.1)."""
+    Below `floor` (in budget units, the ones `RateLimit` counts) the limiter holds background
+    requests (the settlement worker's history) until the reset and lets foreground ones (a
+    snapshot's 1 credit) go while they fit in the rest: the venue's own count wins over our
+    estimate of what requests cost, and over other clients on the same IP. `unit` is budget
+    units per header unit (Pacifica reports tenths of a credit: 0.1)."""
 
     name: str
     floor: float
@@ -396,9 +414,9 @@ class ExchangeHttp:
             pause = parsed[1] / self.time_scale + 0.05
             # routine at the end of each window of a long backfill: the venue's count, not
             # our estimate of request costs, says when to stop
-            logger.info("%s: %.4g of the budget left (floor %.4g), pausing %.2fs to the reset",
+            logger.info("%s: %.4g of the budget left (floor %.4g) for %.2fs, to the reset",
                         self.exchange, remaining, header.floor, pause)
-            limiter.pause(pause)
+            limiter.cap(remaining, pause)
 
     def _raise_for_status(
         self, path: str, response: requests.Response, limiter: RateLimiter

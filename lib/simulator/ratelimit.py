@@ -88,6 +88,11 @@ class WindowLimiter:
             cur_id, used = self._windows.get(key, (wid, 0))
             return used if cur_id == wid else 0
 
+    def reset_in(self, window_s: float) -> float:
+        """Seconds (scaled) until the current window of that length ends and its count resets."""
+        span = window_s / self.time_scale
+        return span - time.monotonic() % span
+
     def saturate(self, prefix: str) -> list[str]:
         """Refuse every known key starting with `prefix` for one whole window from now, as
         if another client on the same IP had just used it up; return the keys.

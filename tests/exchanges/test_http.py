@@ -14,6 +14,7 @@ import pytest
 
 from lib.errors import ExchangeDataError, ExchangeError, TemporaryExchangeError
 from lib.exchanges.http import (
+    ARRIVAL_MARGIN,
     ExchangeHttp,
     RateLimit,
     RateLimiter,
@@ -149,17 +150,19 @@ def test_rate_limiter_spaces_requests_to_the_budget() -> None:
     for _ in range(15):
         limiter.acquire()
         sent.append(now[0])
-    # the whole budget per period: 5 at once, 5 after a second, 5 after two
-    assert now[0] == pytest.approx(2.0)
+    # the whole budget per period: 5 at once, 5 after a second, 5 after two (each period
+    # stretched by the margin for the requests' arrival at the venue)
+    span = 1.0 * (1 + ARRIVAL_MARGIN)
+    assert now[0] == pytest.approx(2 * span)
     # and never more than 5 in any one-second window, however an exchange aligns its windows
     # (a token bucket that starts full sends 9 in the first second)
     assert max(sum(1 for t in sent if start <= t < start + 1.0 - 1e-9) for start in sent) == 5
     for weight in (2.0, 7.0):  # weighted requests; one heavier than the budget goes alone
         limiter.acquire(weight)
-    assert now[0] == pytest.approx(4.0)
+    assert now[0] == pytest.approx(4 * span)
     limiter.pause(3.0)
     limiter.acquire()
-    assert now[0] >= 5.0
+    assert now[0] >= 4 * span + 3.0
 
 
 def test_retry_after_in_milliseconds_is_not_read_as_seconds(server: tuple[str, Script]) -> None:
@@ -270,10 +273,11 @@ def test_background_requests_let_waiting_foreground_ones_go_first() -> None:
     snapshot = threading.Thread(target=take, args=("snapshot", False))
     snapshot.start()
     manual.wait_for(lambda: manual.sleepers == 2)  # and so does the snapshot, after it
-    manual.advance(1.0)  # room for one
+    span = 1.0 * (1 + ARRIVAL_MARGIN)  # the period, and the margin for arrival at the venue
+    manual.advance(span)  # room for one
     manual.wait_for(lambda: len(order) == 1)
     assert order == ["snapshot"]
-    manual.advance(1.0)
+    manual.advance(span)
     history.join(30)
     snapshot.join(30)
     assert order == ["snapshot", "history"]
@@ -352,22 +356,27 @@ def test_remaining_header_values_are_read(value: str, expected: tuple[float, flo
     assert parse_remaining(value) == expected
 
 
-def test_remaining_budget_below_the_floor_pauses_until_the_reset(
+def test_remaining_budget_below_the_floor_holds_heavier_requests_until_the_reset(
         server: tuple[str, Script]) -> None:
-    """Pacifica's header counts tenths of a credit: r=1200 is 120 credits left (no pause),
-    r=100 is 10, under a 12.5-credit floor: nothing is sent for the `t` seconds to the reset
-    (32 venue seconds, 1 s at time scale 32)."""
+    """Pacifica's header counts tenths of a credit: r=1200 is 120 credits left (no wait),
+    r=100 is 10, under a 12.5-credit floor: until the reset `t` seconds later (32 venue
+    seconds, 1 s at time scale 32) only what fits in what is left goes, and once nothing is
+    left even a 1-credit snapshot waits for the reset."""
     url, script = server
     header = RemainingHeader("ratelimit", floor=12.5, unit=0.1)
     stop = WatchedStop()
     client = ExchangeHttp("testex", url, RateLimit(1000, 1.0), stop=stop,
                           remaining_header=header, time_scale=32.0)
     script.replies = [(200, {"ratelimit": '"credits";r=1200;t=32'}, b"{}", 0)]
-    client.get_json("/x")
-    client.get_json("/x")
+    client.get_json("/x", weight=9)
+    client.get_json("/x", weight=9)
     assert stop.waits == []
-    script.replies = [(200, {"ratelimit": '"credits";r=100;t=32'}, b"{}", 0)]
-    client.get_json("/x")
-    client.get_json("/x")
+    script.replies = [(200, {"ratelimit": f'"credits";r={left};t=32'}, b"{}", 0)
+                      for left in (100, 90, 0, 1200)]
+    client.get_json("/x", weight=9)  # 10 credits left after it, says the venue
+    client.get_json("/x", weight=1)  # a snapshot fits: no wait (9 left)
+    client.get_json("/x", weight=9)  # so does a history request (none left)
+    assert stop.waits == []
+    client.get_json("/x", weight=1)  # nothing fits until the reset
     assert len(stop.waits) == 1 and 0.9 < stop.waits[0] <= 1.05
-    assert len(script.times) == 4
+    assert len(script.times) == 6

@@ -23,7 +23,7 @@ from simulator_checks import adapter, history_contracts, live_simulator, served
 
 from lib.exchanges.base import ExchangeAdapter
 from lib.exchanges.venues.pacifica import HISTORY_WEIGHT
-from lib.models import Contract
+from lib.models import Contract, FundingEvent
 from lib.simulator import SimulatorConfig, running_simulator
 from lib.simulator.server import SimulatorServer
 from lib.timeutils import floor_to_interval, from_ms
@@ -103,13 +103,21 @@ def test_a_recent_window_asks_few_rows(sim: SimulatorServer) -> None:
 
 
 def _last_day(sim: SimulatorServer, a: ExchangeAdapter, threads: int,
-              contracts: list[Contract]) -> None:
-    """Every contract's day of history ending two hours ago, read on `threads` threads, is the
-    simulator's (the window stays put while the time-scaled clock runs)."""
+              contracts: list[Contract], background: bool = False) -> None:
+    """Every contract's day of history ending two hours ago, read on `threads` threads (in the
+    limiter's background, as the settlement worker reads, if asked), is the simulator's (the
+    window stays put while the time-scaled clock runs)."""
     end = floor_to_interval(sim.universe.now(), 1) - timedelta(hours=2)
     start = end - timedelta(days=1)
+
+    def read(c: Contract) -> list[FundingEvent]:
+        if not background:
+            return a.fetch_history(c, start, end)
+        with a.http.in_background():
+            return a.fetch_history(c, start, end)
+
     with ThreadPoolExecutor(threads) as pool:
-        found = list(pool.map(lambda c: a.fetch_history(c, start, end), contracts))
+        found = list(pool.map(read, contracts))
     for c, events in zip(contracts, found, strict=True):
         assert [(e.funding_time, e.funding_rate) for e in events] == (
             sim.universe.settlements(EXCHANGE, c.symbol, start, end))
@@ -132,14 +140,14 @@ def test_credits_left_in_the_header_stop_an_adapter_that_underestimates_costs(
         caplog: pytest.LogCaptureFixture) -> None:
     """An adapter that believes history costs 1 credit (the venue charges 9) would send 40
     requests in one window and meet 429s; the `ratelimit` header's count of credits left
-    pauses it at each window's end instead."""
+    holds its background requests at each window's end instead."""
     with full_universe(30.0) as sim:
         a = adapter(sim, EXCHANGE, time_scale=30.0)
         a.history_weight = 1  # type: ignore[misc]
         contracts = a.list_contracts()
         sent, answered = a.request_count, served(sim, EXCHANGE)
         with caplog.at_level(logging.INFO, logger="lib.exchanges.http"):
-            _last_day(sim, a, 1, contracts)
+            _last_day(sim, a, 1, contracts, background=True)
         assert a.request_count - sent == len(contracts) == served(sim, EXCHANGE) - answered
-        pauses = [r for r in caplog.records if "pausing" in r.getMessage()]
+        pauses = [r for r in caplog.records if "to the reset" in r.getMessage()]
         assert len(pauses) >= 2  # at the end of the first window and of the second

@@ -12,7 +12,7 @@ import pytest
 from history_truth import ground_truth, row_count, stored
 from sqlalchemy import Engine
 
-from config.settings import Settings, get_settings
+from config.settings import SUPPORTED_EXCHANGES, Settings, get_settings
 from lib.exchanges import adapter_class
 from lib.exchanges.base import ExchangeAdapter, PageQuery
 from lib.history.settlements import FETCHERS, SettlementWorker
@@ -23,6 +23,14 @@ from lib.timeutils import floor_to_interval, utcnow
 
 SCALE = 60.0  # one simulated minute a second
 LEAD = timedelta(minutes=3)  # the simulator starts this long before an hourly instant
+FAST = 720.0  # one simulated hour every 5 s
+
+
+@pytest.fixture(scope="module")
+def fast_sim() -> Iterator[SimulatorServer]:
+    with running_simulator(SimulatorConfig(seed=13, total_contracts=400, time_scale=FAST,
+                                           now=datetime.now(UTC))) as server:
+        yield server
 
 
 @pytest.fixture
@@ -34,7 +42,7 @@ def before_instant() -> Iterator[SimulatorServer]:
         yield server
 
 
-def counting(exchange: str, settings: Settings) -> ExchangeAdapter:
+def counting(exchange: str, settings: Settings, scale: float = SCALE) -> ExchangeAdapter:
     """The venue's adapter, counting its per-contract history requests and its answers on
     what is published (`.history` and `.published`)."""
     base = adapter_class(exchange)
@@ -52,7 +60,7 @@ def counting(exchange: str, settings: Settings) -> ExchangeAdapter:
             answer: dict[str, datetime] | None = super().published_settlements()
             return answer
 
-    adapter: ExchangeAdapter = Counting(settings, time_scale=SCALE)
+    adapter: ExchangeAdapter = Counting(settings, time_scale=scale)
     return adapter
 
 
@@ -115,3 +123,37 @@ def test_a_venue_that_says_what_it_published_is_asked_once_per_contract(
     finally:
         worker.stop()
         adapter.close()
+
+
+@pytest.mark.parametrize("exchange", SUPPORTED_EXCHANGES)
+def test_a_busy_instant_is_stored_exactly_once_on_every_venue(
+    exchange: str, engine: Engine, fast_sim: SimulatorServer, live_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last 00:00, 08:00 or 16:00 UTC, when every contract of the venue settles at once:
+    all of them queued together, as a snapshot queues them, and each stored once."""
+    monkeypatch.setenv("SIMULATOR_URL", fast_sim.url)
+    get_settings.cache_clear()
+    adapter = counting(exchange, get_settings(), FAST)
+    instant = floor_to_interval(fast_sim.universe.now() - timedelta(minutes=5), 8)
+    contracts = adapter.list_contracts()
+    with engine.begin() as conn:
+        save_contracts(conn, contracts, utcnow())
+    worker = SettlementWorker(adapter, engine, retry_base=0.1)
+    try:
+        worker.submit_many([(c, instant, instant + timedelta(seconds=59)) for c in contracts],
+                           live=True)
+        deadline = time.monotonic() + 120
+        # windows the exchange itself lacks stay queued: nothing later shows them missing yet
+        while any(fast_sim.universe.will_have(exchange, c.symbol, instant)
+                  for c, _, _ in worker.windows()):
+            assert time.monotonic() < deadline, worker.windows()[:3]
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        adapter.close()
+    listed = {c.symbol for c in contracts}
+    truth = {k: v for k, v in ground_truth(fast_sim, [exchange], instant, instant).items()
+             if k[1] in listed}
+    assert len(truth) >= 3
+    assert stored(engine, source="live") == truth and row_count(engine) == len(truth)

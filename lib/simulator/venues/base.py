@@ -192,6 +192,11 @@ class Venue(ABC):
         """Weight used so far in a venue-wide limit's current window (for used-weight headers)."""
         return self.limiter.used(f"{self.name}:{limit_name}", self.limit(limit_name).window_s)
 
+    def reset_in(self, limit_name: str) -> int:
+        """Whole venue seconds until a venue-wide limit's window resets (for reset headers)."""
+        seconds = self.limiter.reset_in(self.limit(limit_name).window_s) * self.limiter.time_scale
+        return max(1, math.ceil(seconds))
+
     # ----- helpers for handlers ---------------------------------------------------------------
     def perps(self, include_prelaunch: bool = False) -> list[Contract]:
         return self.u.contracts(self.name, include_prelaunch=include_prelaunch)

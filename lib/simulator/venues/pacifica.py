@@ -96,9 +96,10 @@ class Pacifica(Venue):
         return resp
 
     def decorate(self, req: Request, route: Route, resp: Response) -> None:
-        """Credits left and the policy, both in tenths of a credit (as Pacifica sends them)."""
+        """Credits left and the policy, both in tenths of a credit (as Pacifica sends them), and
+        the seconds until the window resets."""
         left = max(0, CREDITS - self.used("credits"))
-        resp.headers["ratelimit"] = f'"credits";r={left * 10};t=60'
+        resp.headers["ratelimit"] = f'"credits";r={left * 10};t={self.reset_in("credits")}'
         resp.headers["ratelimit-policy"] = f'"credits";q={CREDITS * 10};w=60'
 
     # ----- endpoints --------------------------------------------------------------------------
