@@ -7,8 +7,10 @@ stops whatever it left running through `stop_system`, the same path as shutdown_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -163,3 +165,42 @@ def stop_leftovers(system: System) -> None:
         system.proc.wait(timeout=60)
         for identity in system.seen:
             terminate(identity, 5)
+
+
+# runs argv, passes on its first line after its pid, then how it ended
+_PARENT = ("import subprocess, sys; "
+           "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, text=True); "
+           "line = p.stdout.readline(); print(p.pid, flush=True); print(line, end='', flush=True); "
+           "print(p.wait(), flush=True)")
+
+
+@dataclass
+class Grandchild:
+    """A process started by a parent of its own, not by the test.
+
+    `terminate` (and so `stop_backfill`) reaps a process it stopped when it is its caller's
+    child, and Popen then reports 0 for it; the parent here reports how it really ended."""
+
+    parent: subprocess.Popen[str]
+    pid: int
+    first_line: str
+
+    @classmethod
+    def start(cls, argv: list[str], env: dict[str, str] | None = None) -> Grandchild:
+        """Start `argv` and wait for its first line of output."""
+        parent = subprocess.Popen([sys.executable, "-c", _PARENT, *argv], env=env,
+                                  stdout=subprocess.PIPE, text=True)
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        return cls(parent, pid, parent.stdout.readline())
+
+    def exit_status(self) -> int:
+        """How it ended, as Popen.returncode says it (-N: killed by signal N)."""
+        assert self.parent.stdout is not None
+        return int(self.parent.stdout.readline())
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.parent.kill()
+        self.parent.wait()

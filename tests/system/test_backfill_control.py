@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from system_helpers import (
+    Grandchild,
     settings_of,
     start_system,
     stop_leftovers,
@@ -131,18 +132,16 @@ def test_stop_backfill_kills_a_job_that_ignores_sigterm(tmp_path: Path) -> None:
     env = system_env(tmp_path)
     script = tmp_path / "unified_historical_backfill.py"
     script.write_text(STUBBORN)
-    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
-                            text=True)
+    stubborn = Grandchild.start([sys.executable, str(script)], env=env)
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        assert stubborn.first_line == "held\n"
         stopped = stop_backfill(settings_of(env), timeout=1)
         assert stopped.message == (
-            f"stopped unified_historical_backfill.py --days 30 --parallel (pid {proc.pid}): "
+            f"stopped unified_historical_backfill.py --days 30 --parallel (pid {stubborn.pid}): "
             "killed by SIGKILL after 1 s (SIGTERM was not enough)")
-        assert proc.wait(timeout=60) == -9
+        assert stubborn.exit_status() == -9
     finally:
-        proc.kill()
-        proc.wait()
+        stubborn.kill()
 
 
 def test_stop_backfill_never_signals_a_process_not_running_the_job(tmp_path: Path) -> None:

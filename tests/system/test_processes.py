@@ -3,46 +3,46 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from pathlib import Path
+
+from system_helpers import Grandchild
 
 from lib.system.processes import ProcessIdentity, open_output_log, terminate
 
 IGNORES_SIGTERM = ("import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
                    "print('ready', flush=True); time.sleep(600)")
+SLEEPER = "import time; print('ready', flush=True); time.sleep(600)"
 
 
 def test_identity_tells_a_process_from_one_that_reuses_its_pid() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    sleeper = Grandchild.start([sys.executable, "-c", SLEEPER])
     try:
-        me = ProcessIdentity.of(proc.pid)
+        pid = sleeper.pid
+        me = ProcessIdentity.of(pid)
         assert me is not None and me.alive()
-        assert not ProcessIdentity(proc.pid, me.started - 1.0).alive()  # another start time
-        assert ProcessIdentity.from_record({"pid": proc.pid, "pid_started": me.started}) == me
-        assert ProcessIdentity.from_record({"pid": proc.pid}) is None
-        assert terminate(ProcessIdentity(proc.pid, me.started + 5.0), 1) == "already gone"
-        assert proc.poll() is None  # not signalled
+        assert not ProcessIdentity(pid, me.started - 1.0).alive()  # another start time
+        assert ProcessIdentity.from_record({"pid": pid, "pid_started": me.started}) == me
+        assert ProcessIdentity.from_record({"pid": pid}) is None
+        assert terminate(ProcessIdentity(pid, me.started + 5.0), 1) == "already gone"
+        assert me.alive()  # not signalled
         assert terminate(me, 30).startswith("stopped by SIGTERM in ")
-        assert proc.wait(timeout=30) == -signal.SIGTERM
+        assert sleeper.exit_status() == -signal.SIGTERM
         assert not me.alive()
     finally:
-        proc.kill()
-        proc.wait()
+        sleeper.kill()
 
 
 def test_terminate_kills_what_ignores_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", IGNORES_SIGTERM], stdout=subprocess.PIPE,
-                            text=True)
+    stubborn = Grandchild.start([sys.executable, "-c", IGNORES_SIGTERM])
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-        me = ProcessIdentity.of(proc.pid)
+        assert stubborn.first_line == "ready\n"
+        me = ProcessIdentity.of(stubborn.pid)
         assert me is not None
         assert terminate(me, 0.5) == "killed by SIGKILL after 0.5 s (SIGTERM was not enough)"
-        assert proc.wait(timeout=30) == -signal.SIGKILL
+        assert stubborn.exit_status() == -signal.SIGKILL
     finally:
-        proc.kill()
-        proc.wait()
+        stubborn.kill()
 
 
 def test_output_log_rotates_when_over_its_size(tmp_path: Path) -> None:
